@@ -1,1 +1,81 @@
-//! terraform-provider-mto
+//! terraform-provider-mto: Microsoft Entra multi-tenant organizations and
+//! cross-tenant synchronization as Terraform resources.
+//!
+//! Main types: [`MtoProvider`] (the provider, built on the `tfplugin` SDK)
+//! and [`Client`] (what a configured provider hands every resource).
+//!
+//! Design decision: one provider configuration holds every tenant's
+//! credentials and each resource names its tenant, so a mesh of N tenants is
+//! one `for_each` instead of N aliased provider blocks.
+
+pub mod config;
+pub mod data_sources;
+pub mod functions;
+
+use std::sync::Arc;
+
+use tfplugin::{
+    ConfigureRequest, DataSource, Diagnostics, Function, Provider, Resource, Schema, Value,
+};
+
+/// The source address users write in `required_providers`.
+pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/mto-provider/mto";
+
+/// What a configured provider gives every resource and data source.
+pub struct Client {
+    pub config: config::ProviderConfig,
+}
+
+#[derive(Default)]
+pub struct MtoProvider;
+
+#[tfplugin::async_trait]
+impl Provider for MtoProvider {
+    type Client = Client;
+
+    fn type_name(&self) -> &'static str {
+        "mto"
+    }
+
+    fn schema(&self) -> Schema {
+        config::schema()
+    }
+
+    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        config::validate(config, diags);
+    }
+
+    async fn configure(
+        &self,
+        req: ConfigureRequest<'_>,
+        diags: &mut Diagnostics,
+    ) -> Option<Client> {
+        let config = config::parse(req.config, diags)?;
+        Some(Client { config })
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource<Client>>> {
+        Vec::new()
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource<Client>>> {
+        vec![Arc::new(
+            data_sources::configured_tenants::ConfiguredTenants,
+        )]
+    }
+
+    fn functions(&self) -> Vec<Arc<dyn Function>> {
+        vec![Arc::new(functions::pairs::Pairs)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_definition_is_valid() {
+        let errors = tfplugin::server::check_provider(&MtoProvider);
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+}

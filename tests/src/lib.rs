@@ -1,1 +1,368 @@
-//! End-to-end test harness.
+//! End-to-end harness: drives the real `terraform` binary against the
+//! provider built from this workspace (and, for resource tests, against a
+//! private `mto-sandbox`).
+//!
+//! Every [`Workspace`] is a fresh temporary directory with its own CLI
+//! configuration (`dev_overrides` pointing at the built provider), so tests
+//! never read or touch the user's Terraform configuration, and run in
+//! parallel. `terraform init` is not needed (and would fail offline).
+//!
+//! Terraform is taken from `$TERRAFORM`, else `PATH`. Its absence is a test
+//! failure with an explanation, never a silent skip: CI must not go green
+//! without having run these tests.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The provider's source address, as in `provider/src/lib.rs`.
+pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/mto-provider/mto";
+
+/// `target/<profile>/`, where cargo put this workspace's binaries. Cargo
+/// builds both binaries before running any test because the provider and
+/// sandbox packages have integration tests of their own.
+pub fn bin_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("MTO_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/debug/deps/e2e-<hash> -> target/debug
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target directory")
+        .to_path_buf()
+}
+
+pub fn provider_bin() -> PathBuf {
+    let p = bin_dir().join("terraform-provider-mto");
+    assert!(
+        p.exists(),
+        "{} is missing: build the workspace first (`cargo test --workspace` does it)",
+        p.display()
+    );
+    p
+}
+
+pub fn sandbox_bin() -> PathBuf {
+    let p = bin_dir().join("mto-sandbox");
+    assert!(
+        p.exists(),
+        "{} is missing: build the workspace first (`cargo test --workspace` does it)",
+        p.display()
+    );
+    p
+}
+
+/// The terraform executable, checked once.
+pub fn terraform_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let bin = std::env::var_os("TERRAFORM").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("terraform"));
+        match Command::new(&bin).arg("version").output() {
+            Ok(o) if o.status.success() => bin,
+            _ => panic!(
+                "terraform not found (looked for {:?}). The end-to-end tests need Terraform >= 1.8 on PATH or in $TERRAFORM; \
+                 they do not skip themselves, so a missing binary fails the run.",
+                bin
+            ),
+        }
+    })
+}
+
+/// The result of one terraform command.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    /// stdout and stderr together, for matching diagnostics.
+    pub fn output(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    pub fn assert_success(&self) -> &Run {
+        assert_eq!(self.code, 0, "terraform failed:\n{}", self.output());
+        self
+    }
+
+    /// Asserts failure and that the output mentions every fragment.
+    #[track_caller]
+    pub fn assert_failure_mentions(&self, fragments: &[&str]) -> &Run {
+        assert_ne!(
+            self.code,
+            0,
+            "terraform unexpectedly succeeded:\n{}",
+            self.output()
+        );
+        let out = unwrap_lines(&self.output());
+        for f in fragments {
+            assert!(
+                out.contains(f),
+                "expected {f:?} in terraform output:\n{}",
+                self.output()
+            );
+        }
+        self
+    }
+}
+
+/// Terraform wraps diagnostic text at 78 columns; join it back for matching.
+pub fn unwrap_lines(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A Terraform working directory with a private CLI configuration.
+pub struct Workspace {
+    dir: tempfile::TempDir,
+    extra_env: Vec<(String, String)>,
+}
+
+impl Default for Workspace {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        let dir = tempfile::Builder::new()
+            .prefix("mto-e2e-")
+            .tempdir()
+            .expect("temp dir");
+        let provider_dir = provider_bin().parent().expect("bin dir").to_path_buf();
+        let cli = format!(
+            "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_ADDRESS}\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+            provider_dir.display()
+        );
+        std::fs::write(dir.path().join("cli.tfrc"), cli).expect("write CLI config");
+        Workspace {
+            dir,
+            extra_env: Vec::new(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Adds an environment variable to every terraform command.
+    pub fn env(&mut self, key: &str, value: &str) -> &mut Workspace {
+        self.extra_env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Writes `main.tf`, prefixed with the `required_providers` block.
+    pub fn write_config(&self, body: &str) {
+        let text = format!(
+            "terraform {{\n  required_providers {{\n    mto = {{ source = \"mto-provider/mto\" }}\n  }}\n}}\n\n{body}\n"
+        );
+        std::fs::write(self.path().join("main.tf"), text).expect("write main.tf");
+    }
+
+    pub fn write_file(&self, name: &str, body: &str) {
+        std::fs::write(self.path().join(name), body).expect("write file");
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(terraform_bin());
+        cmd.args(args)
+            .current_dir(self.path())
+            .env("TF_CLI_CONFIG_FILE", self.path().join("cli.tfrc"))
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .env("CHECKPOINT_DISABLE", "1")
+            .env_remove("TF_LOG")
+            .env_remove("TF_LOG_PATH")
+            .env_remove("TF_REATTACH_PROVIDERS")
+            .env_remove("ARM_TENANT_ID")
+            .env_remove("ARM_CLIENT_ID")
+            .env_remove("ARM_CLIENT_SECRET")
+            .stdin(Stdio::null());
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs `terraform <args> -no-color`.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut all: Vec<&str> = args.to_vec();
+        if !matches!(
+            args.first(),
+            Some(&"output") | Some(&"show") | Some(&"version")
+        ) || !args.contains(&"-json")
+        {
+            all.push("-no-color");
+        }
+        Run::from(self.command(&all).output().expect("run terraform"))
+    }
+
+    pub fn apply(&self) -> Run {
+        self.run(&["apply", "-auto-approve"])
+    }
+
+    pub fn destroy(&self) -> Run {
+        self.run(&["destroy", "-auto-approve"])
+    }
+
+    /// `terraform plan -detailed-exitcode`: 0 no changes, 2 changes, 1 error.
+    pub fn plan_exit_code(&self) -> Run {
+        self.run(&["plan", "-detailed-exitcode"])
+    }
+
+    /// Asserts that a fresh plan (with refresh) has no changes.
+    #[track_caller]
+    pub fn assert_plan_empty(&self) {
+        let r = self.plan_exit_code();
+        assert_eq!(r.code, 0, "expected an empty plan:\n{}", r.output());
+    }
+
+    /// Outputs as JSON (`terraform output -json`).
+    pub fn outputs(&self) -> serde_json::Value {
+        let r = Run::from(
+            self.command(&["output", "-json"])
+                .output()
+                .expect("run terraform"),
+        );
+        r.assert_success();
+        serde_json::from_str(&r.stdout).expect("output -json is JSON")
+    }
+
+    /// The state as JSON (`terraform show -json`).
+    pub fn state(&self) -> serde_json::Value {
+        let r = Run::from(
+            self.command(&["show", "-json"])
+                .output()
+                .expect("run terraform"),
+        );
+        r.assert_success();
+        serde_json::from_str(&r.stdout).expect("show -json is JSON")
+    }
+
+    /// The `values` of one resource in state, by address.
+    pub fn resource_values(&self, address: &str) -> serde_json::Value {
+        let state = self.state();
+        find_resource(&state["values"]["root_module"], address)
+            .unwrap_or_else(|| panic!("{address} not in state:\n{state:#}"))
+    }
+}
+
+fn find_resource(module: &serde_json::Value, address: &str) -> Option<serde_json::Value> {
+    for r in module["resources"].as_array().into_iter().flatten() {
+        if r["address"] == address {
+            return Some(r["values"].clone());
+        }
+    }
+    for child in module["child_modules"].as_array().into_iter().flatten() {
+        if let Some(v) = find_resource(child, address) {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// A private `mto-sandbox` process, killed when dropped.
+pub struct Sandbox {
+    child: Child,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+pub struct SandboxOptions {
+    pub seed: serde_json::Value,
+    pub extra_args: Vec<String>,
+}
+
+impl Sandbox {
+    pub fn start(opts: SandboxOptions) -> Sandbox {
+        let dir = tempfile::Builder::new()
+            .prefix("mto-sandbox-")
+            .tempdir()
+            .expect("temp dir");
+        let seed = dir.path().join("seed.json");
+        std::fs::write(&seed, serde_json::to_vec_pretty(&opts.seed).unwrap()).expect("write seed");
+        let mut child = Command::new(sandbox_bin())
+            .arg("serve")
+            .args([
+                "--addr",
+                "127.0.0.1:0",
+                "--in-memory",
+                "--join-delay",
+                "200ms",
+            ])
+            .arg("--seed")
+            .arg(&seed)
+            .args(&opts.extra_args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mto-sandbox");
+        let stdout = child.stdout.take().expect("sandbox stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(url.trim().to_owned());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("mto-sandbox did not print its address within 30 s")
+            });
+        Sandbox {
+            child,
+            url,
+            _dir: dir,
+        }
+    }
+
+    /// A Graph access token for one tenant's app, from the sandbox's login endpoint.
+    pub fn token(&self, tenant_id: &str, client_id: &str, secret: &str) -> String {
+        let started = Instant::now();
+        let resp = reqwest::blocking::Client::new()
+            .post(format!("{}/{tenant_id}/oauth2/v2.0/token", self.url))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+                ("client_secret", secret),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ])
+            .send()
+            .expect("token request");
+        assert!(
+            resp.status().is_success(),
+            "token request failed after {:?}: {}",
+            started.elapsed(),
+            resp.status()
+        );
+        let body: serde_json::Value = resp.json().expect("token JSON");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,3 @@
+//! Provider functions, called as `provider::mto::<name>(...)`.
+
+pub mod pairs;
