@@ -29,6 +29,9 @@ pub mod plan;
 pub mod resource;
 pub mod schema;
 pub mod server;
+#[cfg(feature = "test-client")]
+#[doc(hidden)]
+pub mod testing;
 pub mod timeouts;
 pub mod types;
 pub mod validate;
