@@ -11,6 +11,7 @@
 pub mod config;
 pub mod data_sources;
 pub mod functions;
+pub mod graph;
 
 use std::sync::Arc;
 

@@ -1,0 +1,588 @@
+//! A typed Microsoft Graph client for several tenants at once.
+//!
+//! - A token per tenant (client credentials), cached until shortly before
+//!   it expires; a refused token is renewed once.
+//! - Bounded retries: 429 and 503/504 honour `Retry-After`, other transient
+//!   failures back off exponentially with jitter; everything stops at the
+//!   operation's deadline or when Terraform cancels. Callers opt in to the
+//!   eventual-consistency retries that only they can justify (404 right
+//!   after their own create, the 403/409 codes of a fresh service
+//!   principal) — there is no fixed sleep anywhere.
+//! - `@odata.nextLink` paging, refusing links that leave the Graph endpoint.
+//! - Concurrent GETs in one tenant are coalesced into `$batch` requests of
+//!   up to 20: Terraform refreshes resources in parallel, and one round trip
+//!   can serve them all.
+//!
+//! The client never formats diagnostics: it returns [`GraphError`], which
+//! the provider maps once (see `crate::diag`).
+
+mod auth;
+mod batch;
+mod error;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
+
+pub use error::{ErrorKind, GraphError};
+
+use crate::config::ProviderConfig;
+
+/// The Graph API version every call uses unless it says otherwise.
+pub const V1: &str = "v1.0";
+/// Longest wait honoured from a `Retry-After` header.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// Safety net against hot loops; the deadline is the real bound.
+const MAX_ATTEMPTS: u32 = 60;
+
+/// Characters escaped in a path segment (RFC 3986 pchar, and `#`/`?`).
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'|');
+
+/// Characters escaped in a query parameter value.
+const QUERY_VALUE: &AsciiSet = &SEGMENT.add(b'&').add(b'+').add(b'=').add(b';');
+
+/// Escapes one path segment (a UPN like `a_b.com#EXT#@x` must not end the path).
+pub fn seg(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+/// Escapes a query parameter value (`$filter`, `$search`).
+pub fn q(s: &str) -> String {
+    utf8_percent_encode(s, QUERY_VALUE).to_string()
+}
+
+/// Quotes a string literal for an OData `$filter` (`'` doubles).
+pub fn odata_str(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+pub(crate) struct TenantSession {
+    tenant_id: String,
+    tokens: Arc<auth::TokenCache>,
+    batcher: batch::Batcher,
+}
+
+/// Graph for every tenant of the provider block.
+pub struct GraphClient {
+    http: reqwest::Client,
+    /// e.g. `https://graph.microsoft.com/` (always with a trailing slash).
+    graph_base: url::Url,
+    login_base: url::Url,
+    scope: String,
+    tenants: BTreeMap<String, Arc<TenantSession>>,
+}
+
+/// How long an operation may take, and who can cancel it.
+#[derive(Clone)]
+pub struct Scope {
+    pub cancel: CancellationToken,
+    pub deadline: Instant,
+}
+
+impl Scope {
+    pub fn new(cancel: &CancellationToken, timeout: Duration) -> Scope {
+        Scope {
+            cancel: cancel.clone(),
+            deadline: Instant::now() + timeout,
+        }
+    }
+}
+
+/// A raw answer, before it is judged a success or an error.
+pub(crate) struct RawResponse {
+    pub status: u16,
+    pub retry_after: Option<Duration>,
+    pub request_id: Option<String>,
+    pub body: Vec<u8>,
+}
+
+fn with_trailing_slash(mut u: url::Url) -> url::Url {
+    if !u.path().ends_with('/') {
+        let p = format!("{}/", u.path());
+        u.set_path(&p);
+    }
+    u
+}
+
+impl GraphClient {
+    pub fn new(config: &ProviderConfig) -> Result<GraphClient, String> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!(
+                "terraform-provider-mto/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let graph_base = with_trailing_slash(config.graph_endpoint.clone());
+        let login_base = with_trailing_slash(config.login_endpoint.clone());
+        // The token audience is Graph's origin: `https://graph.microsoft.com/.default`
+        // in the public cloud, the national cloud's host elsewhere.
+        let scope = format!("{}/.default", graph_base.origin().ascii_serialization());
+        let mut client = GraphClient {
+            http,
+            graph_base,
+            login_base,
+            scope,
+            tenants: BTreeMap::new(),
+        };
+        for (id, creds) in &config.tenants {
+            let tokens = Arc::new(auth::TokenCache::new(creds.clone()));
+            let batcher = batch::Batcher::new(batch::BatchContext {
+                http: client.http.clone(),
+                graph_base: client.graph_base.clone(),
+                login_base: client.login_base.clone(),
+                scope: client.scope.clone(),
+                tokens: tokens.clone(),
+                tenant_id: id.clone(),
+            });
+            let session = Arc::new(TenantSession {
+                tenant_id: id.clone(),
+                tokens,
+                batcher,
+            });
+            client.tenants.insert(id.clone(), session);
+        }
+        Ok(client)
+    }
+
+    /// Calls into one tenant. Fails for a tenant without credentials.
+    pub fn tenant(&self, tenant_id: &str, scope: &Scope) -> Result<TenantApi<'_>, GraphError> {
+        let session = self.tenants.get(&tenant_id.to_ascii_lowercase()).ok_or_else(|| {
+            GraphError::new(
+                ErrorKind::UnknownTenant,
+                format!(
+                    "tenant {tenant_id} is not configured in the provider block; add a `tenant` block with its credentials (configured: {}).",
+                    if self.tenants.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        self.tenants.keys().cloned().collect::<Vec<_>>().join(", ")
+                    }
+                ),
+            )
+        })?;
+        Ok(TenantApi {
+            client: self,
+            session: session.clone(),
+            scope: scope.clone(),
+        })
+    }
+
+    pub fn has_tenant(&self, tenant_id: &str) -> bool {
+        self.tenants.contains_key(&tenant_id.to_ascii_lowercase())
+    }
+
+    fn url(&self, version: &str, path: &str) -> String {
+        format!("{}{version}{path}", self.graph_base)
+    }
+
+    async fn token(&self, session: &TenantSession, force_new: bool) -> Result<String, GraphError> {
+        session
+            .tokens
+            .get(&self.http, &self.login_base, &self.scope, force_new)
+            .await
+            .map(|t| t.value)
+    }
+
+    /// One HTTP exchange, no retries.
+    async fn exchange(
+        &self,
+        session: &TenantSession,
+        method: &Method,
+        version: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        headers: &[(&'static str, String)],
+        client_request_id: &str,
+        force_new_token: bool,
+    ) -> Result<RawResponse, GraphError> {
+        let token = self.token(session, force_new_token).await?;
+        let mut req = self
+            .http
+            .request(method.clone(), self.url(version, path))
+            .bearer_auth(token)
+            .header("client-request-id", client_request_id);
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let started = Instant::now();
+        let resp = req.send().await.map_err(|e| {
+            let mut err = GraphError::new(
+                ErrorKind::Transport,
+                format!("no answer from Graph: {}", auth::without_url(&e)),
+            );
+            err.method = method.to_string();
+            err.path = strip_query(path);
+            err.client_request_id = Some(client_request_id.to_owned());
+            err
+        })?;
+        let raw = read_raw(resp).await;
+        tracing::debug!(
+            tenant = %session.tenant_id,
+            method = %method,
+            path = %strip_query(path),
+            status = raw.status,
+            ms = started.elapsed().as_millis() as u64,
+            request_id = raw.request_id.as_deref().unwrap_or(""),
+            "graph request"
+        );
+        Ok(raw)
+    }
+}
+
+pub(crate) async fn read_raw(resp: reqwest::Response) -> RawResponse {
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after);
+    let request_id = resp
+        .headers()
+        .get("request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+    RawResponse {
+        status,
+        retry_after,
+        request_id,
+        body,
+    }
+}
+
+/// `Retry-After` in seconds (Graph may send fractions such as `2.128`).
+pub(crate) fn parse_retry_after(v: &str) -> Option<Duration> {
+    let secs: f64 = v.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs).min(MAX_RETRY_AFTER))
+}
+
+fn strip_query(path: &str) -> String {
+    path.split('?').next().unwrap_or_default().to_owned()
+}
+
+/// Turns a non-2xx answer into a typed error.
+fn error_from(
+    raw: &RawResponse,
+    method: &Method,
+    path: &str,
+    client_request_id: &str,
+) -> GraphError {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        error: Option<Inner>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Inner {
+        code: Option<String>,
+        message: Option<String>,
+        #[serde(rename = "innerError", alias = "innererror")]
+        inner: Option<serde_json::Value>,
+    }
+    let parsed: Option<Inner> = serde_json::from_slice::<Body>(&raw.body)
+        .ok()
+        .and_then(|b| b.error);
+    let code = parsed
+        .as_ref()
+        .and_then(|p| p.code.clone())
+        .unwrap_or_default();
+    let message = parsed
+        .as_ref()
+        .and_then(|p| p.message.clone())
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| format!("HTTP {}", raw.status));
+    let request_id = raw.request_id.clone().or_else(|| {
+        parsed
+            .as_ref()
+            .and_then(|p| p.inner.as_ref())
+            .and_then(|i| i.get("request-id"))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    });
+    GraphError {
+        kind: GraphError::classify(raw.status, &code),
+        status: Some(raw.status),
+        code,
+        message,
+        method: method.to_string(),
+        path: strip_query(path),
+        request_id,
+        client_request_id: Some(client_request_id.to_owned()),
+        retry_after: raw.retry_after,
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let base = Duration::from_millis(200).saturating_mul(1u32 << attempt.min(6));
+    let capped = base.min(Duration::from_secs(10));
+    // Full jitter in [50%, 100%] keeps parallel retries from marching in step.
+    capped.mul_f64(0.5 + rand::random::<f64>() * 0.5)
+}
+
+/// Calls into one tenant, within one operation's scope.
+pub struct TenantApi<'a> {
+    client: &'a GraphClient,
+    session: Arc<TenantSession>,
+    scope: Scope,
+}
+
+type RetryPredicate = Box<dyn Fn(&GraphError) -> bool + Send + Sync>;
+
+/// One Graph call, configured then sent.
+pub struct Call<'a> {
+    api: &'a TenantApi<'a>,
+    method: Method,
+    version: &'static str,
+    path: String,
+    body: Option<serde_json::Value>,
+    headers: Vec<(&'static str, String)>,
+    retry_not_found: bool,
+    retry_if: Option<RetryPredicate>,
+    batched: bool,
+}
+
+impl<'a> TenantApi<'a> {
+    pub fn tenant_id(&self) -> &str {
+        &self.session.tenant_id
+    }
+
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    fn call(&'a self, method: Method, path: impl Into<String>) -> Call<'a> {
+        Call {
+            api: self,
+            method,
+            version: V1,
+            path: path.into(),
+            body: None,
+            headers: Vec::new(),
+            retry_not_found: false,
+            retry_if: None,
+            batched: false,
+        }
+    }
+
+    /// `path` starts with `/` and is relative to the version root
+    /// (`/users/{id}`); escape user input with [`seg`] and [`q`].
+    pub fn get(&'a self, path: impl Into<String>) -> Call<'a> {
+        self.call(Method::GET, path)
+    }
+
+    pub fn post(&'a self, path: impl Into<String>, body: serde_json::Value) -> Call<'a> {
+        self.call(Method::POST, path).body(body)
+    }
+
+    pub fn patch(&'a self, path: impl Into<String>, body: serde_json::Value) -> Call<'a> {
+        self.call(Method::PATCH, path).body(body)
+    }
+
+    pub fn put(&'a self, path: impl Into<String>, body: serde_json::Value) -> Call<'a> {
+        self.call(Method::PUT, path).body(body)
+    }
+
+    pub fn delete(&'a self, path: impl Into<String>) -> Call<'a> {
+        self.call(Method::DELETE, path)
+    }
+
+    /// Every item of a collection, following `@odata.nextLink`.
+    pub async fn get_all(&'a self, path: &str) -> Result<Vec<serde_json::Value>, GraphError> {
+        let mut items = Vec::new();
+        let mut next = Some(path.to_owned());
+        let prefix = format!("{}{V1}", self.client.graph_base);
+        while let Some(p) = next.take() {
+            let page = self.get(p).send().await?.unwrap_or_default();
+            if let Some(values) = page.get("value").and_then(|v| v.as_array()) {
+                items.extend(values.iter().cloned());
+            }
+            if let Some(link) = page.get("@odata.nextLink").and_then(|v| v.as_str()) {
+                // A token must never follow a link to another host.
+                let Some(rest) = link.strip_prefix(&prefix) else {
+                    return Err(GraphError::new(
+                        ErrorKind::InvalidResponse,
+                        format!(
+                            "Graph returned a next page outside its endpoint ({link}); refusing to follow it."
+                        ),
+                    ));
+                };
+                next = Some(rest.to_owned());
+            }
+        }
+        Ok(items)
+    }
+}
+
+impl<'a> Call<'a> {
+    pub fn body(mut self, body: serde_json::Value) -> Call<'a> {
+        self.body = Some(body);
+        self
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Call<'a> {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn version(mut self, v: &'static str) -> Call<'a> {
+        self.version = v;
+        self
+    }
+
+    /// Retries 404 until the deadline: for reads right after our own write,
+    /// which Graph's replicas may not have seen yet.
+    pub fn retry_not_found(mut self) -> Call<'a> {
+        self.retry_not_found = true;
+        self
+    }
+
+    /// Retries errors the caller knows to be transient here.
+    pub fn retry_if(mut self, f: impl Fn(&GraphError) -> bool + Send + Sync + 'static) -> Call<'a> {
+        self.retry_if = Some(Box::new(f));
+        self
+    }
+
+    /// Lets a GET share a `$batch` round trip with concurrent reads.
+    pub fn batched(mut self) -> Call<'a> {
+        self.batched = self.method == Method::GET && self.headers.is_empty();
+        self
+    }
+
+    /// Sends with retries. `Ok(None)` for an empty (204) answer.
+    pub async fn send(self) -> Result<Option<serde_json::Value>, GraphError> {
+        let api = self.api;
+        let client = api.client;
+        let scope = &api.scope;
+        let client_request_id = uuid::Uuid::new_v4().to_string();
+        let mut attempt = 0u32;
+        let mut force_new_token = false;
+        let started = Instant::now();
+        loop {
+            if scope.cancel.is_cancelled() {
+                let mut e = GraphError::new(
+                    ErrorKind::Cancelled,
+                    "cancelled: Terraform asked the provider to stop",
+                );
+                e.method = self.method.to_string();
+                e.path = strip_query(&self.path);
+                return Err(e);
+            }
+            let outcome = if self.batched {
+                api.session
+                    .batcher
+                    .submit(self.version, &self.path, force_new_token)
+                    .await
+            } else {
+                client
+                    .exchange(
+                        &api.session,
+                        &self.method,
+                        self.version,
+                        &self.path,
+                        self.body.as_ref(),
+                        &self.headers,
+                        &client_request_id,
+                        force_new_token,
+                    )
+                    .await
+            };
+            let err = match outcome {
+                Ok(raw) if (200..300).contains(&raw.status) => {
+                    if raw.body.iter().all(u8::is_ascii_whitespace) {
+                        return Ok(None);
+                    }
+                    return serde_json::from_slice(&raw.body).map(Some).map_err(|e| {
+                        let mut err = GraphError::new(
+                            ErrorKind::InvalidResponse,
+                            format!("unreadable JSON from Graph: {e}"),
+                        );
+                        err.method = self.method.to_string();
+                        err.path = strip_query(&self.path);
+                        err.request_id = raw.request_id.clone();
+                        err
+                    });
+                }
+                Ok(raw) => error_from(&raw, &self.method, &self.path, &client_request_id),
+                Err(e) => e,
+            };
+            let delay = match err.kind {
+                ErrorKind::Unauthorized if !force_new_token => {
+                    force_new_token = true;
+                    Some(Duration::ZERO)
+                }
+                ErrorKind::Throttled | ErrorKind::Transport => {
+                    Some(err.retry_after.unwrap_or_else(|| backoff(attempt)))
+                }
+                ErrorKind::Server if matches!(err.status, Some(500 | 502 | 503 | 504)) => {
+                    Some(err.retry_after.unwrap_or_else(|| backoff(attempt)))
+                }
+                ErrorKind::NotFound if self.retry_not_found => Some(backoff(attempt)),
+                _ if self.retry_if.as_ref().is_some_and(|f| f(&err)) => Some(backoff(attempt)),
+                _ => None,
+            };
+            let Some(delay) = delay else { return Err(err) };
+            attempt += 1;
+            if attempt >= MAX_ATTEMPTS || Instant::now() + delay >= scope.deadline {
+                let mut err = err;
+                if attempt > 1 {
+                    err.message = format!(
+                        "{} (gave up after {attempt} attempts over {:.0?})",
+                        err.message.trim_end(),
+                        started.elapsed()
+                    );
+                }
+                return Err(err);
+            }
+            if !delay.is_zero() {
+                tracing::debug!(path = %strip_query(&self.path), attempt, delay_ms = delay.as_millis() as u64, "retrying graph call");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = scope.cancel.cancelled() => {}
+                }
+            }
+        }
+    }
+
+    /// Sends and decodes the answer.
+    pub async fn json<T: DeserializeOwned>(self) -> Result<T, GraphError> {
+        let method = self.method.to_string();
+        let path = strip_query(&self.path);
+        let v = self.send().await?.unwrap_or(serde_json::Value::Null);
+        serde_json::from_value(v).map_err(|e| {
+            let mut err = GraphError::new(
+                ErrorKind::InvalidResponse,
+                format!("unexpected answer from Graph: {e}"),
+            );
+            err.method = method;
+            err.path = path;
+            err
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

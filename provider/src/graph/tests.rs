@@ -1,0 +1,412 @@
+//! The Graph client against a scripted in-process server.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+use super::*;
+use crate::config::{ProviderConfig, TenantCredentials};
+
+const TENANT: &str = "aaaaaaaa-0000-0000-0000-000000000001";
+const SECRET: &str = "very-secret-value";
+
+type Script = dyn Fn(&Method, &str, &serde_json::Value) -> (u16, Vec<(&'static str, String)>, serde_json::Value)
+    + Send
+    + Sync;
+
+struct Mock {
+    url: String,
+    log: Arc<Mutex<Vec<String>>>,
+    tokens: Arc<AtomicUsize>,
+}
+
+impl Mock {
+    fn count(&self, prefix: &str) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.starts_with(prefix))
+            .count()
+    }
+}
+
+/// Serves the token endpoint itself and hands every Graph request to `script`.
+async fn mock(script: Arc<Script>) -> Mock {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let tokens = Arc::new(AtomicUsize::new(0));
+    let (log2, tokens2) = (log.clone(), tokens.clone());
+    let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+        let script = script.clone();
+        let log = log2.clone();
+        let tokens = tokens2.clone();
+        async move {
+            let path = uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+            if path.ends_with("/oauth2/v2.0/token") {
+                let n = tokens.fetch_add(1, Ordering::SeqCst);
+                let form = String::from_utf8_lossy(&body).into_owned();
+                if !form.contains(SECRET) {
+                    return (StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({
+                        "error": "invalid_client",
+                        "error_description": "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x",
+                        "trace_id": "trace-1", "correlation_id": "corr-1"
+                    }))).into_response();
+                }
+                return axum::Json(serde_json::json!({"token_type":"Bearer","expires_in":3599,"access_token":format!("tok{n}")})).into_response();
+            }
+            let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+            log.lock().unwrap().push(format!("{method} {path} {auth}"));
+            let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+            let (status, hdrs, out) = script(&method, &path, &json);
+            let mut resp: Response = if out.is_null() {
+                StatusCode::from_u16(status).unwrap().into_response()
+            } else {
+                (StatusCode::from_u16(status).unwrap(), axum::Json(out)).into_response()
+            };
+            for (k, v) in hdrs {
+                resp.headers_mut().insert(k, v.parse().unwrap());
+            }
+            resp
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Mock { url, log, tokens }
+}
+
+fn client(m: &Mock, secret: &str) -> GraphClient {
+    let mut tenants = BTreeMap::new();
+    tenants.insert(
+        TENANT.to_owned(),
+        TenantCredentials {
+            tenant_id: TENANT.into(),
+            client_id: "c".into(),
+            client_secret: Some(secret.into()),
+        },
+    );
+    GraphClient::new(&ProviderConfig {
+        tenants,
+        graph_endpoint: m.url.parse().unwrap(),
+        login_endpoint: m.url.parse().unwrap(),
+    })
+    .unwrap()
+}
+
+fn scope(secs: u64) -> Scope {
+    Scope::new(&CancellationToken::new(), Duration::from_secs(secs))
+}
+
+fn graph_error(code: &str) -> serde_json::Value {
+    serde_json::json!({"error": {"code": code, "message": format!("{code} happened"),
+        "innerError": {"date": "2024-01-01T00:00:00", "request-id": "rid-1", "client-request-id": "x"}}})
+}
+
+#[tokio::test]
+async fn token_is_fetched_once_and_reused() {
+    let m = mock(Arc::new(|_, _, _| {
+        (200, vec![], serde_json::json!({"ok": true}))
+    }))
+    .await;
+    let c = client(&m, SECRET);
+    let s = scope(10);
+    let t = c.tenant(TENANT, &s).unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            t.get("/things/1").send().await.unwrap().unwrap()["ok"],
+            true
+        );
+    }
+    assert_eq!(m.tokens.load(Ordering::SeqCst), 1);
+    assert!(
+        m.log
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|l| l.ends_with("Bearer tok0"))
+    );
+}
+
+#[tokio::test]
+async fn throttling_honours_retry_after_then_succeeds() {
+    let n = Arc::new(AtomicUsize::new(0));
+    let n2 = n.clone();
+    let m = mock(Arc::new(move |_, _, _| {
+        if n2.fetch_add(1, Ordering::SeqCst) < 2 {
+            (
+                429,
+                vec![("retry-after", "0.3".into())],
+                graph_error("TooManyRequests"),
+            )
+        } else {
+            (200, vec![], serde_json::json!({"id": "1"}))
+        }
+    }))
+    .await;
+    let c = client(&m, SECRET);
+    let s = scope(10);
+    let started = Instant::now();
+    let v = c
+        .tenant(TENANT, &s)
+        .unwrap()
+        .get("/things/1")
+        .send()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v["id"], "1");
+    assert!(
+        started.elapsed() >= Duration::from_millis(600),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(m.count("GET /v1.0/things/1"), 3);
+}
+
+#[tokio::test]
+async fn unavailable_is_retried_only_until_the_deadline() {
+    let m = mock(Arc::new(|_, _, _| {
+        (503, vec![], graph_error("ServiceUnavailable"))
+    }))
+    .await;
+    let c = client(&m, SECRET);
+    let s = scope(2);
+    let started = Instant::now();
+    let e = c
+        .tenant(TENANT, &s)
+        .unwrap()
+        .get("/things/1")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(e.kind, ErrorKind::Server);
+    assert!(e.to_string().contains("gave up after"), "{e}");
+    assert!(m.count("GET") >= 3);
+}
+
+#[tokio::test]
+async fn not_found_is_final_unless_the_caller_expects_replication_lag() {
+    let n = Arc::new(AtomicUsize::new(0));
+    let n2 = n.clone();
+    let m = mock(Arc::new(move |_, _, _| {
+        if n2.fetch_add(1, Ordering::SeqCst) < 2 {
+            (404, vec![], graph_error("Request_ResourceNotFound"))
+        } else {
+            (200, vec![], serde_json::json!({"id": "1"}))
+        }
+    }))
+    .await;
+    let c = client(&m, SECRET);
+    let s = scope(10);
+    let t = c.tenant(TENANT, &s).unwrap();
+    let e = t.get("/things/1").send().await.unwrap_err();
+    assert!(e.is_not_found());
+    assert_eq!(e.code, "Request_ResourceNotFound");
+    assert_eq!(e.request_id.as_deref(), Some("rid-1"));
+    assert!(e.to_string().contains("request-id rid-1"), "{e}");
+    assert_eq!(
+        t.get("/things/1")
+            .retry_not_found()
+            .send()
+            .await
+            .unwrap()
+            .unwrap()["id"],
+        "1"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_token_is_renewed_once() {
+    let n = Arc::new(AtomicUsize::new(0));
+    let n2 = n.clone();
+    let m = mock(Arc::new(move |_, _, _| {
+        if n2.fetch_add(1, Ordering::SeqCst) == 0 {
+            (401, vec![], graph_error("InvalidAuthenticationToken"))
+        } else {
+            (200, vec![], serde_json::json!({}))
+        }
+    }))
+    .await;
+    let c = client(&m, SECRET);
+    let s = scope(10);
+    c.tenant(TENANT, &s)
+        .unwrap()
+        .get("/x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(m.tokens.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn bad_credentials_are_reported_without_the_secret() {
+    let m = mock(Arc::new(|_, _, _| (200, vec![], serde_json::json!({})))).await;
+    let c = client(&m, "wrong-secret-123");
+    let s = scope(10);
+    let e = c
+        .tenant(TENANT, &s)
+        .unwrap()
+        .get("/x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Authentication);
+    let text = e.to_string();
+    assert!(text.contains("AADSTS7000215"), "{text}");
+    assert!(!text.contains("wrong-secret-123"), "{text}");
+    assert!(
+        !text.contains("Trace ID"),
+        "only the first line of the description: {text}"
+    );
+}
+
+#[tokio::test]
+async fn paging_follows_next_links_on_the_same_endpoint_only() {
+    let base = Arc::new(Mutex::new(String::new()));
+    let b2 = base.clone();
+    let m = mock(Arc::new(move |_, path, _| {
+        let base = b2.lock().unwrap().clone();
+        match path {
+            "/v1.0/users?$top=2" => (200, vec![], serde_json::json!({"value": [1, 2], "@odata.nextLink": format!("{base}/v1.0/users?$skiptoken=p2")})),
+            "/v1.0/users?$skiptoken=p2" => (200, vec![], serde_json::json!({"value": [3]})),
+            "/v1.0/evil" => (200, vec![], serde_json::json!({"value": [], "@odata.nextLink": "https://attacker.example/v1.0/users"})),
+            _ => (404, vec![], graph_error("x")),
+        }
+    }))
+    .await;
+    *base.lock().unwrap() = m.url.clone();
+    let c = client(&m, SECRET);
+    let s = scope(10);
+    let t = c.tenant(TENANT, &s).unwrap();
+    assert_eq!(
+        t.get_all("/users?$top=2").await.unwrap(),
+        vec![serde_json::json!(1), 2.into(), 3.into()]
+    );
+    let e = t.get_all("/evil").await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidResponse);
+}
+
+#[tokio::test]
+async fn concurrent_reads_share_one_batch_and_inner_throttling_is_retried() {
+    let throttled_once = Arc::new(AtomicUsize::new(0));
+    let t2 = throttled_once.clone();
+    let m = mock(Arc::new(move |method, path, body| {
+        if method == Method::POST && path == "/v1.0/$batch" {
+            let responses: Vec<serde_json::Value> = body["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let url = r["url"].as_str().unwrap();
+                    if url == "/things/7" && t2.fetch_add(1, Ordering::SeqCst) == 0 {
+                        serde_json::json!({"id": r["id"], "status": 429, "headers": {"Retry-After": "0"}, "body": graph_error("TooManyRequests")})
+                    } else {
+                        serde_json::json!({"id": r["id"], "status": 200, "headers": {}, "body": {"url": url}})
+                    }
+                })
+                .collect();
+            return (200, vec![], serde_json::json!({"responses": responses}));
+        }
+        (200, vec![], serde_json::json!({"url": path.trim_start_matches("/v1.0")}))
+    }))
+    .await;
+    let c = Arc::new(client(&m, SECRET));
+    let s = scope(10);
+    // Warm the token so all reads start together.
+    c.tenant(TENANT, &s)
+        .unwrap()
+        .get("/warm")
+        .send()
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let c = c.clone();
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let t = c.tenant(TENANT, &s).unwrap();
+            t.get(format!("/things/{i}"))
+                .batched()
+                .send()
+                .await
+                .unwrap()
+                .unwrap()
+        }));
+    }
+    for (i, task) in tasks.into_iter().enumerate() {
+        assert_eq!(task.await.unwrap()["url"], format!("/things/{i}"));
+    }
+    let batches = m.count("POST /v1.0/$batch");
+    let singles = m.count("GET /v1.0/things");
+    assert!(
+        batches >= 1 && batches + singles <= 3,
+        "batches {batches}, single GETs {singles}"
+    );
+}
+
+#[tokio::test]
+async fn cancellation_stops_retries_at_once() {
+    let m = mock(Arc::new(|_, _, _| {
+        (
+            503,
+            vec![("retry-after", "30".into())],
+            graph_error("ServiceUnavailable"),
+        )
+    }))
+    .await;
+    let c = client(&m, SECRET);
+    let cancel = CancellationToken::new();
+    let s = Scope::new(&cancel, Duration::from_secs(120));
+    let started = Instant::now();
+    let c2 = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        c2.cancel();
+    });
+    let e = c
+        .tenant(TENANT, &s)
+        .unwrap()
+        .get("/x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Cancelled);
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn unknown_tenant_names_the_configured_ones() {
+    let m = mock(Arc::new(|_, _, _| (200, vec![], serde_json::json!({})))).await;
+    let c = client(&m, SECRET);
+    let e = c
+        .tenant("bbbbbbbb-0000-0000-0000-000000000002", &scope(1))
+        .err()
+        .unwrap();
+    assert_eq!(e.kind, ErrorKind::UnknownTenant);
+    assert!(e.message.contains(TENANT), "{}", e.message);
+}
+
+#[test]
+fn escaping() {
+    assert_eq!(
+        seg("amy_fabrikam.com#EXT#@contoso.onmicrosoft.com"),
+        "amy_fabrikam.com%23EXT%23@contoso.onmicrosoft.com"
+    );
+    assert_eq!(
+        q("startswith(displayName,'A&B')"),
+        "startswith(displayName,'A%26B')"
+    );
+    assert_eq!(odata_str("O'Neil"), "'O''Neil'");
+    assert_eq!(
+        parse_retry_after("2.128"),
+        Some(Duration::from_millis(2128))
+    );
+    assert_eq!(parse_retry_after("999"), Some(MAX_RETRY_AFTER));
+    assert_eq!(parse_retry_after("soon"), None);
+}
