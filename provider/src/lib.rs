@@ -10,8 +10,10 @@
 
 pub mod config;
 pub mod data_sources;
+pub mod diag;
 pub mod functions;
 pub mod graph;
+pub mod resources;
 
 use std::sync::Arc;
 
@@ -25,6 +27,9 @@ pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/mto-provider/mto";
 /// What a configured provider gives every resource and data source.
 pub struct Client {
     pub config: config::ProviderConfig,
+    pub graph: graph::GraphClient,
+    /// Serializes read-modify-write updates of shared Graph objects.
+    pub locks: resources::common::KeyedLocks,
 }
 
 #[derive(Default)]
@@ -52,11 +57,26 @@ impl Provider for MtoProvider {
         diags: &mut Diagnostics,
     ) -> Option<Client> {
         let config = config::parse(req.config, diags)?;
-        Some(Client { config })
+        let graph = match graph::GraphClient::new(&config) {
+            Ok(g) => g,
+            Err(e) => {
+                diags.error("Cannot create the Graph client", e);
+                return None;
+            }
+        };
+        Some(Client {
+            config,
+            graph,
+            locks: Default::default(),
+        })
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<Client>>> {
-        Vec::new()
+        vec![
+            Arc::new(resources::organization::Organization),
+            Arc::new(resources::member_tenant::MemberTenant),
+            Arc::new(resources::join_request::JoinRequest),
+        ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Client>>> {

@@ -1,0 +1,105 @@
+//! The one place Graph errors become diagnostics.
+
+use tfplugin::{AttributePath, Diagnostic};
+
+use crate::graph::{ErrorKind, GraphError};
+
+/// The application permission a Graph path needs, for 403 messages.
+pub fn permission_for(method: &str, path: &str) -> &'static str {
+    let write = method != "GET";
+    if path.starts_with("/tenantRelationships/multiTenantOrganization") {
+        if write {
+            "MultiTenantOrganization.ReadWrite.All"
+        } else {
+            "MultiTenantOrganization.Read.All"
+        }
+    } else if path.starts_with("/policies/crossTenantAccessPolicy") {
+        if write {
+            "Policy.ReadWrite.CrossTenantAccess"
+        } else {
+            "Policy.Read.All"
+        }
+    } else if path.contains("/synchronization") {
+        if write {
+            "Synchronization.ReadWrite.All"
+        } else {
+            "Synchronization.Read.All"
+        }
+    } else if path.contains("/appRoleAssignedTo") {
+        "AppRoleAssignment.ReadWrite.All"
+    } else if path.starts_with("/applicationTemplates")
+        || path.starts_with("/applications")
+        || path.starts_with("/servicePrincipals")
+    {
+        if write {
+            "Application.ReadWrite.All"
+        } else {
+            "Application.Read.All"
+        }
+    } else if path.starts_with("/users") || path.starts_with("/groups") {
+        if write {
+            "User.ReadWrite.All"
+        } else {
+            "User.Read.All"
+        }
+    } else if path.starts_with("/organization") {
+        "Organization.Read.All"
+    } else {
+        ""
+    }
+}
+
+/// A Graph failure as an error diagnostic: `summary` says what we were
+/// doing; the detail carries Graph's code, message and request ids, plus
+/// what to do about the common causes.
+pub fn graph(summary: impl Into<String>, e: &GraphError) -> Diagnostic {
+    let mut detail = e.to_string();
+    match e.kind {
+        ErrorKind::Forbidden => {
+            let perm = permission_for(&e.method, &e.path);
+            if !perm.is_empty() {
+                detail.push_str(&format!(
+                    "\n\nThe application needs the Microsoft Graph application permission {perm} in this tenant, with admin consent."
+                ));
+            }
+        }
+        ErrorKind::Authentication => detail.push_str(
+            "\n\nCheck the tenant's client_id and client_secret in the provider block (the secret may have expired).",
+        ),
+        ErrorKind::Throttled => {
+            detail.push_str("\n\nGraph kept throttling the requests; the operation ran out of time. Retry later, or raise the timeout.")
+        }
+        ErrorKind::Transport => detail.push_str("\n\nCheck graph_endpoint and login_endpoint and the network path to them."),
+        _ => {}
+    }
+    Diagnostic::error(summary, detail)
+}
+
+/// As [`graph`], pinned to an attribute.
+pub fn graph_at(path: AttributePath, summary: impl Into<String>, e: &GraphError) -> Diagnostic {
+    graph(summary, e).at(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_names_the_permission() {
+        let mut e = GraphError::new(
+            ErrorKind::Forbidden,
+            "Insufficient privileges to complete the operation.",
+        );
+        e.method = "PUT".into();
+        e.path = "/policies/crossTenantAccessPolicy/partners/x/identitySynchronization".into();
+        e.status = Some(403);
+        e.code = "Authorization_RequestDenied".into();
+        let d = graph("Cannot accept", &e);
+        assert!(
+            d.detail.contains("Policy.ReadWrite.CrossTenantAccess"),
+            "{}",
+            d.detail
+        );
+        assert!(d.detail.contains("Authorization_RequestDenied"));
+    }
+}

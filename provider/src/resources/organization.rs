@@ -1,0 +1,344 @@
+//! `mto_organization`: the multi-tenant organization, created in its owner
+//! tenant.
+//!
+//! Graph: `PUT /tenantRelationships/multiTenantOrganization` creates (201),
+//! `PATCH` updates (204), and there is no DELETE — an MTO disappears when
+//! its last tenant removes itself, which is what destroy does once the
+//! other tenants are gone. Creation is asynchronous, so create waits until
+//! GET reports the organization `active`.
+//!
+//! Permissions (application): `MultiTenantOrganization.ReadWrite.All`.
+//! Import id: the owner tenant id.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tfplugin::validate::NotBlank;
+use tfplugin::{
+    ApplyResult, Attribute, AttributePath, Block, CreateRequest, Ctx, DeleteRequest, Diagnostics,
+    ImportResult, ModifyPlan, Private, ReadRequest, ReadResult, Resource, Schema, UpdateRequest,
+    Value, timeouts,
+};
+
+use super::common::{
+    check_tenants, id_attribute, json_str, keep_empty_equivalent, req_str, require_guids,
+    tenant_api, tenant_id_attribute, wait_until,
+};
+use crate::Client;
+use crate::diag;
+use crate::graph::{GraphError, Scope, TenantApi, seg};
+
+const CREATE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+const UPDATE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+const DELETE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+const MTO: &str = "/tenantRelationships/multiTenantOrganization";
+
+pub struct Organization;
+
+fn schema() -> Schema {
+    Schema::new(
+        Block::new()
+            .description(
+                "The multi-tenant organization (MTO), created in its owner tenant, which becomes its first \
+                 (owner) member. Other tenants join with `mto_member_tenant` (in the owner) and \
+                 `mto_join_request` (in the joining tenant).\n\n\
+                 Destroying it removes the owner tenant from the organization, which deletes the \
+                 organization; Graph allows that only when no other tenant remains, so destroy the member \
+                 tenants first (Terraform does, when they reference this resource).",
+            )
+            .attribute(tenant_id_attribute("that owns the organization (and creates it)"))
+            .attribute(
+                Attribute::string("display_name")
+                    .required()
+                    .validator(NotBlank)
+                    .description("Name of the organization, shown in every member tenant."),
+            )
+            .attribute(Attribute::string("description").optional().description("Free text."))
+            .attribute(id_attribute("The organization's object id in the owner tenant (each tenant has its own)."))
+            .attribute(
+                Attribute::string("state")
+                    .computed()
+                    .use_state_for_unknown()
+                    .description("`active` once the organization exists."),
+            )
+            .attribute(
+                Attribute::string("created_date_time")
+                    .computed()
+                    .use_state_for_unknown()
+                    .description("When the organization was created (RFC 3339)."),
+            )
+            .block(timeouts::block(&[
+                ("create", CREATE_TIMEOUT),
+                ("update", UPDATE_TIMEOUT),
+                ("delete", DELETE_TIMEOUT),
+            ])),
+    )
+}
+
+/// The organization as Graph returns it; `None` when the tenant is in none.
+async fn get(api: &TenantApi<'_>) -> Result<Option<serde_json::Value>, GraphError> {
+    let doc = api.get(MTO).batched().send().await?.unwrap_or_default();
+    Ok((doc.get("state").and_then(|s| s.as_str()) == Some("active")).then_some(doc))
+}
+
+fn apply_doc(mut state: Value, doc: &serde_json::Value) -> Value {
+    let prior_description = state.get("description").clone();
+    state.set("id", json_str(doc, "id"));
+    state.set("display_name", json_str(doc, "displayName"));
+    state.set(
+        "description",
+        keep_empty_equivalent(json_str(doc, "description"), &prior_description),
+    );
+    state.set("state", json_str(doc, "state"));
+    state.set("created_date_time", json_str(doc, "createdDateTime"));
+    state
+}
+
+fn body(v: &Value) -> serde_json::Value {
+    json!({
+        "displayName": v.get("display_name").as_str(),
+        "description": v.get("description").as_str(),
+    })
+}
+
+#[tfplugin::async_trait]
+impl Resource<Client> for Organization {
+    fn type_name(&self) -> &'static str {
+        "mto_organization"
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn modify_plan(&self, ctx: &Ctx<'_, Client>, plan: &mut ModifyPlan<'_>) {
+        check_tenants(ctx, plan, &["tenant_id"]);
+    }
+
+    async fn create(&self, ctx: &Ctx<'_, Client>, req: CreateRequest<'_>) -> ApplyResult {
+        let planned = req.planned;
+        let tenant = req_str(planned, "tenant_id");
+        let name = req_str(planned, "display_name");
+        let scope = Scope::new(ctx.cancel, timeouts::get(planned, "create", CREATE_TIMEOUT));
+        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+            Ok(a) => a,
+            Err(d) => return ApplyResult::err(Value::Null, req.private, d),
+        };
+        let fail = |summary: &str, e: &GraphError| {
+            ApplyResult::err(
+                Value::Null,
+                Private::default(),
+                diag::graph(summary, e).into(),
+            )
+        };
+
+        // A tenant holds at most one organization. One with our name is most
+        // likely ours from an interrupted apply: adopt it. Another name is
+        // someone else's: refuse rather than take it over.
+        match get(&api).await {
+            Ok(Some(doc)) => {
+                let existing = doc
+                    .get("displayName")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default();
+                if existing != name {
+                    let mut d = Diagnostics::new();
+                    d.error_at(
+                        AttributePath::root().attr("tenant_id"),
+                        "Tenant already in a multi-tenant organization",
+                        format!(
+                            "Tenant {tenant} already belongs to the organization {existing:?}; a tenant can be in only one. \
+                             To manage it with Terraform, import it: terraform import <address> {tenant}"
+                        ),
+                    );
+                    return ApplyResult::err(Value::Null, req.private, d);
+                }
+                if doc
+                    .get("description")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    != planned.get("description").as_str().unwrap_or_default()
+                    && let Err(e) = api.patch(MTO, body(planned)).send().await
+                {
+                    return fail("Cannot update the existing multi-tenant organization", &e);
+                }
+            }
+            Ok(None) => {
+                if let Err(e) = api.put(MTO, body(planned)).send().await {
+                    return fail("Cannot create the multi-tenant organization", &e);
+                }
+            }
+            Err(e) => return fail("Cannot read the tenant's multi-tenant organization", &e),
+        }
+        // Creation completes asynchronously.
+        let doc = match wait_until(
+            &scope,
+            Duration::from_secs(10),
+            "the organization to become active",
+            || get(&api),
+        )
+        .await
+        {
+            Ok(doc) => doc,
+            Err(e) => {
+                // It exists (or will): record it so the next plan can see it.
+                let mut partial = planned.clone();
+                partial.set("id", Value::Null);
+                partial.set("state", Value::Null);
+                partial.set("created_date_time", Value::Null);
+                return ApplyResult::err(
+                    partial,
+                    req.private,
+                    diag::graph("The multi-tenant organization did not become active", &e).into(),
+                );
+            }
+        };
+        ApplyResult::ok(apply_doc(planned.clone(), &doc), req.private)
+    }
+
+    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>) -> ReadResult {
+        let tenant = req_str(req.state, "tenant_id");
+        let scope = Scope::new(ctx.cancel, UPDATE_TIMEOUT);
+        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+            Ok(a) => a,
+            Err(d) => return ReadResult::failed(req.state, req.private, d),
+        };
+        match get(&api).await {
+            Ok(Some(doc)) => ReadResult::found(apply_doc(req.state.clone(), &doc), req.private),
+            Ok(None) => ReadResult::gone(),
+            Err(e) => ReadResult::failed(
+                req.state,
+                req.private,
+                diag::graph("Cannot read the multi-tenant organization", &e).into(),
+            ),
+        }
+    }
+
+    async fn update(&self, ctx: &Ctx<'_, Client>, req: UpdateRequest<'_>) -> ApplyResult {
+        let planned = req.planned;
+        let tenant = req_str(planned, "tenant_id");
+        let scope = Scope::new(ctx.cancel, timeouts::get(planned, "update", UPDATE_TIMEOUT));
+        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+            Ok(a) => a,
+            Err(d) => return ApplyResult::err(req.prior.clone(), req.private, d),
+        };
+        let changed = planned.get("display_name") != req.prior.get("display_name")
+            || planned.get("description") != req.prior.get("description");
+        if changed && let Err(e) = api.patch(MTO, body(planned)).send().await {
+            return ApplyResult::err(
+                req.prior.clone(),
+                req.private,
+                diag::graph("Cannot update the multi-tenant organization", &e).into(),
+            );
+        }
+        let mut state = planned.clone();
+        for computed in ["id", "state", "created_date_time"] {
+            if state.get(computed).is_unknown() {
+                state.set(computed, req.prior.get(computed).clone());
+            }
+        }
+        ApplyResult::ok(state, req.private)
+    }
+
+    async fn delete(&self, ctx: &Ctx<'_, Client>, req: DeleteRequest<'_>) -> Diagnostics {
+        let prior = req.prior;
+        let tenant = req_str(prior, "tenant_id");
+        let scope = Scope::new(ctx.cancel, timeouts::get(prior, "delete", DELETE_TIMEOUT));
+        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+            Ok(a) => a,
+            Err(d) => return d,
+        };
+        match get(&api).await {
+            Ok(None) => return Diagnostics::new(),
+            Ok(Some(_)) => {}
+            Err(e) => return diag::graph("Cannot read the multi-tenant organization", &e).into(),
+        }
+        let members = match api.get_all(&format!("{MTO}/tenants")).await {
+            Ok(m) => m,
+            Err(e) => return diag::graph("Cannot list the organization's tenants", &e).into(),
+        };
+        let others: Vec<String> = members
+            .iter()
+            .filter(|m| {
+                let id = m
+                    .get("tenantId")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default();
+                let state = m.get("state").and_then(|v| v.as_str()).unwrap_or_default();
+                let leaving = m
+                    .pointer("/transitionDetails/desiredState")
+                    .and_then(|v| v.as_str())
+                    == Some("removed");
+                // Pending tenants do not hold the organization back (Graph
+                // counts active tenants only).
+                !id.eq_ignore_ascii_case(tenant) && state == "active" && !leaving
+            })
+            .map(|m| {
+                format!(
+                    "{} ({}, {})",
+                    m.get("tenantId")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default(),
+                    m.get("displayName")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default(),
+                    m.get("state").and_then(|v| v.as_str()).unwrap_or_default()
+                )
+            })
+            .collect();
+        if !others.is_empty() {
+            let mut d = Diagnostics::new();
+            d.error(
+                "The organization still has other tenants",
+                format!(
+                    "Graph deletes a multi-tenant organization only when its owner is the last tenant. Remove these tenants first \
+                     (destroy their mto_member_tenant and mto_join_request resources, or make this resource depend on them): {}",
+                    others.join(", ")
+                ),
+            );
+            return d;
+        }
+        match api
+            .delete(format!("{MTO}/tenants/{}", seg(tenant)))
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => {
+                return diag::graph("Cannot remove the owner tenant from the organization", &e)
+                    .into();
+            }
+        }
+        // Removal is asynchronous; the organization is gone when GET says so.
+        match wait_until(
+            &scope,
+            Duration::from_secs(10),
+            "the organization to be deleted",
+            || async { Ok(get(&api).await?.is_none().then_some(())) },
+        )
+        .await
+        {
+            Ok(()) => Diagnostics::new(),
+            Err(e) => diag::graph("The multi-tenant organization was not deleted", &e).into(),
+        }
+    }
+
+    async fn import(&self, _ctx: &Ctx<'_, Client>, id: &str) -> ImportResult {
+        let id = id.trim();
+        if let Err(diags) = require_guids(&[("the import id (the owner tenant id)", id)]) {
+            return ImportResult {
+                state: Value::Null,
+                private: Private::default(),
+                diags,
+            };
+        }
+        let mut state = Value::null_object(&schema().value_type());
+        state.set("tenant_id", Value::from(id));
+        ImportResult {
+            state,
+            private: Private::default(),
+            diags: Diagnostics::new(),
+        }
+    }
+}
