@@ -76,6 +76,8 @@ impl Provider for MtoProvider {
             Arc::new(resources::organization::Organization),
             Arc::new(resources::member_tenant::MemberTenant),
             Arc::new(resources::join_request::JoinRequest),
+            Arc::new(resources::policy_templates::PolicyTemplates),
+            Arc::new(resources::inbound_acceptance::InboundAcceptance),
         ]
     }
 

@@ -1,6 +1,9 @@
 //! Managed resources, one module each.
 
 pub mod common;
+pub mod inbound_acceptance;
 pub mod join_request;
 pub mod member_tenant;
 pub mod organization;
+pub mod partner;
+pub mod policy_templates;

@@ -1,0 +1,376 @@
+//! `mto_inbound_acceptance`: a receiving tenant accepts the users another
+//! tenant shares with it.
+//!
+//! Graph (in the receiving tenant, with `{source}` the sharing tenant):
+//! the partner configuration `/policies/crossTenantAccessPolicy/partners/{source}`
+//! with `automaticUserConsentSettings.inboundAllowed` (automatic redemption),
+//! and its `identitySynchronization` with `userSyncInbound.isSyncAllowed`.
+//! Existing objects (auto-created by an MTO join, or by hand) are adopted;
+//! private state remembers what this resource created, so destroy deletes
+//! only that and otherwise just turns its settings off.
+//!
+//! Permissions (application): `Policy.ReadWrite.CrossTenantAccess`.
+//! Import id: `<receiving tenant id>/<source tenant id>`.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tfplugin::{
+    ApplyResult, Attribute, AttributePath, Block, CreateRequest, Ctx, DeleteRequest, Diagnostics,
+    ImportResult, ModifyPlan, Private, ReadRequest, ReadResult, Resource, Schema, UpdateRequest,
+    Value, timeouts,
+};
+
+use super::common::{
+    check_distinct, check_tenants, id_attribute, join_id, other_tenant_attribute, req_str,
+    require_guids, split_id, tenant_api, tenant_id_attribute,
+};
+use super::partner::{self, Direction};
+use crate::Client;
+use crate::diag;
+use crate::graph::{ErrorKind, GraphError, Scope, TenantApi};
+
+const CREATE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+const UPDATE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+const DELETE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+const CREATED_PARTNER: &str = "created_partner";
+const CREATED_SYNC_POLICY: &str = "created_sync_policy";
+
+pub struct InboundAcceptance;
+
+fn schema() -> Schema {
+    Schema::new(
+        Block::new()
+            .description(
+                "In the receiving tenant, accepts the users a source tenant shares: allows inbound user \
+                 synchronization from it and redeems their invitations automatically, so they arrive as B2B \
+                 members without consent prompts. Apply it before the source's `mto_outbound_share`, whose \
+                 credential check needs it.",
+            )
+            .attribute(tenant_id_attribute("that receives the users"))
+            .attribute(other_tenant_attribute("source_tenant_id", "The tenant whose users are accepted."))
+            .attribute(
+                Attribute::bool("user_sync_allowed")
+                    .default(true)
+                    .description("Allow the source to synchronize users into this tenant (`userSyncInbound.isSyncAllowed`). Default `true`."),
+            )
+            .attribute(
+                Attribute::bool("auto_redeem")
+                    .default(true)
+                    .description("Redeem the source's invitations automatically (`automaticUserConsentSettings.inboundAllowed`). Cross-tenant synchronization needs it. Default `true`."),
+            )
+            .attribute(id_attribute("`<tenant_id>/<source_tenant_id>`."))
+            .attribute(
+                Attribute::bool("is_in_multi_tenant_organization")
+                    .computed()
+                    .description("Whether the two tenants are in the same multi-tenant organization."),
+            )
+            .block(timeouts::block(&[
+                ("create", CREATE_TIMEOUT),
+                ("update", UPDATE_TIMEOUT),
+                ("delete", DELETE_TIMEOUT),
+            ])),
+    )
+}
+
+fn apply_docs(
+    mut state: Value,
+    partner_doc: &serde_json::Value,
+    sync: &serde_json::Value,
+) -> Value {
+    let tenant = req_str(&state, "tenant_id").to_owned();
+    let source = req_str(&state, "source_tenant_id").to_owned();
+    state.set("id", Value::from(join_id(&[&tenant, &source])));
+    state.set(
+        "auto_redeem",
+        Value::Bool(partner::auto_redeem(partner_doc, Direction::Inbound)),
+    );
+    state.set(
+        "user_sync_allowed",
+        Value::Bool(
+            sync.pointer("/userSyncInbound/isSyncAllowed")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+        ),
+    );
+    state.set(
+        "is_in_multi_tenant_organization",
+        Value::Bool(
+            partner_doc
+                .get("isInMultiTenantOrganization")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+        ),
+    );
+    state
+}
+
+/// Puts the sync policy in place (creating it if missing); returns whether
+/// it created it.
+async fn ensure_sync_policy(
+    api: &TenantApi<'_>,
+    source: &str,
+    allowed: bool,
+) -> Result<bool, GraphError> {
+    let body = json!({"userSyncInbound": {"isSyncAllowed": allowed}});
+    // PUT is create-only in Graph (409 when one exists, e.g. from an MTO join).
+    match api
+        .put(partner::sync_path(source), body.clone())
+        .retry_not_found()
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind == ErrorKind::Conflict => {
+            api.patch(partner::sync_path(source), body)
+                .retry_not_found()
+                .send()
+                .await?;
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn read_back(
+    api: &TenantApi<'_>,
+    source: &str,
+    after_write: bool,
+) -> Result<Option<(serde_json::Value, serde_json::Value)>, GraphError> {
+    let (p, s) = tokio::join!(
+        partner::get(api, source, after_write),
+        partner::get_sync(api, source, after_write)
+    );
+    Ok(p?.zip(s?))
+}
+
+#[tfplugin::async_trait]
+impl Resource<Client> for InboundAcceptance {
+    fn type_name(&self) -> &'static str {
+        "mto_inbound_acceptance"
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        check_distinct(config, "tenant_id", "source_tenant_id", diags);
+    }
+
+    async fn modify_plan(&self, ctx: &Ctx<'_, Client>, plan: &mut ModifyPlan<'_>) {
+        check_tenants(ctx, plan, &["tenant_id"]);
+    }
+
+    async fn create(&self, ctx: &Ctx<'_, Client>, req: CreateRequest<'_>) -> ApplyResult {
+        let planned = req.planned;
+        let (tenant, source) = (
+            req_str(planned, "tenant_id"),
+            req_str(planned, "source_tenant_id"),
+        );
+        let scope = Scope::new(ctx.cancel, timeouts::get(planned, "create", CREATE_TIMEOUT));
+        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+            Ok(a) => a,
+            Err(d) => return ApplyResult::err(Value::Null, req.private, d),
+        };
+        let mut private = req.private;
+        let auto_redeem = planned.get("auto_redeem").as_bool().unwrap_or(true);
+        let allowed = planned.get("user_sync_allowed").as_bool().unwrap_or(true);
+        let _guard = ctx
+            .client
+            .locks
+            .lock(&partner::lock_key(tenant, source))
+            .await;
+        match partner::ensure(&api, source, Direction::Inbound, auto_redeem).await {
+            Ok(created) => private.set(CREATED_PARTNER, created),
+            Err(e) => {
+                return ApplyResult::err(
+                    Value::Null,
+                    private,
+                    diag::graph("Cannot configure the partner tenant", &e).into(),
+                );
+            }
+        }
+        // From here on the partner exists: a failure returns a partial state
+        // so the next apply adopts it instead of starting over.
+        let mut partial = planned.clone();
+        partial.set("id", Value::from(join_id(&[tenant, source])));
+        partial.set("is_in_multi_tenant_organization", Value::Null);
+        match ensure_sync_policy(&api, source, allowed).await {
+            Ok(created) => private.set(CREATED_SYNC_POLICY, created),
+            Err(e) => {
+                return ApplyResult::err(
+                    partial,
+                    private,
+                    diag::graph("Cannot allow inbound synchronization", &e).into(),
+                );
+            }
+        }
+        match read_back(&api, source, true).await {
+            Ok(Some((p, s))) => ApplyResult::ok(apply_docs(planned.clone(), &p, &s), private),
+            Ok(None) => ApplyResult::err(partial, private, {
+                let mut d = Diagnostics::new();
+                d.error("The acceptance disappeared", "The partner configuration or its sync policy was deleted while it was being created.");
+                d
+            }),
+            Err(e) => ApplyResult::err(
+                partial,
+                private,
+                diag::graph("Cannot read the acceptance back", &e).into(),
+            ),
+        }
+    }
+
+    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>) -> ReadResult {
+        let (tenant, source) = (
+            req_str(req.state, "tenant_id"),
+            req_str(req.state, "source_tenant_id"),
+        );
+        let scope = Scope::new(ctx.cancel, UPDATE_TIMEOUT);
+        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+            Ok(a) => a,
+            Err(d) => return ReadResult::failed(req.state, req.private, d),
+        };
+        match read_back(&api, source, false).await {
+            Ok(Some((p, s))) => {
+                ReadResult::found(apply_docs(req.state.clone(), &p, &s), req.private)
+            }
+            // Either half missing: the acceptance is not in place any more.
+            Ok(None) => ReadResult::gone(),
+            Err(e) => ReadResult::failed(
+                req.state,
+                req.private,
+                diag::graph("Cannot read the acceptance", &e).into(),
+            ),
+        }
+    }
+
+    async fn update(&self, ctx: &Ctx<'_, Client>, req: UpdateRequest<'_>) -> ApplyResult {
+        let planned = req.planned;
+        let (tenant, source) = (
+            req_str(planned, "tenant_id"),
+            req_str(planned, "source_tenant_id"),
+        );
+        let scope = Scope::new(ctx.cancel, timeouts::get(planned, "update", UPDATE_TIMEOUT));
+        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+            Ok(a) => a,
+            Err(d) => return ApplyResult::err(req.prior.clone(), req.private, d),
+        };
+        let mut private = req.private;
+        let _guard = ctx
+            .client
+            .locks
+            .lock(&partner::lock_key(tenant, source))
+            .await;
+        let auto_redeem = planned.get("auto_redeem").as_bool().unwrap_or(true);
+        if let Err(e) = partner::ensure(&api, source, Direction::Inbound, auto_redeem).await {
+            return ApplyResult::err(
+                req.prior.clone(),
+                private,
+                diag::graph("Cannot configure the partner tenant", &e).into(),
+            );
+        }
+        let allowed = planned.get("user_sync_allowed").as_bool().unwrap_or(true);
+        match ensure_sync_policy(&api, source, allowed).await {
+            Ok(true) => private.set(CREATED_SYNC_POLICY, true),
+            Ok(false) => {}
+            Err(e) => {
+                return ApplyResult::err(
+                    req.prior.clone(),
+                    private,
+                    diag::graph("Cannot update inbound synchronization", &e).into(),
+                );
+            }
+        }
+        match read_back(&api, source, true).await {
+            Ok(Some((p, s))) => ApplyResult::ok(apply_docs(planned.clone(), &p, &s), private),
+            Ok(None) => {
+                ApplyResult::err(req.prior.clone(), private, {
+                    let mut d = Diagnostics::new();
+                    d.error("The acceptance disappeared", "The partner configuration or its sync policy was deleted during the update.");
+                    d
+                })
+            }
+            Err(e) => ApplyResult::err(
+                req.prior.clone(),
+                private,
+                diag::graph("Cannot read the acceptance back", &e).into(),
+            ),
+        }
+    }
+
+    async fn delete(&self, ctx: &Ctx<'_, Client>, req: DeleteRequest<'_>) -> Diagnostics {
+        let (tenant, source) = (
+            req_str(req.prior, "tenant_id"),
+            req_str(req.prior, "source_tenant_id"),
+        );
+        let scope = Scope::new(
+            ctx.cancel,
+            timeouts::get(req.prior, "delete", DELETE_TIMEOUT),
+        );
+        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+            Ok(a) => a,
+            Err(d) => return d,
+        };
+        let created_partner = req.private.get::<bool>(CREATED_PARTNER).unwrap_or(false);
+        let created_sync = req
+            .private
+            .get::<bool>(CREATED_SYNC_POLICY)
+            .unwrap_or(false);
+        let _guard = ctx
+            .client
+            .locks
+            .lock(&partner::lock_key(tenant, source))
+            .await;
+        // The sync policy goes first: Graph refuses to delete a partner
+        // configuration that still has one.
+        let sync = if created_sync {
+            api.delete(partner::sync_path(source))
+                .send()
+                .await
+                .map(|_| ())
+        } else {
+            api.patch(
+                partner::sync_path(source),
+                json!({"userSyncInbound": {"isSyncAllowed": false}}),
+            )
+            .send()
+            .await
+            .map(|_| ())
+        };
+        match sync {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return diag::graph("Cannot withdraw inbound synchronization", &e).into(),
+        }
+        match partner::release(&api, source, Direction::Inbound, created_partner).await {
+            Ok(()) => Diagnostics::new(),
+            Err(e) => diag::graph("Cannot turn off automatic redemption", &e).into(),
+        }
+    }
+
+    async fn import(&self, _ctx: &Ctx<'_, Client>, id: &str) -> ImportResult {
+        let parts =
+            match split_id(id, "<receiving tenant id>/<source tenant id>", 2).and_then(|p| {
+                require_guids(&[("receiving tenant id", &p[0]), ("source tenant id", &p[1])])
+                    .map(|_| p)
+            }) {
+                Ok(p) => p,
+                Err(diags) => {
+                    return ImportResult {
+                        state: Value::Null,
+                        private: Private::default(),
+                        diags,
+                    };
+                }
+            };
+        let mut state = Value::null_object(&schema().value_type());
+        state.set("tenant_id", Value::from(parts[0].as_str()));
+        state.set("source_tenant_id", Value::from(parts[1].as_str()));
+        ImportResult {
+            state,
+            private: Private::default(),
+            diags: Diagnostics::new(),
+        }
+    }
+}

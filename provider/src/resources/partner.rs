@@ -1,0 +1,227 @@
+//! Partner configurations (`/policies/crossTenantAccessPolicy/partners/{tenantId}`),
+//! shared by `mto_inbound_acceptance` (inbound auto-redeem) and
+//! `mto_outbound_share` (outbound auto-redeem): in one tenant, the acceptance
+//! of A's users and the share to A touch the same object.
+//!
+//! Graph replaces a complex property as a whole on PATCH, so setting one
+//! direction means reading the other first; callers hold the per-partner
+//! lock around read-modify-write so two resources applied in parallel do not
+//! undo each other.
+
+use serde_json::json;
+
+use crate::graph::{ErrorKind, GraphError, TenantApi, seg};
+
+pub const PARTNERS: &str = "/policies/crossTenantAccessPolicy/partners";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+impl Direction {
+    fn key(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inboundAllowed",
+            Direction::Outbound => "outboundAllowed",
+        }
+    }
+}
+
+pub fn lock_key(tenant: &str, partner: &str) -> String {
+    format!("{tenant}/partners/{partner}")
+}
+
+pub fn partner_path(partner: &str) -> String {
+    format!("{PARTNERS}/{}", seg(partner))
+}
+
+pub fn sync_path(partner: &str) -> String {
+    format!("{PARTNERS}/{}/identitySynchronization", seg(partner))
+}
+
+/// The partner configuration, or `None`.
+pub async fn get(
+    api: &TenantApi<'_>,
+    partner: &str,
+    after_write: bool,
+) -> Result<Option<serde_json::Value>, GraphError> {
+    let call = api.get(partner_path(partner));
+    let call = if after_write {
+        call.retry_not_found()
+    } else {
+        call.batched()
+    };
+    match call.send().await {
+        Ok(doc) => Ok(Some(doc.unwrap_or_default())),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The identity synchronization policy for `partner`, or `None`.
+pub async fn get_sync(
+    api: &TenantApi<'_>,
+    partner: &str,
+    after_write: bool,
+) -> Result<Option<serde_json::Value>, GraphError> {
+    let call = api.get(sync_path(partner));
+    let call = if after_write {
+        call.retry_not_found()
+    } else {
+        call.batched()
+    };
+    match call.send().await {
+        Ok(doc) => Ok(Some(doc.unwrap_or_default())),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `automaticUserConsentSettings.<direction>` as a plain bool (null means
+/// "inherit the default", which is always false).
+pub fn auto_redeem(doc: &serde_json::Value, d: Direction) -> bool {
+    doc.pointer(&format!("/automaticUserConsentSettings/{}", d.key()))
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}
+
+/// Makes sure the partner exists with `direction` set to `value`; returns
+/// whether this call created it. Hold the partner lock.
+pub async fn ensure(
+    api: &TenantApi<'_>,
+    partner: &str,
+    d: Direction,
+    value: bool,
+) -> Result<bool, GraphError> {
+    if let Some(doc) = get(api, partner, false).await? {
+        set_auto_redeem(api, partner, &doc, d, Some(value)).await?;
+        return Ok(false);
+    }
+    let mut consent = json!({"inboundAllowed": null, "outboundAllowed": null});
+    consent[d.key()] = json!(value);
+    match api
+        .post(
+            PARTNERS,
+            json!({"tenantId": partner, "automaticUserConsentSettings": consent}),
+        )
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        // Created meanwhile (by an MTO join, or another process): use it.
+        Err(e) if e.kind == ErrorKind::Conflict => {
+            let doc = get(api, partner, true).await?.unwrap_or_default();
+            set_auto_redeem(api, partner, &doc, d, Some(value)).await?;
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// PATCHes one direction, keeping the other as it is.
+pub async fn set_auto_redeem(
+    api: &TenantApi<'_>,
+    partner: &str,
+    current: &serde_json::Value,
+    d: Direction,
+    value: Option<bool>,
+) -> Result<(), GraphError> {
+    let settings = current
+        .get("automaticUserConsentSettings")
+        .cloned()
+        .unwrap_or(json!({}));
+    let mut consent = json!({
+        "inboundAllowed": settings.get("inboundAllowed").cloned().unwrap_or(serde_json::Value::Null),
+        "outboundAllowed": settings.get("outboundAllowed").cloned().unwrap_or(serde_json::Value::Null),
+    });
+    if consent[d.key()] == json!(value) {
+        return Ok(());
+    }
+    consent[d.key()] = json!(value);
+    api.patch(
+        partner_path(partner),
+        json!({"automaticUserConsentSettings": consent}),
+    )
+    .retry_not_found()
+    .send()
+    .await?;
+    Ok(())
+}
+
+/// Whether a partner configuration holds no setting at all, i.e. behaves
+/// exactly like no configuration.
+fn is_bare(doc: &serde_json::Value) -> bool {
+    let null = |k: &str| doc.get(k).is_none_or(serde_json::Value::is_null);
+    [
+        "inboundTrust",
+        "b2bCollaborationInbound",
+        "b2bCollaborationOutbound",
+        "b2bDirectConnectInbound",
+        "b2bDirectConnectOutbound",
+        "tenantRestrictions",
+    ]
+    .iter()
+    .all(|k| null(k))
+        && !auto_redeem(doc, Direction::Inbound)
+        && !auto_redeem(doc, Direction::Outbound)
+        && doc.get("isServiceProvider").and_then(|v| v.as_bool()) != Some(true)
+}
+
+/// Undoes this resource's part of a partner configuration: clears its
+/// direction, and deletes the configuration when nothing is left in it and
+/// it is not part of a multi-tenant organization (where Graph keeps one
+/// per pair). Hold the partner lock.
+pub async fn release(
+    api: &TenantApi<'_>,
+    partner: &str,
+    d: Direction,
+    created_by_us: bool,
+) -> Result<(), GraphError> {
+    let Some(doc) = get(api, partner, false).await? else {
+        return Ok(());
+    };
+    set_auto_redeem(api, partner, &doc, d, None).await?;
+    let in_mto = doc
+        .get("isInMultiTenantOrganization")
+        .and_then(|v| v.as_bool())
+        == Some(true);
+    if in_mto && !created_by_us {
+        return Ok(());
+    }
+    let mut after = doc.clone();
+    if let Some(s) = after
+        .get_mut("automaticUserConsentSettings")
+        .and_then(|s| s.as_object_mut())
+    {
+        s.insert(d.key().to_owned(), serde_json::Value::Null);
+    }
+    if !is_bare(&after) || get_sync(api, partner, false).await?.is_some() {
+        return Ok(());
+    }
+    match api.delete(partner_path(partner)).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_means_nothing_set() {
+        assert!(is_bare(
+            &json!({"tenantId": "x", "automaticUserConsentSettings": {"inboundAllowed": null, "outboundAllowed": false}})
+        ));
+        assert!(!is_bare(
+            &json!({"automaticUserConsentSettings": {"inboundAllowed": true}})
+        ));
+        assert!(!is_bare(
+            &json!({"b2bCollaborationInbound": {"usersAndGroups": {}}})
+        ));
+        assert!(!is_bare(&json!({"isServiceProvider": true})));
+    }
+}

@@ -1,0 +1,313 @@
+//! `mto_policy_templates`: the two multi-tenant organization templates of a
+//! tenant, which Graph applies to the partner configurations it creates
+//! when tenants join.
+//!
+//! Graph: `/policies/crossTenantAccessPolicy/templates/multiTenantOrganizationIdentitySynchronization`
+//! and `.../multiTenantOrganizationPartnerConfiguration` (GET, PATCH 204,
+//! `resetToDefaultSettings` 204). They always exist; destroy resets them.
+//!
+//! Permissions (application): `Policy.ReadWrite.CrossTenantAccess`.
+//! Import id: the tenant id.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::json;
+use tfplugin::validate::{Each, OneOf};
+use tfplugin::{
+    ApplyResult, Attribute, AttributePath, Block, CreateRequest, Ctx, DeleteRequest, Diagnostics,
+    ImportResult, ModifyPlan, Private, ReadRequest, ReadResult, Resource, Schema, Type,
+    UpdateRequest, Value, timeouts,
+};
+
+use super::common::{
+    check_tenants, id_attribute, req_str, require_guids, tenant_api, tenant_id_attribute,
+};
+use crate::Client;
+use crate::diag;
+use crate::graph::{GraphError, Scope, TenantApi};
+
+const TIMEOUT: Duration = Duration::from_secs(5 * 60);
+const SYNC_TEMPLATE: &str =
+    "/policies/crossTenantAccessPolicy/templates/multiTenantOrganizationIdentitySynchronization";
+const PARTNER_TEMPLATE: &str =
+    "/policies/crossTenantAccessPolicy/templates/multiTenantOrganizationPartnerConfiguration";
+const LEVELS: &[&str] = &["none", "newPartners", "existingPartners"];
+
+pub struct PolicyTemplates;
+
+fn default_levels() -> Value {
+    Value::Set(vec![
+        Value::from("newPartners"),
+        Value::from("existingPartners"),
+    ])
+}
+
+fn schema() -> Schema {
+    let optional_bool =
+        |name: &str, d: &str| Attribute::bool(name).optional().description(d.to_owned());
+    Schema::new(
+        Block::new()
+            .description(
+                "The multi-tenant organization templates of one tenant. When tenants join an organization, \
+                 Graph creates partner configurations and sync policies for every new pair and applies these \
+                 templates to them. An unset (null) setting leaves the partner's own value alone. Destroy \
+                 resets both templates to their defaults.\n\nMicrosoft recommends configuring them before \
+                 creating or joining the organization.",
+            )
+            .attribute(tenant_id_attribute("whose templates these are"))
+            .attribute(optional_bool(
+                "user_sync_inbound_allowed",
+                "Allow users of the other tenants to be synchronized into this one (`userSyncInbound.isSyncAllowed` of the identity synchronization template).",
+            ))
+            .attribute(optional_bool(
+                "inbound_auto_redeem",
+                "Redeem invitations from the other tenants automatically (`automaticUserConsentSettings.inboundAllowed` of the partner template).",
+            ))
+            .attribute(optional_bool(
+                "outbound_auto_redeem",
+                "Redeem this tenant's invitations in the other tenants automatically (`automaticUserConsentSettings.outboundAllowed`).",
+            ))
+            .attribute(
+                Attribute::new("application_level", Type::set(Type::String))
+                    .default(default_levels())
+                    .validator(Each(OneOf(LEVELS)))
+                    .description(
+                        "When the templates apply, for both templates: `newPartners` (pairs created by a join), \
+                         `existingPartners` (pairs configured before), or `none` alone to turn them off. Default both.",
+                    ),
+            )
+            .attribute(id_attribute("The tenant id."))
+            .block(timeouts::block(&[("create", TIMEOUT), ("update", TIMEOUT), ("delete", TIMEOUT)])),
+    )
+}
+
+fn levels_of(doc: &serde_json::Value) -> Value {
+    let raw = doc
+        .get("templateApplicationLevel")
+        .and_then(|v| v.as_str())
+        .unwrap_or("none");
+    let set: BTreeSet<&str> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    Value::Set(set.into_iter().map(Value::from).collect())
+}
+
+fn levels_string(v: &Value) -> String {
+    let mut items = v.string_items();
+    // Graph's own order, for readable requests.
+    items.sort_by_key(|s| LEVELS.iter().position(|l| l == s).unwrap_or(LEVELS.len()));
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(",")
+    }
+}
+
+fn opt_bool(doc: &serde_json::Value, pointer: &str) -> Value {
+    doc.pointer(pointer)
+        .and_then(|v| v.as_bool())
+        .map(Value::Bool)
+        .unwrap_or(Value::Null)
+}
+
+async fn read_templates(
+    api: &TenantApi<'_>,
+) -> Result<(serde_json::Value, serde_json::Value), GraphError> {
+    let (s, p) = tokio::join!(
+        api.get(SYNC_TEMPLATE).batched().send(),
+        api.get(PARTNER_TEMPLATE).batched().send()
+    );
+    Ok((s?.unwrap_or_default(), p?.unwrap_or_default()))
+}
+
+fn apply_docs(mut state: Value, sync: &serde_json::Value, partner: &serde_json::Value) -> Value {
+    let tenant = req_str(&state, "tenant_id").to_owned();
+    state.set("id", Value::from(tenant));
+    state.set(
+        "user_sync_inbound_allowed",
+        opt_bool(sync, "/userSyncInbound/isSyncAllowed"),
+    );
+    state.set(
+        "inbound_auto_redeem",
+        opt_bool(partner, "/automaticUserConsentSettings/inboundAllowed"),
+    );
+    state.set(
+        "outbound_auto_redeem",
+        opt_bool(partner, "/automaticUserConsentSettings/outboundAllowed"),
+    );
+    // Both templates carry a level; report the identity template's unless
+    // they differ, in which case the partner template's mismatch shows as drift.
+    let sync_levels = levels_of(sync);
+    let partner_levels = levels_of(partner);
+    state.set(
+        "application_level",
+        if sync_levels == partner_levels {
+            sync_levels
+        } else {
+            partner_levels
+        },
+    );
+    state
+}
+
+async fn write(api: &TenantApi<'_>, v: &Value) -> Result<(), GraphError> {
+    let level = levels_string(v.get("application_level"));
+    let sync = json!({
+        "templateApplicationLevel": level,
+        "userSyncInbound": {"isSyncAllowed": v.get("user_sync_inbound_allowed").as_bool()},
+    });
+    let partner = json!({
+        "templateApplicationLevel": level,
+        "automaticUserConsentSettings": {
+            "inboundAllowed": v.get("inbound_auto_redeem").as_bool(),
+            "outboundAllowed": v.get("outbound_auto_redeem").as_bool(),
+        },
+    });
+    let (a, b) = tokio::join!(
+        api.patch(SYNC_TEMPLATE, sync).send(),
+        api.patch(PARTNER_TEMPLATE, partner).send()
+    );
+    a?;
+    b?;
+    Ok(())
+}
+
+impl PolicyTemplates {
+    async fn write_and_read(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        planned: &Value,
+        op: &str,
+        private: Private,
+        fallback: Value,
+    ) -> ApplyResult {
+        let tenant = req_str(planned, "tenant_id");
+        let scope = Scope::new(ctx.cancel, timeouts::get(planned, op, TIMEOUT));
+        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+            Ok(a) => a,
+            Err(d) => return ApplyResult::err(fallback, private, d),
+        };
+        if let Err(e) = write(&api, planned).await {
+            return ApplyResult::err(
+                fallback,
+                private,
+                diag::graph("Cannot update the organization templates", &e).into(),
+            );
+        }
+        // Report what was written: a read right after a PATCH may still see
+        // the old values on another replica.
+        let mut state = planned.clone();
+        state.set("id", Value::from(tenant));
+        ApplyResult::ok(state, private)
+    }
+}
+
+#[tfplugin::async_trait]
+impl Resource<Client> for PolicyTemplates {
+    fn type_name(&self) -> &'static str {
+        "mto_policy_templates"
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let levels = config.get("application_level");
+        if levels.is_unknown() || levels.is_null() {
+            return;
+        }
+        let items = levels.string_items();
+        let path = AttributePath::root().attr("application_level");
+        if items.is_empty() {
+            diags.error_at(
+                path,
+                "No application level",
+                "Give at least one level, or [\"none\"] to turn the templates off.",
+            );
+        } else if items.iter().any(|l| l == "none") && items.len() > 1 {
+            diags.error_at(
+                path,
+                "Conflicting template levels",
+                format!("\"none\" turns the templates off and cannot be combined with other levels, got {items:?}."),
+            );
+        }
+    }
+
+    async fn modify_plan(&self, ctx: &Ctx<'_, Client>, plan: &mut ModifyPlan<'_>) {
+        check_tenants(ctx, plan, &["tenant_id"]);
+    }
+
+    async fn create(&self, ctx: &Ctx<'_, Client>, req: CreateRequest<'_>) -> ApplyResult {
+        self.write_and_read(ctx, req.planned, "create", req.private, Value::Null)
+            .await
+    }
+
+    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>) -> ReadResult {
+        let tenant = req_str(req.state, "tenant_id");
+        let scope = Scope::new(ctx.cancel, TIMEOUT);
+        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+            Ok(a) => a,
+            Err(d) => return ReadResult::failed(req.state, req.private, d),
+        };
+        match read_templates(&api).await {
+            Ok((s, p)) => ReadResult::found(apply_docs(req.state.clone(), &s, &p), req.private),
+            Err(e) => ReadResult::failed(
+                req.state,
+                req.private,
+                diag::graph("Cannot read the organization templates", &e).into(),
+            ),
+        }
+    }
+
+    async fn update(&self, ctx: &Ctx<'_, Client>, req: UpdateRequest<'_>) -> ApplyResult {
+        self.write_and_read(ctx, req.planned, "update", req.private, req.prior.clone())
+            .await
+    }
+
+    async fn delete(&self, ctx: &Ctx<'_, Client>, req: DeleteRequest<'_>) -> Diagnostics {
+        let tenant = req_str(req.prior, "tenant_id");
+        let scope = Scope::new(ctx.cancel, timeouts::get(req.prior, "delete", TIMEOUT));
+        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+            Ok(a) => a,
+            Err(d) => return d,
+        };
+        let (a, b) = tokio::join!(
+            api.post(format!("{SYNC_TEMPLATE}/resetToDefaultSettings"), json!({}))
+                .send(),
+            api.post(
+                format!("{PARTNER_TEMPLATE}/resetToDefaultSettings"),
+                json!({})
+            )
+            .send()
+        );
+        let mut d = Diagnostics::new();
+        for r in [a, b] {
+            if let Err(e) = r {
+                d.push(diag::graph("Cannot reset the organization templates", &e));
+            }
+        }
+        d
+    }
+
+    async fn import(&self, _ctx: &Ctx<'_, Client>, id: &str) -> ImportResult {
+        let id = id.trim();
+        if let Err(diags) = require_guids(&[("the import id (the tenant id)", id)]) {
+            return ImportResult {
+                state: Value::Null,
+                private: Private::default(),
+                diags,
+            };
+        }
+        let mut state = Value::null_object(&schema().value_type());
+        state.set("tenant_id", Value::from(id));
+        ImportResult {
+            state,
+            private: Private::default(),
+            diags: Diagnostics::new(),
+        }
+    }
+}
