@@ -78,6 +78,8 @@ impl Provider for MtoProvider {
             Arc::new(resources::join_request::JoinRequest),
             Arc::new(resources::policy_templates::PolicyTemplates),
             Arc::new(resources::inbound_acceptance::InboundAcceptance),
+            Arc::new(resources::outbound_share::OutboundShare),
+            Arc::new(resources::sync_job::SyncJob),
         ]
     }
 

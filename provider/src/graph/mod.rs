@@ -363,6 +363,7 @@ pub struct Call<'a> {
     retry_not_found: bool,
     retry_if: Option<RetryPredicate>,
     batched: bool,
+    deadline: Option<Instant>,
 }
 
 impl<'a> TenantApi<'a> {
@@ -385,6 +386,7 @@ impl<'a> TenantApi<'a> {
             retry_not_found: false,
             retry_if: None,
             batched: false,
+            deadline: None,
         }
     }
 
@@ -415,8 +417,16 @@ impl<'a> TenantApi<'a> {
         let mut items = Vec::new();
         let mut next = Some(path.to_owned());
         let prefix = format!("{}{V1}", self.client.graph_base);
+        let mut first = true;
         while let Some(p) = next.take() {
-            let page = self.get(p).send().await?.unwrap_or_default();
+            // The first page may share a round trip with concurrent reads.
+            let call = if first {
+                self.get(p).batched()
+            } else {
+                self.get(p)
+            };
+            first = false;
+            let page = call.send().await?.unwrap_or_default();
             if let Some(values) = page.get("value").and_then(|v| v.as_array()) {
                 items.extend(values.iter().cloned());
             }
@@ -466,6 +476,12 @@ impl<'a> Call<'a> {
         self
     }
 
+    /// Stops retrying earlier than the operation's deadline.
+    pub fn deadline(mut self, at: Instant) -> Call<'a> {
+        self.deadline = Some(at);
+        self
+    }
+
     /// Lets a GET share a `$batch` round trip with concurrent reads.
     pub fn batched(mut self) -> Call<'a> {
         self.batched = self.method == Method::GET && self.headers.is_empty();
@@ -477,6 +493,9 @@ impl<'a> Call<'a> {
         let api = self.api;
         let client = api.client;
         let scope = &api.scope;
+        let deadline = self
+            .deadline
+            .map_or(scope.deadline, |d| d.min(scope.deadline));
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let mut attempt = 0u32;
         let mut force_new_token = false;
@@ -546,7 +565,7 @@ impl<'a> Call<'a> {
             };
             let Some(delay) = delay else { return Err(err) };
             attempt += 1;
-            if attempt >= MAX_ATTEMPTS || Instant::now() + delay >= scope.deadline {
+            if attempt >= MAX_ATTEMPTS || Instant::now() + delay >= deadline {
                 let mut err = err;
                 if attempt > 1 {
                     err.message = format!(
