@@ -1,5 +1,9 @@
 //! End-to-end tests: the real terraform binary, this provider and (for
 //! resources) a private sandbox. One binary, one module per area.
 
+mod lifecycle;
+mod membership;
+mod organization;
+mod policies;
 mod provider_block;
 mod provider_function;

@@ -366,3 +366,247 @@ impl Drop for Sandbox {
         let _ = self.child.wait();
     }
 }
+
+/// Fixed identities of the test tenants (see [`standard_seed`]).
+pub struct TestTenant {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub domain: &'static str,
+    pub client_id: &'static str,
+    pub secret: &'static str,
+}
+
+pub const TENANT_A: TestTenant = TestTenant {
+    id: "aaaaaaaa-0000-4000-8000-00000000000a",
+    name: "Tenant A",
+    domain: "tenanta.onmicrosoft.com",
+    client_id: "a0000000-0000-4000-8000-0000000000a1",
+    secret: "secret-a-7f3e",
+};
+pub const TENANT_B: TestTenant = TestTenant {
+    id: "bbbbbbbb-0000-4000-8000-00000000000b",
+    name: "Tenant B",
+    domain: "tenantb.onmicrosoft.com",
+    client_id: "b0000000-0000-4000-8000-0000000000b1",
+    secret: "secret-b-91c2",
+};
+pub const TENANT_C: TestTenant = TestTenant {
+    id: "cccccccc-0000-4000-8000-00000000000c",
+    name: "Tenant C",
+    domain: "tenantc.onmicrosoft.com",
+    client_id: "c0000000-0000-4000-8000-0000000000c1",
+    secret: "secret-c-55d0",
+};
+pub const TENANTS: [&TestTenant; 3] = [&TENANT_A, &TENANT_B, &TENANT_C];
+
+/// Every permission the provider uses.
+pub const ALL_ROLES: &[&str] = &[
+    "MultiTenantOrganization.ReadWrite.All",
+    "Policy.Read.All",
+    "Policy.ReadWrite.CrossTenantAccess",
+    "Application.ReadWrite.All",
+    "AppRoleAssignment.ReadWrite.All",
+    "Synchronization.ReadWrite.All",
+    "User.ReadWrite.All",
+    "Directory.ReadWrite.All",
+    "Organization.Read.All",
+];
+
+/// Users of a test tenant: `(id, display name, alias)`.
+pub fn test_users(t: &TestTenant) -> Vec<(String, String, String)> {
+    let prefix = &t.id[..8];
+    ["alice", "bruno", "chen"]
+        .iter()
+        .enumerate()
+        .map(|(i, alias)| {
+            (
+                format!("{prefix}-1111-4000-8000-00000000000{}", i + 1),
+                format!(
+                    "{} {}",
+                    alias[..1].to_uppercase() + &alias[1..],
+                    &t.name[7..]
+                ),
+                alias.to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Three tenants with an app holding every permission the provider needs,
+/// and three users each.
+pub fn standard_seed() -> serde_json::Value {
+    let tenants: Vec<serde_json::Value> = TENANTS
+        .iter()
+        .map(|t| {
+            let users: Vec<serde_json::Value> = test_users(t)
+                .into_iter()
+                .map(|(id, name, alias)| {
+                    serde_json::json!({
+                        "id": id,
+                        "displayName": name,
+                        "userPrincipalName": format!("{alias}@{}", t.domain),
+                        "mail": format!("{alias}@{}", t.domain),
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "id": t.id,
+                "displayName": t.name,
+                "initialDomain": t.domain,
+                "apps": [{"clientId": t.client_id, "clientSecret": t.secret, "roles": ALL_ROLES}],
+                "users": users,
+                "groups": [],
+            })
+        })
+        .collect();
+    serde_json::json!({ "tenants": tenants })
+}
+
+impl Sandbox {
+    /// The standard three-tenant sandbox.
+    pub fn standard() -> Sandbox {
+        Sandbox::start(SandboxOptions {
+            seed: standard_seed(),
+            extra_args: vec!["--sync-interval".into(), "1s".into()],
+        })
+    }
+
+    /// A provider block for the given tenants of this sandbox.
+    pub fn provider_block(&self, tenants: &[&TestTenant]) -> String {
+        let mut out = format!(
+            "provider \"mto\" {{\n  graph_endpoint = \"{url}\"\n  login_endpoint = \"{url}\"\n",
+            url = self.url
+        );
+        for t in tenants {
+            out.push_str(&format!(
+                "  tenant {{\n    tenant_id     = \"{}\"\n    client_id     = \"{}\"\n    client_secret = \"{}\"\n  }}\n",
+                t.id, t.client_id, t.secret
+            ));
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    /// Graph calls as one tenant's app, for setting up and checking tests.
+    pub fn graph(&self, t: &TestTenant) -> GraphApi {
+        GraphApi {
+            base: format!("{}/v1.0", self.url),
+            token: self.token(t.id, t.client_id, t.secret),
+            http: reqwest::blocking::Client::new(),
+        }
+    }
+
+    /// Request counts since start or the last reset (`/_sandbox/stats`).
+    pub fn stats(&self) -> serde_json::Value {
+        reqwest::blocking::get(format!("{}/_sandbox/stats", self.url))
+            .expect("stats")
+            .json()
+            .expect("stats JSON")
+    }
+
+    pub fn reset_stats(&self) {
+        reqwest::blocking::Client::new()
+            .post(format!("{}/_sandbox/stats/reset", self.url))
+            .send()
+            .expect("reset stats");
+    }
+}
+
+/// Direct Graph access for tests: `(status, body)` of each call.
+pub struct GraphApi {
+    base: String,
+    token: String,
+    http: reqwest::blocking::Client,
+}
+
+impl GraphApi {
+    fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().expect("graph request");
+        let status = resp.status().as_u16();
+        let text = resp.text().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::GET, path, None)
+    }
+
+    pub fn patch(&self, path: &str, body: serde_json::Value) -> u16 {
+        self.send(reqwest::Method::PATCH, path, Some(body)).0
+    }
+
+    pub fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::POST, path, Some(body))
+    }
+
+    pub fn put(&self, path: &str, body: serde_json::Value) -> u16 {
+        self.send(reqwest::Method::PUT, path, Some(body)).0
+    }
+
+    pub fn delete(&self, path: &str) -> u16 {
+        self.send(reqwest::Method::DELETE, path, None).0
+    }
+
+    /// Polls `check` for up to `secs` seconds (asynchronous Graph operations).
+    pub fn eventually(&self, secs: u64, what: &str, mut check: impl FnMut(&GraphApi) -> bool) {
+        let until = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < until {
+            if check(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("timed out waiting for {what}");
+    }
+}
+
+/// Flattens a JSON object into `path = value` pairs, for comparing states.
+pub fn flatten(v: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+    fn walk(
+        prefix: &str,
+        v: &serde_json::Value,
+        out: &mut std::collections::BTreeMap<String, String>,
+    ) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    walk(
+                        &if prefix.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{prefix}.{k}")
+                        },
+                        v,
+                        out,
+                    );
+                }
+            }
+            serde_json::Value::Array(items) => {
+                let mut rendered: Vec<String> = items.iter().map(|i| i.to_string()).collect();
+                rendered.sort();
+                out.insert(prefix.to_owned(), rendered.join(","));
+            }
+            other => {
+                out.insert(prefix.to_owned(), other.to_string());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk("", v, &mut out);
+    out
+}
