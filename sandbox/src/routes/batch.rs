@@ -13,6 +13,7 @@ use tower::ServiceExt;
 
 use super::{ApiVersion, BatchInner, json_response};
 use crate::AppState;
+use crate::auth::Caller;
 use crate::error::{ApiError, RequestCtx, parse_json_body};
 
 /// Maximum number of requests in one batch.
@@ -128,8 +129,9 @@ fn order(reqs: &[Inner]) -> Result<Vec<usize>, ApiError> {
     Ok(out)
 }
 
-/// `POST /$batch`.
-pub async fn batch(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+/// `POST /$batch`. The outer request must carry a valid token (401 otherwise); permissions are
+/// checked per inner request.
+pub async fn batch(State(st): State<AppState>, _caller: Caller, req: Request) -> Result<Response, ApiError> {
     let version = req.extensions().get::<ApiVersion>().copied().unwrap_or(ApiVersion::V1);
     let outer_headers = req.headers().clone();
     let bytes = axum::body::to_bytes(req.into_body(), 4 * 1024 * 1024)

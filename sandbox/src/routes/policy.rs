@@ -862,14 +862,19 @@ pub fn merge_non_null(target: &mut Value, src: &Value) {
     match src {
         Value::Null => {}
         Value::Object(s) => {
-            if !target.is_object() {
-                *target = Value::Object(Map::new());
-            }
             if let Value::Object(t) = target {
                 for (k, v) in s {
                     if !v.is_null() {
                         merge_non_null(t.entry(k.clone()).or_insert(Value::Null), v);
                     }
+                }
+            } else {
+                // Build the object from the non-null values only; an all-null template object
+                // leaves the target (e.g. null) unchanged.
+                let mut fresh = Value::Object(Map::new());
+                merge_non_null(&mut fresh, src);
+                if fresh.as_object().is_some_and(|m| !m.is_empty()) {
+                    *target = fresh;
                 }
             }
         }
@@ -951,6 +956,10 @@ mod tests {
         let mut n = Value::Null;
         merge_non_null(&mut n, &Value::Null);
         assert!(n.is_null());
+        merge_non_null(&mut n, &json!({"isSyncAllowed": null}));
+        assert!(n.is_null(), "an all-null template object must not create an object");
+        merge_non_null(&mut n, &json!({"isSyncAllowed": true, "x": null}));
+        assert_eq!(n, json!({"isSyncAllowed": true}));
     }
 
     #[test]
