@@ -99,15 +99,18 @@ impl TokenKey {
     /// Verify signature and lifetime; returns the claims.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(ApiError::InvalidToken(
                 "IDX14100: JWT is not well formed, there are no dots (.). The token needs to be in JWS or JWE Compact Serialization Format.".into(),
             ));
         };
-        let sig = URL_SAFE_NO_PAD
-            .decode(s)
-            .map_err(|_| ApiError::InvalidToken("Invalid JWT token. The token signature is not valid base64url.".into()))?;
+        let sig = URL_SAFE_NO_PAD.decode(s).map_err(|_| {
+            ApiError::InvalidToken(
+                "Invalid JWT token. The token signature is not valid base64url.".into(),
+            )
+        })?;
         let signing_input = &token[..h.len() + 1 + p.len()];
         hmac::verify(&self.0, signing_input.as_bytes(), &sig).map_err(|_| {
             ApiError::InvalidToken("Access token validation failure. Invalid signature.".into())
@@ -116,13 +119,19 @@ impl TokenKey {
             .decode(p)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| ApiError::InvalidToken("Invalid JWT token. The payload is not valid.".into()))?;
+            .ok_or_else(|| {
+                ApiError::InvalidToken("Invalid JWT token. The payload is not valid.".into())
+            })?;
         let now = now_ms() / 1000;
         if claims.exp <= now {
-            return Err(ApiError::InvalidToken("Lifetime validation failed, the token is expired.".into()));
+            return Err(ApiError::InvalidToken(
+                "Lifetime validation failed, the token is expired.".into(),
+            ));
         }
         if claims.nbf > now + 300 {
-            return Err(ApiError::InvalidToken("Lifetime validation failed, the token is not yet valid.".into()));
+            return Err(ApiError::InvalidToken(
+                "Lifetime validation failed, the token is not yet valid.".into(),
+            ));
         }
         Ok(claims)
     }
@@ -167,7 +176,10 @@ pub const PERMISSIONS: &[(Access, &str, &[&str])] = &[
     (
         Access::MtoRead,
         "GET .../tenants/{tenantId}, GET .../joinRequest",
-        &["MultiTenantOrganization.Read.All", "MultiTenantOrganization.ReadWrite.All"],
+        &[
+            "MultiTenantOrganization.Read.All",
+            "MultiTenantOrganization.ReadWrite.All",
+        ],
     ),
     (
         Access::MtoWrite,
@@ -187,7 +199,12 @@ pub const PERMISSIONS: &[(Access, &str, &[&str])] = &[
     (
         Access::UserRead,
         "GET users, users/{id}, users/$count, directory/deletedItems",
-        &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+        &[
+            "User.Read.All",
+            "User.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
     ),
     (
         Access::UserWrite,
@@ -197,7 +214,12 @@ pub const PERMISSIONS: &[(Access, &str, &[&str])] = &[
     (
         Access::GroupRead,
         "GET groups, groups/{id}",
-        &["Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+        &[
+            "Group.Read.All",
+            "Group.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
     ),
     (
         Access::GroupMemberRead,
@@ -226,7 +248,11 @@ pub const PERMISSIONS: &[(Access, &str, &[&str])] = &[
 impl Access {
     /// Application permissions that grant this access.
     pub fn accepted(self) -> &'static [&'static str] {
-        PERMISSIONS.iter().find(|(a, _, _)| *a == self).map(|(_, _, p)| *p).unwrap_or(&[])
+        PERMISSIONS
+            .iter()
+            .find(|(a, _, _)| *a == self)
+            .map(|(_, _, p)| *p)
+            .unwrap_or(&[])
     }
 }
 
@@ -266,14 +292,21 @@ impl Caller {
 
     /// 403 `Authorization_RequestDenied` unless [`Caller::has`].
     pub fn require(&self, access: Access) -> Result<(), ApiError> {
-        if self.has(access) { Ok(()) } else { Err(ApiError::insufficient_privileges()) }
+        if self.has(access) {
+            Ok(())
+        } else {
+            Err(ApiError::insufficient_privileges())
+        }
     }
 }
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let value = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -289,7 +322,11 @@ impl FromRequestParts<AppState> for Caller {
             return Err(ApiError::InvalidToken("Access token is empty.".into()));
         }
         let claims = state.token_key.verify(token)?;
-        Ok(Caller { tenant_id: claims.tid, app_id: claims.appid, roles: claims.roles })
+        Ok(Caller {
+            tenant_id: claims.tid,
+            app_id: claims.appid,
+            roles: claims.roles,
+        })
     }
 }
 
@@ -300,7 +337,11 @@ mod tests {
     #[test]
     fn minted_token_verifies_and_tampering_is_rejected() {
         let key = TokenKey::new(b"0123456789abcdef0123456789abcdef");
-        let t = key.mint("11111111-1111-1111-1111-111111111111", "app", &["User.Read.All".into()]);
+        let t = key.mint(
+            "11111111-1111-1111-1111-111111111111",
+            "app",
+            &["User.Read.All".into()],
+        );
         assert_eq!(t.split('.').count(), 3);
         let c = key.verify(&t).unwrap();
         assert_eq!(c.tid, "11111111-1111-1111-1111-111111111111");

@@ -41,7 +41,11 @@ pub struct ServeArgs {
     #[arg(long)]
     pub seed: Option<PathBuf>,
     /// Directory for sandbox.db (and the TLS files with --tls).
-    #[arg(long, conflicts_with = "in_memory", required_unless_present = "in_memory")]
+    #[arg(
+        long,
+        conflicts_with = "in_memory",
+        required_unless_present = "in_memory"
+    )]
     pub data: Option<PathBuf>,
     /// Keep everything in memory; nothing survives the process.
     #[arg(long)]
@@ -67,7 +71,10 @@ pub struct ServeArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
@@ -87,7 +94,8 @@ fn fail(msg: &str) -> ExitCode {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("MTO_SANDBOX_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("MTO_SANDBOX_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -125,8 +133,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             report.groups
         );
     }
-    let config = Config { join_delay: args.join_delay, sync_interval: args.sync_interval, tls: args.tls };
-    let state = AppState::new(store, config, args.faults.unwrap_or_default()).map_err(|e| e.to_string())?;
+    let config = Config {
+        join_delay: args.join_delay,
+        sync_interval: args.sync_interval,
+        tls: args.tls,
+    };
+    let state =
+        AppState::new(store, config, args.faults.unwrap_or_default()).map_err(|e| e.to_string())?;
 
     let tcp = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -141,7 +154,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-        (SandboxListener::tls(tcp, setup.acceptor), Some(setup.ca_path))
+        (
+            SandboxListener::tls(tcp, setup.acceptor),
+            Some(setup.ca_path),
+        )
     } else {
         (SandboxListener::plain(tcp), None)
     };
@@ -155,7 +171,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         }
         let _ = out.flush();
     }
-    crate::serve(listener, state, shutdown_signal()).await.map_err(|e| e.to_string())?;
+    crate::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -37,7 +37,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if t.starts_with('P') || t.starts_with('p') {
         return parse_iso8601(t).ok_or_else(|| format!("invalid ISO-8601 duration '{s}'"));
     }
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: f64 = num.parse().map_err(|_| format!("invalid duration '{s}'"))?;
     let secs = match unit.trim() {
@@ -46,7 +48,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "m" | "min" => n * 60.0,
         "h" => n * 3600.0,
         "d" => n * 86400.0,
-        _ => return Err(format!("invalid duration unit in '{s}' (use ms, s, m, h or PT..)")),
+        _ => {
+            return Err(format!(
+                "invalid duration unit in '{s}' (use ms, s, m, h or PT..)"
+            ));
+        }
     };
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!("invalid duration '{s}'"));
@@ -120,7 +126,10 @@ impl FaultSpec {
                 .split_once('=')
                 .ok_or_else(|| format!("fault '{part}' is not key=value"))?;
             let prob = |v: &str| -> Result<f64, String> {
-                let p: f64 = v.trim().parse().map_err(|_| format!("invalid probability '{v}'"))?;
+                let p: f64 = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("invalid probability '{v}'"))?;
                 if (0.0..=1.0).contains(&p) {
                     Ok(p)
                 } else {
@@ -132,7 +141,12 @@ impl FaultSpec {
                 "unavailable" => f.unavailable = prob(v)?,
                 "lag" => f.lag = parse_duration(v)?,
                 "latency" => f.latency = parse_duration(v)?,
-                "seed" => f.seed = v.trim().parse().map_err(|_| format!("invalid seed '{v}'"))?,
+                "seed" => {
+                    f.seed = v
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("invalid seed '{v}'"))?
+                }
                 other => {
                     return Err(format!(
                         "unknown fault '{other}' (known: throttle, unavailable, lag, latency, seed)"
@@ -146,7 +160,10 @@ impl FaultSpec {
 
     /// Check the probabilities.
     pub fn validate(&self) -> Result<(), String> {
-        for (name, p) in [("throttle", self.throttle), ("unavailable", self.unavailable)] {
+        for (name, p) in [
+            ("throttle", self.throttle),
+            ("unavailable", self.unavailable),
+        ] {
             if !(0.0..=1.0).contains(&p) {
                 return Err(format!("{name} must be between 0 and 1"));
             }
@@ -189,8 +206,14 @@ mod tests {
         assert_eq!(parse_duration("40m").unwrap(), Duration::from_secs(2400));
         assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
         assert_eq!(parse_duration("PT40M").unwrap(), Duration::from_secs(2400));
-        assert_eq!(parse_duration("PT1H30M").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_duration("PT0.5S").unwrap(), Duration::from_millis(500));
+        assert_eq!(
+            parse_duration("PT1H30M").unwrap(),
+            Duration::from_secs(5400)
+        );
+        assert_eq!(
+            parse_duration("PT0.5S").unwrap(),
+            Duration::from_millis(500)
+        );
         assert_eq!(parse_duration("P1D").unwrap(), Duration::from_secs(86400));
         assert!(parse_duration("PT").is_err());
         assert!(parse_duration("2x").is_err());
@@ -199,7 +222,8 @@ mod tests {
 
     #[test]
     fn fault_spec_parses_all_knobs() {
-        let f = FaultSpec::parse("throttle=0.2,unavailable=0.05,lag=2s,latency=20ms,seed=42").unwrap();
+        let f =
+            FaultSpec::parse("throttle=0.2,unavailable=0.05,lag=2s,latency=20ms,seed=42").unwrap();
         assert_eq!(f.throttle, 0.2);
         assert_eq!(f.unavailable, 0.05);
         assert_eq!(f.lag, Duration::from_secs(2));

@@ -41,7 +41,10 @@ impl RequestCtx {
     pub fn current() -> RequestCtx {
         REQUEST_CTX.try_with(|c| c.clone()).unwrap_or_else(|_| {
             let id = uuid::Uuid::new_v4().to_string();
-            RequestCtx { request_id: id.clone(), client_request_id: id }
+            RequestCtx {
+                request_id: id.clone(),
+                client_request_id: id,
+            }
         })
     }
 }
@@ -134,17 +137,26 @@ pub enum ApiError {
 impl ApiError {
     /// 400 `Request_BadRequest` (the directory flavour of bad request).
     pub fn request_bad_request(message: impl Into<String>) -> Self {
-        ApiError::BadRequest { code: "Request_BadRequest", message: message.into() }
+        ApiError::BadRequest {
+            code: "Request_BadRequest",
+            message: message.into(),
+        }
     }
 
     /// 400 `BadRequest` (the OData/Graph gateway flavour).
     pub fn bad_request(message: impl Into<String>) -> Self {
-        ApiError::BadRequest { code: "BadRequest", message: message.into() }
+        ApiError::BadRequest {
+            code: "BadRequest",
+            message: message.into(),
+        }
     }
 
     /// 400 `Request_UnsupportedQuery`.
     pub fn unsupported_query(message: impl Into<String>) -> Self {
-        ApiError::BadRequest { code: "Request_UnsupportedQuery", message: message.into() }
+        ApiError::BadRequest {
+            code: "Request_UnsupportedQuery",
+            message: message.into(),
+        }
     }
 
     /// 404 `Request_ResourceNotFound` for a directory object id or key.
@@ -280,7 +292,10 @@ impl IntoResponse for ApiError {
         };
         let mut resp = (self.status(), util::json_body(&body)).into_response();
         let headers = resp.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         match &self {
             ApiError::Throttled { retry_after } | ApiError::Unavailable { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));

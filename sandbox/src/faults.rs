@@ -49,7 +49,9 @@ impl Faults {
     /// Start with a spec (the RNG is seeded from `spec.seed`).
     pub fn new(spec: FaultSpec) -> Faults {
         let rng = StdRng::seed_from_u64(spec.seed);
-        Faults { inner: Arc::new(Mutex::new(Inner { spec, rng })) }
+        Faults {
+            inner: Arc::new(Mutex::new(Inner { spec, rng })),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -85,7 +87,11 @@ impl Faults {
     /// Reads only see objects created at or before this time (ms): `now - lag`.
     pub fn visible_before(&self) -> i64 {
         let lag = self.lock().spec.lag;
-        if lag.is_zero() { i64::MAX } else { now_ms() - lag.as_millis() as i64 }
+        if lag.is_zero() {
+            i64::MAX
+        } else {
+            now_ms() - lag.as_millis() as i64
+        }
     }
 }
 
@@ -97,8 +103,14 @@ pub async fn fault_layer(State(state): State<AppState>, req: Request, next: Next
     }
     match outcome {
         Outcome::Pass => next.run(req).await,
-        Outcome::Throttle => ApiError::Throttled { retry_after: RETRY_AFTER_SECS }.into_response(),
-        Outcome::Unavailable => ApiError::Unavailable { retry_after: RETRY_AFTER_SECS }.into_response(),
+        Outcome::Throttle => ApiError::Throttled {
+            retry_after: RETRY_AFTER_SECS,
+        }
+        .into_response(),
+        Outcome::Unavailable => ApiError::Unavailable {
+            retry_after: RETRY_AFTER_SECS,
+        }
+        .into_response(),
     }
 }
 
@@ -108,7 +120,12 @@ mod tests {
 
     #[test]
     fn same_seed_gives_same_fault_sequence() {
-        let spec = FaultSpec { throttle: 0.3, unavailable: 0.2, seed: 7, ..Default::default() };
+        let spec = FaultSpec {
+            throttle: 0.3,
+            unavailable: 0.2,
+            seed: 7,
+            ..Default::default()
+        };
         let a = Faults::new(spec.clone());
         let b = Faults::new(spec);
         let sa: Vec<_> = (0..200).map(|_| a.draw().0).collect();

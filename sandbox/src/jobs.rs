@@ -56,7 +56,10 @@ async fn run(state: AppState, mut stop: watch::Receiver<()>) {
             if let Err(e) = applied {
                 // Drop the job rather than retrying it in a hot loop.
                 tracing::error!("job {id} failed and is dropped: {e}");
-                let _ = state.store.write(move |tx| mto::delete_job(tx, id).map(|_| ())).await;
+                let _ = state
+                    .store
+                    .write(move |tx| mto::delete_job(tx, id).map(|_| ()))
+                    .await;
             }
         }
         let next = state.store.read(mto::next_due).await.ok().flatten();
@@ -75,12 +78,19 @@ async fn run(state: AppState, mut stop: watch::Receiver<()>) {
 fn apply(tx: &rusqlite::Connection, job: &Job) -> Result<(), ApiError> {
     match job.kind.as_str() {
         "join" => process_join(tx, &job.tenant_id),
-        "remove" => process_remove(tx, job.org_id.as_deref().unwrap_or_default(), &job.tenant_id),
+        "remove" => process_remove(
+            tx,
+            job.org_id.as_deref().unwrap_or_default(),
+            &job.tenant_id,
+        ),
         "role" => process_role(
             tx,
             job.org_id.as_deref().unwrap_or_default(),
             &job.tenant_id,
-            job.payload.get("role").and_then(Value::as_str).unwrap_or("member"),
+            job.payload
+                .get("role")
+                .and_then(Value::as_str)
+                .unwrap_or("member"),
         ),
         other => {
             tracing::warn!("unknown job kind {other}");
@@ -91,44 +101,67 @@ fn apply(tx: &rusqlite::Connection, job: &Job) -> Result<(), ApiError> {
 
 /// Complete (or fail) the join request of `joiner`.
 fn process_join(tx: &rusqlite::Connection, joiner: &str) -> Result<(), ApiError> {
-    let Some(mut jr) = mto::get_join_request(tx, joiner)? else { return Ok(()) };
+    let Some(mut jr) = mto::get_join_request(tx, joiner)? else {
+        return Ok(());
+    };
     if jr.member_state.as_deref() != Some("pending") {
         return Ok(());
     }
     let owner = jr.added_by.clone();
     let fail = |tx: &rusqlite::Connection, mut jr: mto::JoinRequest, details: String| {
         tracing::info!("join of {} failed: {details}", jr.tenant_id);
-        jr.transition = Some(json!({"desiredMemberState": "active", "status": "failed", "details": details}));
+        jr.transition =
+            Some(json!({"desiredMemberState": "active", "status": "failed", "details": details}));
         mto::put_join_request(tx, &jr)
     };
     let Some((org, owner_row)) = mto::org_of_tenant(tx, &owner)? else {
-        return fail(tx, jr, format!("Tenant '{owner}' is not in a multi-tenant organization."));
+        return fail(
+            tx,
+            jr,
+            format!("Tenant '{owner}' is not in a multi-tenant organization."),
+        );
     };
     if owner_row.role != "owner" {
-        return fail(tx, jr, format!("Tenant '{owner}' is not an owner of the multi-tenant organization."));
+        return fail(
+            tx,
+            jr,
+            format!("Tenant '{owner}' is not an owner of the multi-tenant organization."),
+        );
     }
     let Some(mut row) = mto::get_member(tx, &org.org_id, joiner)? else {
         return fail(
             tx,
             jr,
-            format!("This tenant was not added to the multi-tenant organization of tenant '{owner}'."),
+            format!(
+                "This tenant was not added to the multi-tenant organization of tenant '{owner}'."
+            ),
         );
     };
     if row.removal_pending() {
-        return fail(tx, jr, "This tenant is being removed from the multi-tenant organization.".into());
+        return fail(
+            tx,
+            jr,
+            "This tenant is being removed from the multi-tenant organization.".into(),
+        );
     }
     if !row.is_in() {
         if let Some((other, _)) = mto::org_of_tenant(tx, joiner)?
             && other.org_id != org.org_id
         {
-            return fail(tx, jr, "This tenant already belongs to another multi-tenant organization.".into());
+            return fail(
+                tx,
+                jr,
+                "This tenant already belongs to another multi-tenant organization.".into(),
+            );
         }
         let rows = mto::members(tx, &org.org_id)?;
         if rows.iter().filter(|m| m.is_in()).count() >= MAX_ACTIVE_TENANTS {
             return fail(
                 tx,
                 jr,
-                format!("The multi-tenant organization already has the maximum of {MAX_ACTIVE_TENANTS} active tenants."),
+                format!(
+                    "The multi-tenant organization already has the maximum of {MAX_ACTIVE_TENANTS} active tenants."
+                ),
             );
         }
         let now = now_ms();
@@ -148,17 +181,22 @@ fn process_join(tx: &rusqlite::Connection, joiner: &str) -> Result<(), ApiError>
 
         // Cross-tenant access settings for every new pair, both directions, then templates:
         // the joiner's templates to all its partners, each existing tenant's to the newcomer.
-        let name_of = |tx: &rusqlite::Connection, id: &str, fallback: &str| -> Result<String, ApiError> {
-            Ok(tenants::get_tenant(tx, id)?.map(|t| t.display_name).unwrap_or_else(|| fallback.to_string()))
-        };
+        let name_of =
+            |tx: &rusqlite::Connection, id: &str, fallback: &str| -> Result<String, ApiError> {
+                Ok(tenants::get_tenant(tx, id)?
+                    .map(|t| t.display_name)
+                    .unwrap_or_else(|| fallback.to_string()))
+            };
         let joiner_name = name_of(tx, joiner, &row.display_name)?;
         for other in rows.iter().filter(|m| m.is_in() && m.tenant_id != joiner) {
             let other_name = name_of(tx, &other.tenant_id, &other.display_name)?;
-            for (tenant, partner, partner_name) in
-                [(joiner, other.tenant_id.as_str(), &other_name), (other.tenant_id.as_str(), joiner, &joiner_name)]
-            {
+            for (tenant, partner, partner_name) in [
+                (joiner, other.tenant_id.as_str(), &other_name),
+                (other.tenant_id.as_str(), joiner, &joiner_name),
+            ] {
                 let p_created = policy::ensure_partner(tx, tenant, partner, now)?;
-                let s_created = policy::ensure_identity_sync(tx, tenant, partner, partner_name, now)?;
+                let s_created =
+                    policy::ensure_identity_sync(tx, tenant, partner, partner_name, now)?;
                 policy::apply_templates(tx, tenant, partner, p_created, s_created)?;
             }
         }
@@ -171,12 +209,16 @@ fn process_join(tx: &rusqlite::Connection, joiner: &str) -> Result<(), ApiError>
 
 /// Remove `tenant` from the organization; the last tenant leaving deletes the organization.
 fn process_remove(tx: &rusqlite::Connection, org_id: &str, tenant: &str) -> Result<(), ApiError> {
-    let Some(row) = mto::get_member(tx, org_id, tenant)? else { return Ok(()) };
+    let Some(row) = mto::get_member(tx, org_id, tenant)? else {
+        return Ok(());
+    };
     mto::delete_member(tx, org_id, tenant)?;
     if row.is_in() {
         // The tenant's own view of the MTO is gone; its join request reads as never sent.
         let fresh = default_join_request(tenant);
-        let id = mto::get_join_request(tx, tenant)?.map(|j| j.id).unwrap_or(fresh.id.clone());
+        let id = mto::get_join_request(tx, tenant)?
+            .map(|j| j.id)
+            .unwrap_or(fresh.id.clone());
         mto::put_join_request(tx, &mto::JoinRequest { id, ..fresh })?;
         let rest = mto::members(tx, org_id)?;
         for other in rest.iter().filter(|m| m.is_in()) {
@@ -193,8 +235,15 @@ fn process_remove(tx: &rusqlite::Connection, org_id: &str, tenant: &str) -> Resu
 }
 
 /// Apply a role change of an active tenant.
-fn process_role(tx: &rusqlite::Connection, org_id: &str, tenant: &str, role: &str) -> Result<(), ApiError> {
-    let Some(mut row) = mto::get_member(tx, org_id, tenant)? else { return Ok(()) };
+fn process_role(
+    tx: &rusqlite::Connection,
+    org_id: &str,
+    tenant: &str,
+    role: &str,
+) -> Result<(), ApiError> {
+    let Some(mut row) = mto::get_member(tx, org_id, tenant)? else {
+        return Ok(());
+    };
     if !row.is_in() || row.removal_pending() {
         return Ok(());
     }
@@ -202,7 +251,9 @@ fn process_role(tx: &rusqlite::Connection, org_id: &str, tenant: &str, role: &st
         let rows = mto::members(tx, org_id)?;
         let owners = rows
             .iter()
-            .filter(|m| m.is_in() && m.role == "owner" && m.tenant_id != tenant && !m.removal_pending())
+            .filter(|m| {
+                m.is_in() && m.role == "owner" && m.tenant_id != tenant && !m.removal_pending()
+            })
             .count();
         if owners == 0 {
             row.transition = Some(json!({

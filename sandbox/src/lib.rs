@@ -72,7 +72,11 @@ pub struct AppState {
 
 impl AppState {
     /// Build the state over an opened store (loads or creates the token key).
-    pub fn new(store: Store, config: Config, faults: FaultSpec) -> Result<AppState, error::ApiError> {
+    pub fn new(
+        store: Store,
+        config: Config,
+        faults: FaultSpec,
+    ) -> Result<AppState, error::ApiError> {
         let key = store.token_key()?;
         Ok(AppState {
             store,

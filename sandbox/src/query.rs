@@ -18,7 +18,10 @@ pub struct QueryParams(pub Vec<(String, String)>);
 impl QueryParams {
     /// The value of a query option (`name` like `$filter`), matched case-insensitively.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -143,11 +146,16 @@ fn lex(s: &str) -> Result<Vec<Tok>, ApiError> {
             }
             c if c.is_ascii_digit() || c == '-' => {
                 let start = i;
-                while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.' || chars[i] == '-') {
+                while i < chars.len()
+                    && (chars[i].is_ascii_digit() || chars[i] == '.' || chars[i] == '-')
+                {
                     i += 1;
                 }
                 let t: String = chars[start..i].iter().collect();
-                out.push(Tok::Num(t.parse().map_err(|_| invalid_filter(&format!("bad number '{t}'")))?));
+                out.push(Tok::Num(
+                    t.parse()
+                        .map_err(|_| invalid_filter(&format!("bad number '{t}'")))?,
+                ));
             }
             c if c.is_alphabetic() || c == '_' || c == '@' => {
                 let start = i;
@@ -262,7 +270,11 @@ impl Parser {
                     Some(Tok::Ident(i)) if i == "null" => Lit::Null,
                     _ => return Err(invalid_filter("expected a literal")),
                 };
-                Ok(Filter::Cmp { prop: name, op, value })
+                Ok(Filter::Cmp {
+                    prop: name,
+                    op,
+                    value,
+                })
             }
             _ => Err(invalid_filter("expected an expression")),
         }
@@ -271,7 +283,10 @@ impl Parser {
 
 /// Parse a `$filter` value.
 pub fn parse_filter(s: &str) -> Result<Filter, ApiError> {
-    let mut p = Parser { toks: lex(s)?, pos: 0 };
+    let mut p = Parser {
+        toks: lex(s)?,
+        pos: 0,
+    };
     let f = p.or()?;
     if p.pos != p.toks.len() {
         return Err(invalid_filter("unexpected trailing input"));
@@ -292,9 +307,15 @@ pub fn parse_search(s: &str, allowed: &[&str]) -> Result<Filter, ApiError> {
         rest = body[end + 1..].trim_start();
         let (prop, term) = clause.split_once(':').ok_or_else(bad)?;
         let prop = canonical(prop.trim(), allowed).ok_or_else(|| {
-            ApiError::bad_request(format!("Invalid $search: property '{}' is not searchable.", prop.trim()))
+            ApiError::bad_request(format!(
+                "Invalid $search: property '{}' is not searchable.",
+                prop.trim()
+            ))
         })?;
-        clauses.push(Filter::Token { prop, term: term.trim().to_lowercase() });
+        clauses.push(Filter::Token {
+            prop,
+            term: term.trim().to_lowercase(),
+        });
         if rest.is_empty() {
             break;
         }
@@ -327,7 +348,10 @@ pub fn parse_search(s: &str, allowed: &[&str]) -> Result<Filter, ApiError> {
 }
 
 fn canonical(prop: &str, allowed: &[&str]) -> Option<String> {
-    allowed.iter().find(|a| a.eq_ignore_ascii_case(prop)).map(|a| a.to_string())
+    allowed
+        .iter()
+        .find(|a| a.eq_ignore_ascii_case(prop))
+        .map(|a| a.to_string())
 }
 
 impl Filter {
@@ -361,9 +385,19 @@ impl Filter {
                 Box::new(b.canonicalize(allowed, type_name)?),
             ),
             Filter::Not(a) => Filter::Not(Box::new(a.canonicalize(allowed, type_name)?)),
-            Filter::Cmp { prop, op, value } => Filter::Cmp { prop: fix(prop)?, op, value },
-            Filter::StartsWith { prop, value } => Filter::StartsWith { prop: fix(prop)?, value },
-            Filter::EndsWith { prop, value } => Filter::EndsWith { prop: fix(prop)?, value },
+            Filter::Cmp { prop, op, value } => Filter::Cmp {
+                prop: fix(prop)?,
+                op,
+                value,
+            },
+            Filter::StartsWith { prop, value } => Filter::StartsWith {
+                prop: fix(prop)?,
+                value,
+            },
+            Filter::EndsWith { prop, value } => Filter::EndsWith {
+                prop: fix(prop)?,
+                value,
+            },
             t @ Filter::Token { .. } => t,
         })
     }
@@ -372,7 +406,11 @@ impl Filter {
     /// they are the only part of the SQL text not fixed here.
     pub fn to_sql(&self) -> SqlFilter {
         fn col(prop: &str) -> String {
-            if prop == "id" { "key".to_string() } else { format!("json_extract(body, '$.{prop}')") }
+            if prop == "id" {
+                "key".to_string()
+            } else {
+                format!("json_extract(body, '$.{prop}')")
+            }
         }
         fn like_escape(s: &str) -> String {
             let mut o = String::new();
@@ -387,30 +425,46 @@ impl Filter {
         match self {
             Filter::And(a, b) | Filter::Or(a, b) => {
                 let (x, y) = (a.to_sql(), b.to_sql());
-                let op = if matches!(self, Filter::And(..)) { "AND" } else { "OR" };
+                let op = if matches!(self, Filter::And(..)) {
+                    "AND"
+                } else {
+                    "OR"
+                };
                 let mut params = x.params;
                 params.extend(y.params);
-                SqlFilter { sql: format!("({}) {op} ({})", x.sql, y.sql), params }
+                SqlFilter {
+                    sql: format!("({}) {op} ({})", x.sql, y.sql),
+                    params,
+                }
             }
             Filter::Not(a) => {
                 let x = a.to_sql();
-                SqlFilter { sql: format!("NOT ({})", x.sql), params: x.params }
+                SqlFilter {
+                    sql: format!("NOT ({})", x.sql),
+                    params: x.params,
+                }
             }
             Filter::Cmp { prop, op, value } => {
                 let c = col(prop);
                 let (sql, params): (String, Vec<SqlValue>) = match (op, value) {
                     (Op::Eq, Lit::Null) => (format!("{c} IS NULL"), vec![]),
                     (Op::Ne, Lit::Null) => (format!("{c} IS NOT NULL"), vec![]),
-                    (Op::Eq, Lit::Str(s)) => (format!("lower({c}) = lower(?)"), vec![s.clone().into()]),
-                    (Op::Ne, Lit::Str(s)) => {
-                        (format!("({c} IS NULL OR lower({c}) != lower(?))"), vec![s.clone().into()])
+                    (Op::Eq, Lit::Str(s)) => {
+                        (format!("lower({c}) = lower(?)"), vec![s.clone().into()])
                     }
+                    (Op::Ne, Lit::Str(s)) => (
+                        format!("({c} IS NULL OR lower({c}) != lower(?))"),
+                        vec![s.clone().into()],
+                    ),
                     (Op::Eq, Lit::Bool(b)) => (format!("{c} = ?"), vec![i64::from(*b).into()]),
-                    (Op::Ne, Lit::Bool(b)) => {
-                        (format!("({c} IS NULL OR {c} != ?)"), vec![i64::from(*b).into()])
-                    }
+                    (Op::Ne, Lit::Bool(b)) => (
+                        format!("({c} IS NULL OR {c} != ?)"),
+                        vec![i64::from(*b).into()],
+                    ),
                     (Op::Eq, Lit::Num(n)) => (format!("{c} = ?"), vec![(*n).into()]),
-                    (Op::Ne, Lit::Num(n)) => (format!("({c} IS NULL OR {c} != ?)"), vec![(*n).into()]),
+                    (Op::Ne, Lit::Num(n)) => {
+                        (format!("({c} IS NULL OR {c} != ?)"), vec![(*n).into()])
+                    }
                 };
                 SqlFilter { sql, params }
             }
@@ -432,7 +486,10 @@ impl Filter {
                     sql.push_str(&format!(" OR {c} LIKE ? ESCAPE '\\'"));
                     params.push(format!("%{s}{t}%").into());
                 }
-                SqlFilter { sql: format!("({sql})"), params }
+                SqlFilter {
+                    sql: format!("({sql})"),
+                    params,
+                }
             }
         }
     }
@@ -494,7 +551,11 @@ pub fn parse_select(
 
 /// Keep the selected properties (missing ones as null), or the `default` set, or — with an
 /// empty `default` — every public property. Properties starting with `_` are never returned.
-pub fn project(obj: &Map<String, Value>, select: Option<&[String]>, default: &[&str]) -> Map<String, Value> {
+pub fn project(
+    obj: &Map<String, Value>,
+    select: Option<&[String]>,
+    default: &[&str],
+) -> Map<String, Value> {
     let mut out = Map::new();
     match select {
         Some(sel) => {
@@ -504,7 +565,10 @@ pub fn project(obj: &Map<String, Value>, select: Option<&[String]>, default: &[&
         }
         None if !default.is_empty() => {
             for p in default {
-                out.insert((*p).to_string(), obj.get(*p).cloned().unwrap_or(Value::Null));
+                out.insert(
+                    (*p).to_string(),
+                    obj.get(*p).cloned().unwrap_or(Value::Null),
+                );
             }
         }
         None => {
@@ -552,7 +616,11 @@ impl PageToken {
             .decode(s.trim())
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| ApiError::request_bad_request("The specified page token value has expired or is invalid."))
+            .ok_or_else(|| {
+                ApiError::request_bad_request(
+                    "The specified page token value has expired or is invalid.",
+                )
+            })
     }
 }
 
@@ -567,7 +635,10 @@ mod tests {
 
     #[test]
     fn filter_parses_and_or_startswith_with_precedence() {
-        let f = parse_filter("startswith(displayName,'Am') and accountEnabled eq true or mail eq 'x@y.z'").unwrap();
+        let f = parse_filter(
+            "startswith(displayName,'Am') and accountEnabled eq true or mail eq 'x@y.z'",
+        )
+        .unwrap();
         assert!(matches!(f, Filter::Or(..)));
         let amy = obj(json!({"displayName":"Amy Lee","accountEnabled":true,"mail":"amy@c.com"}));
         let bob = obj(json!({"displayName":"Bob","accountEnabled":true,"mail":"X@Y.Z"}));
@@ -582,7 +653,11 @@ mod tests {
         let f = parse_filter("displayName eq 'O''Brien'").unwrap();
         assert_eq!(
             f,
-            Filter::Cmp { prop: "displayName".into(), op: Op::Eq, value: Lit::Str("O'Brien".into()) }
+            Filter::Cmp {
+                prop: "displayName".into(),
+                op: Op::Eq,
+                value: Lit::Str("O'Brien".into())
+            }
         );
         assert!(parse_filter("displayName gt 'a'").is_err());
         assert!(parse_filter("displayName eq").is_err());
@@ -593,13 +668,29 @@ mod tests {
     fn canonicalize_rejects_unknown_properties() {
         let f = parse_filter("DISPLAYNAME eq 'a'").unwrap();
         let c = f.canonicalize(&["displayName"], "User").unwrap();
-        assert_eq!(c, Filter::Cmp { prop: "displayName".into(), op: Op::Eq, value: Lit::Str("a".into()) });
-        assert!(parse_filter("city eq 'a'").unwrap().canonicalize(&["displayName"], "User").is_err());
+        assert_eq!(
+            c,
+            Filter::Cmp {
+                prop: "displayName".into(),
+                op: Op::Eq,
+                value: Lit::Str("a".into())
+            }
+        );
+        assert!(
+            parse_filter("city eq 'a'")
+                .unwrap()
+                .canonicalize(&["displayName"], "User")
+                .is_err()
+        );
     }
 
     #[test]
     fn search_matches_word_prefixes_and_combines_or() {
-        let f = parse_search(r#""displayName:lee" OR "mail:bob""#, &["displayName", "mail"]).unwrap();
+        let f = parse_search(
+            r#""displayName:lee" OR "mail:bob""#,
+            &["displayName", "mail"],
+        )
+        .unwrap();
         assert!(f.eval(&obj(json!({"displayName":"Amy Lee"}))));
         assert!(f.eval(&obj(json!({"displayName":"X","mail":"bob@c.com"}))));
         assert!(!f.eval(&obj(json!({"displayName":"Ashlee"}))));
@@ -608,14 +699,19 @@ mod tests {
 
     #[test]
     fn select_is_case_insensitive_and_rejects_unknown() {
-        let s = parse_select(Some("DisplayName,id"), &["id", "displayName"], "user").unwrap().unwrap();
+        let s = parse_select(Some("DisplayName,id"), &["id", "displayName"], "user")
+            .unwrap()
+            .unwrap();
         assert_eq!(s, vec!["displayName".to_string(), "id".to_string()]);
         assert!(parse_select(Some("nope"), &["id"], "user").is_err());
     }
 
     #[test]
     fn page_token_round_trips() {
-        let t = PageToken { q: vec![("$top".into(), "2".into())], after: "abc".into() };
+        let t = PageToken {
+            q: vec![("$top".into(), "2".into())],
+            after: "abc".into(),
+        };
         let d = PageToken::decode(&t.encode()).unwrap();
         assert_eq!(d.after, "abc");
         assert!(PageToken::decode("!!").is_err());

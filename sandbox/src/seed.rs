@@ -142,10 +142,14 @@ const USER_SEED_PROPS: &[(&str, bool)] = &[
 
 /// Read, parse and validate a seed file.
 pub fn load(path: &Path) -> Result<SeedFile, SeedError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| SeedError::Read { path: path.display().to_string(), source })?;
-    let mut seed: SeedFile = serde_json::from_str(&text)
-        .map_err(|e| SeedError::Parse { path: path.display().to_string(), message: e.to_string() })?;
+    let text = std::fs::read_to_string(path).map_err(|source| SeedError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let mut seed: SeedFile = serde_json::from_str(&text).map_err(|e| SeedError::Parse {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
     validate(&mut seed)?;
     Ok(seed)
 }
@@ -162,17 +166,27 @@ pub fn validate(seed: &mut SeedFile) -> Result<(), SeedError> {
         let at = format!("tenants[{ti}]");
         t.id = guid(&t.id, &format!("{at}.id"))?;
         if !tenant_ids.insert(t.id.clone()) {
-            return Err(SeedError::Invalid(format!("{at}.id: duplicate tenant id '{}'", t.id)));
+            return Err(SeedError::Invalid(format!(
+                "{at}.id: duplicate tenant id '{}'",
+                t.id
+            )));
         }
         if t.display_name.trim().is_empty() {
-            return Err(SeedError::Invalid(format!("{at}.displayName: must not be empty")));
+            return Err(SeedError::Invalid(format!(
+                "{at}.displayName: must not be empty"
+            )));
         }
         let d = t.initial_domain.trim().to_lowercase();
         if d.is_empty() || !d.contains('.') || d.contains(char::is_whitespace) || d.contains('@') {
-            return Err(SeedError::Invalid(format!("{at}.initialDomain: '{}' is not a domain name", t.initial_domain)));
+            return Err(SeedError::Invalid(format!(
+                "{at}.initialDomain: '{}' is not a domain name",
+                t.initial_domain
+            )));
         }
         if !domains.insert(d.clone()) {
-            return Err(SeedError::Invalid(format!("{at}.initialDomain: duplicate domain '{d}'")));
+            return Err(SeedError::Invalid(format!(
+                "{at}.initialDomain: duplicate domain '{d}'"
+            )));
         }
         t.initial_domain = d;
 
@@ -181,10 +195,15 @@ pub fn validate(seed: &mut SeedFile) -> Result<(), SeedError> {
             let at = format!("{at}.apps[{ai}]");
             a.client_id = guid(&a.client_id, &format!("{at}.clientId"))?;
             if !app_ids.insert(a.client_id.clone()) {
-                return Err(SeedError::Invalid(format!("{at}.clientId: duplicate app '{}'", a.client_id)));
+                return Err(SeedError::Invalid(format!(
+                    "{at}.clientId: duplicate app '{}'",
+                    a.client_id
+                )));
             }
             if a.client_secret.is_empty() {
-                return Err(SeedError::Invalid(format!("{at}.clientSecret: must not be empty")));
+                return Err(SeedError::Invalid(format!(
+                    "{at}.clientSecret: must not be empty"
+                )));
             }
             for r in &a.roles {
                 if !known_permission(r) {
@@ -200,31 +219,47 @@ pub fn validate(seed: &mut SeedFile) -> Result<(), SeedError> {
         for (ui, u) in t.users.iter_mut().enumerate() {
             let at = format!("{at}.users[{ui}]");
             let upn = u.user_principal_name.trim().to_string();
-            let valid_upn = upn.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
+            let valid_upn = upn
+                .split_once('@')
+                .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
                 && !upn.contains(char::is_whitespace);
             if !valid_upn {
-                return Err(SeedError::Invalid(format!("{at}.userPrincipalName: '{upn}' is not a user principal name")));
+                return Err(SeedError::Invalid(format!(
+                    "{at}.userPrincipalName: '{upn}' is not a user principal name"
+                )));
             }
             u.user_principal_name = upn.clone();
             if u.display_name.trim().is_empty() {
-                return Err(SeedError::Invalid(format!("{at}.displayName: must not be empty")));
+                return Err(SeedError::Invalid(format!(
+                    "{at}.displayName: must not be empty"
+                )));
             }
             let id = match &u.id {
                 Some(id) => guid(id, &format!("{at}.id"))?,
                 None => seed_guid(&t.id, "user", &upn),
             };
             if upns.insert(upn.to_lowercase(), id.clone()).is_some() {
-                return Err(SeedError::Invalid(format!("{at}.userPrincipalName: duplicate UPN '{upn}'")));
+                return Err(SeedError::Invalid(format!(
+                    "{at}.userPrincipalName: duplicate UPN '{upn}'"
+                )));
             }
             if !user_ids.insert(id.clone()) {
-                return Err(SeedError::Invalid(format!("{at}.id: duplicate user id '{id}'")));
+                return Err(SeedError::Invalid(format!(
+                    "{at}.id: duplicate user id '{id}'"
+                )));
             }
             u.id = Some(id);
             for (k, v) in &u.properties {
                 let Some((_, is_bool)) = USER_SEED_PROPS.iter().find(|(p, _)| p == k) else {
-                    return Err(SeedError::Invalid(format!("{at}: unknown user property '{k}'")));
+                    return Err(SeedError::Invalid(format!(
+                        "{at}: unknown user property '{k}'"
+                    )));
                 };
-                let ok = if *is_bool { v.is_boolean() } else { v.is_string() || v.is_null() };
+                let ok = if *is_bool {
+                    v.is_boolean()
+                } else {
+                    v.is_string() || v.is_null()
+                };
                 if !ok {
                     return Err(SeedError::Invalid(format!("{at}.{k}: wrong type")));
                 }
@@ -235,14 +270,18 @@ pub fn validate(seed: &mut SeedFile) -> Result<(), SeedError> {
         for (gi, g) in t.groups.iter_mut().enumerate() {
             let at = format!("{at}.groups[{gi}]");
             if g.display_name.trim().is_empty() {
-                return Err(SeedError::Invalid(format!("{at}.displayName: must not be empty")));
+                return Err(SeedError::Invalid(format!(
+                    "{at}.displayName: must not be empty"
+                )));
             }
             let id = match &g.id {
                 Some(id) => guid(id, &format!("{at}.id"))?,
                 None => seed_guid(&t.id, "group", &g.display_name),
             };
             if !group_ids.insert(id.clone()) {
-                return Err(SeedError::Invalid(format!("{at}.id: duplicate group id '{id}'")));
+                return Err(SeedError::Invalid(format!(
+                    "{at}.id: duplicate group id '{id}'"
+                )));
             }
             g.id = Some(id);
             let mut resolved = Vec::new();
@@ -356,8 +395,10 @@ mod tests {
     use super::*;
 
     fn parse(s: &str) -> Result<SeedFile, SeedError> {
-        let mut seed: SeedFile =
-            serde_json::from_str(s).map_err(|e| SeedError::Parse { path: "t".into(), message: e.to_string() })?;
+        let mut seed: SeedFile = serde_json::from_str(s).map_err(|e| SeedError::Parse {
+            path: "t".into(),
+            message: e.to_string(),
+        })?;
         validate(&mut seed)?;
         Ok(seed)
     }
@@ -366,9 +407,15 @@ mod tests {
 
     #[test]
     fn seed_rejects_bad_guid() {
-        let e = parse(r#"{"tenants":[{"id":"nope","displayName":"A","initialDomain":"a.onmicrosoft.com"}]}"#)
-            .unwrap_err();
-        assert!(e.to_string().contains("tenants[0].id: 'nope' is not a GUID"), "{e}");
+        let e = parse(
+            r#"{"tenants":[{"id":"nope","displayName":"A","initialDomain":"a.onmicrosoft.com"}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("tenants[0].id: 'nope' is not a GUID"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -382,9 +429,14 @@ mod tests {
 
     #[test]
     fn seed_rejects_unknown_group_member() {
-        let s = format!(r#"{{"tenants":[{T},"groups":[{{"displayName":"g","members":["bob@a.com"]}}]}}]}}"#);
+        let s = format!(
+            r#"{{"tenants":[{T},"groups":[{{"displayName":"g","members":["bob@a.com"]}}]}}]}}"#
+        );
         let e = parse(&s).unwrap_err();
-        assert!(e.to_string().contains("member 'bob@a.com' not found"), "{e}");
+        assert!(
+            e.to_string().contains("member 'bob@a.com' not found"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -392,9 +444,21 @@ mod tests {
         let s = format!(
             r#"{{"tenants":[{T},"apps":[{{"clientId":"22222222-2222-2222-2222-222222222222","clientSecret":"s","roles":["User.Reed.All"]}}]}}]}}"#
         );
-        assert!(parse(&s).unwrap_err().to_string().contains("unknown permission 'User.Reed.All'"));
-        let s = format!(r#"{{"tenants":[{T},"users":[{{"displayName":"x","userPrincipalName":"a@a.com","shoeSize":"9"}}]}}]}}"#);
-        assert!(parse(&s).unwrap_err().to_string().contains("unknown user property 'shoeSize'"));
+        assert!(
+            parse(&s)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown permission 'User.Reed.All'")
+        );
+        let s = format!(
+            r#"{{"tenants":[{T},"users":[{{"displayName":"x","userPrincipalName":"a@a.com","shoeSize":"9"}}]}}]}}"#
+        );
+        assert!(
+            parse(&s)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown user property 'shoeSize'")
+        );
     }
 
     #[test]
@@ -404,7 +468,10 @@ mod tests {
         );
         let seed = parse(&s).unwrap();
         let expected = seed_guid("11111111-1111-1111-1111-111111111111", "user", "amy@a.com");
-        assert_eq!(seed.tenants[0].users[0].id.as_deref(), Some(expected.as_str()));
+        assert_eq!(
+            seed.tenants[0].users[0].id.as_deref(),
+            Some(expected.as_str())
+        );
         assert_eq!(seed.tenants[0].groups[0].members, vec![expected]);
     }
 }

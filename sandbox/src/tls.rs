@@ -57,11 +57,18 @@ pub struct TlsSetup {
 /// Load the CA and server certificate from `dir`, generating them on first use.
 pub fn load_or_create(dir: &Path) -> Result<TlsSetup, TlsError> {
     std::fs::create_dir_all(dir)?;
-    let (ca, cert, key) = (dir.join(CA_FILE), dir.join(SERVER_CERT_FILE), dir.join(SERVER_KEY_FILE));
+    let (ca, cert, key) = (
+        dir.join(CA_FILE),
+        dir.join(SERVER_CERT_FILE),
+        dir.join(SERVER_KEY_FILE),
+    );
     if !(ca.exists() && cert.exists() && key.exists()) {
         generate(dir)?;
     }
-    let chain = vec![CertificateDer::from_pem_file(&cert)?, CertificateDer::from_pem_file(&ca)?];
+    let chain = vec![
+        CertificateDer::from_pem_file(&cert)?,
+        CertificateDer::from_pem_file(&ca)?,
+    ];
     let key = PrivateKeyDer::from_pem_file(&key)?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -69,7 +76,10 @@ pub fn load_or_create(dir: &Path) -> Result<TlsSetup, TlsError> {
         .with_no_client_auth()
         .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(TlsSetup { ca_path: ca, acceptor: TlsAcceptor::from(Arc::new(config)) })
+    Ok(TlsSetup {
+        ca_path: ca,
+        acceptor: TlsAcceptor::from(Arc::new(config)),
+    })
 }
 
 fn write_private(path: &Path, contents: &str) -> io::Result<()> {
@@ -86,15 +96,23 @@ fn generate(dir: &Path) -> Result<(), TlsError> {
     let ca_key = KeyPair::generate()?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "mto-sandbox local CA");
-    ca_params.key_usages =
-        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "mto-sandbox local CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca_cert = ca_params.self_signed(&ca_key)?;
     let issuer = Issuer::new(ca_params, &ca_key);
 
     let server_key = KeyPair::generate()?;
-    let mut params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
-    params.distinguished_name.push(DnType::CommonName, "localhost");
+    let mut params =
+        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let server_cert = params.signed_by(&server_key, &issuer)?;
@@ -132,13 +150,20 @@ impl From<TcpListener> for SandboxListener {
 impl SandboxListener {
     /// Plain http.
     pub fn plain(l: TcpListener) -> Self {
-        let local = l.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
-        SandboxListener { local, kind: Kind::Plain(l) }
+        let local = l
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        SandboxListener {
+            local,
+            kind: Kind::Plain(l),
+        }
     }
 
     /// https with the given acceptor.
     pub fn tls(l: TcpListener, acceptor: TlsAcceptor) -> Self {
-        let local = l.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let local = l
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
         let (tx, rx) = mpsc::channel(64);
         tokio::spawn(async move {
             loop {
@@ -155,7 +180,8 @@ impl SandboxListener {
                 }
                 let (acceptor, conn_tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
-                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await
+                    {
                         Ok(Ok(tls)) => {
                             let _ = conn_tx.send((tls, addr)).await;
                         }
@@ -165,7 +191,10 @@ impl SandboxListener {
                 });
             }
         });
-        SandboxListener { local, kind: Kind::Tls(rx) }
+        SandboxListener {
+            local,
+            kind: Kind::Tls(rx),
+        }
     }
 }
 
@@ -210,7 +239,11 @@ impl Connected<IncomingStream<'_, SandboxListener>> for PeerAddr {
 }
 
 impl AsyncRead for SandboxIo {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             SandboxIo::Plain(s) => Pin::new(s).poll_read(cx, buf),
             SandboxIo::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -219,7 +252,11 @@ impl AsyncRead for SandboxIo {
 }
 
 impl AsyncWrite for SandboxIo {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             SandboxIo::Plain(s) => Pin::new(s).poll_write(cx, buf),
             SandboxIo::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),

@@ -13,7 +13,10 @@ pub const ZERO_GUID: &str = "00000000-0000-0000-0000-000000000000";
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 fn datetime(ms: i64) -> OffsetDateTime {
@@ -24,21 +27,27 @@ fn datetime(ms: i64) -> OffsetDateTime {
 /// RFC 3339 UTC with `Z` and whole seconds, the way Graph prints DateTimeOffset values.
 pub fn rfc3339(ms: i64) -> String {
     datetime(ms)
-        .format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+        ))
         .unwrap_or_default()
 }
 
 /// `innerError.date`: like `2024-03-01T10:00:00`, no zone (reference §9.2).
 pub fn inner_error_date(ms: i64) -> String {
     datetime(ms)
-        .format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"))
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]"
+        ))
         .unwrap_or_default()
 }
 
 /// The `timestamp` of a token-endpoint error, e.g. `2024-03-01 10:00:00Z`.
 pub fn oauth_timestamp(ms: i64) -> String {
     datetime(ms)
-        .format(format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z"))
+        .format(format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second]Z"
+        ))
         .unwrap_or_default()
 }
 
@@ -61,8 +70,14 @@ pub fn json_body(v: &Value) -> Body {
 /// `kind` is `user` or `group`, `name` the lower-cased UPN or the group's display name.
 /// The name hashed is `mto-sandbox:{tenantId}:{kind}:{name}` in the URL namespace.
 pub fn seed_guid(tenant_id: &str, kind: &str, name: &str) -> String {
-    let input = format!("mto-sandbox:{}:{kind}:{}", tenant_id.to_lowercase(), name.to_lowercase());
-    Uuid::new_v5(&Uuid::NAMESPACE_URL, input.as_bytes()).hyphenated().to_string()
+    let input = format!(
+        "mto-sandbox:{}:{kind}:{}",
+        tenant_id.to_lowercase(),
+        name.to_lowercase()
+    );
+    Uuid::new_v5(&Uuid::NAMESPACE_URL, input.as_bytes())
+        .hyphenated()
+        .to_string()
 }
 
 /// A new random GUID.
@@ -92,9 +107,24 @@ mod tests {
 
     #[test]
     fn seed_guid_is_stable_and_case_insensitive() {
-        let a = seed_guid("11111111-1111-1111-1111-111111111111", "user", "Amy@Contoso.com");
-        let b = seed_guid("11111111-1111-1111-1111-111111111111", "user", "amy@contoso.com");
+        let a = seed_guid(
+            "11111111-1111-1111-1111-111111111111",
+            "user",
+            "Amy@Contoso.com",
+        );
+        let b = seed_guid(
+            "11111111-1111-1111-1111-111111111111",
+            "user",
+            "amy@contoso.com",
+        );
         assert_eq!(a, b);
-        assert_ne!(a, seed_guid("22222222-2222-2222-2222-222222222222", "user", "amy@contoso.com"));
+        assert_ne!(
+            a,
+            seed_guid(
+                "22222222-2222-2222-2222-222222222222",
+                "user",
+                "amy@contoso.com"
+            )
+        );
     }
 }

@@ -37,8 +37,10 @@ async fn loopback_only(req: Request, next: Next) -> Response {
     if let Some(ConnectInfo(PeerAddr(addr))) = req.extensions().get::<ConnectInfo<PeerAddr>>()
         && !addr.ip().is_loopback()
     {
-        return ApiError::Forbidden("The sandbox admin endpoints only answer loopback clients.".into())
-            .into_response();
+        return ApiError::Forbidden(
+            "The sandbox admin endpoints only answer loopback clients.".into(),
+        )
+        .into_response();
     }
     next.run(req).await
 }

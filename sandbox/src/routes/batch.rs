@@ -33,10 +33,9 @@ fn invalid(msg: impl Into<String>) -> ApiError {
 }
 
 fn parse_requests(v: Value) -> Result<Vec<Inner>, ApiError> {
-    let reqs = v
-        .get("requests")
-        .and_then(Value::as_array)
-        .ok_or_else(|| invalid("Invalid batch payload format: 'requests' is missing or not an array."))?;
+    let reqs = v.get("requests").and_then(Value::as_array).ok_or_else(|| {
+        invalid("Invalid batch payload format: 'requests' is missing or not an array.")
+    })?;
     if reqs.len() > MAX_BATCH {
         return Err(invalid(format!(
             "Number of batch requests {} exceeds the limit of {MAX_BATCH}.",
@@ -54,7 +53,11 @@ fn parse_requests(v: Value) -> Result<Vec<Inner>, ApiError> {
             .get("method")
             .and_then(Value::as_str)
             .and_then(|m| Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok())
-            .ok_or_else(|| invalid(format!("Batch request '{id}' has a missing or invalid 'method'.")))?;
+            .ok_or_else(|| {
+                invalid(format!(
+                    "Batch request '{id}' has a missing or invalid 'method'."
+                ))
+            })?;
         let url = r
             .get("url")
             .and_then(Value::as_str)
@@ -66,14 +69,26 @@ fn parse_requests(v: Value) -> Result<Vec<Inner>, ApiError> {
             None | Some(Value::Null) => {}
             Some(Value::Object(h)) => {
                 for (k, v) in h {
-                    let v = v.as_str().ok_or_else(|| invalid(format!("Header '{k}' of batch request '{id}' is not a string.")))?;
+                    let v = v.as_str().ok_or_else(|| {
+                        invalid(format!(
+                            "Header '{k}' of batch request '{id}' is not a string."
+                        ))
+                    })?;
                     headers.push((k.clone(), v.to_string()));
                 }
             }
-            Some(_) => return Err(invalid(format!("'headers' of batch request '{id}' is not an object."))),
+            Some(_) => {
+                return Err(invalid(format!(
+                    "'headers' of batch request '{id}' is not an object."
+                )));
+            }
         }
         let body = r.get("body").filter(|b| !b.is_null()).cloned();
-        if body.is_some() && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+        if body.is_some()
+            && !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
             return Err(invalid(format!(
                 "Batch request '{id}' has a body but no Content-Type header."
             )));
@@ -85,17 +100,33 @@ fn parse_requests(v: Value) -> Result<Vec<Inner>, ApiError> {
                 .map(|d| match d {
                     Value::String(s) => Ok(s.clone()),
                     Value::Number(n) => Ok(n.to_string()),
-                    _ => Err(invalid(format!("'dependsOn' of batch request '{id}' must list ids."))),
+                    _ => Err(invalid(format!(
+                        "'dependsOn' of batch request '{id}' must list ids."
+                    ))),
                 })
                 .collect::<Result<_, _>>()?,
-            Some(_) => return Err(invalid(format!("'dependsOn' of batch request '{id}' must be an array."))),
+            Some(_) => {
+                return Err(invalid(format!(
+                    "'dependsOn' of batch request '{id}' must be an array."
+                )));
+            }
         };
-        out.push(Inner { id, method, url, headers, body, depends_on });
+        out.push(Inner {
+            id,
+            method,
+            url,
+            headers,
+            body,
+            depends_on,
+        });
     }
     let mut seen = std::collections::HashSet::new();
     for r in &out {
         if !seen.insert(r.id.to_lowercase()) {
-            return Err(invalid(format!("Batch request ids must be unique; '{}' is repeated.", r.id)));
+            return Err(invalid(format!(
+                "Batch request ids must be unique; '{}' is repeated.",
+                r.id
+            )));
         }
     }
     for r in &out {
@@ -113,15 +144,25 @@ fn parse_requests(v: Value) -> Result<Vec<Inner>, ApiError> {
 
 /// Execution order: input order, except that a request runs after the requests it depends on.
 fn order(reqs: &[Inner]) -> Result<Vec<usize>, ApiError> {
-    let index: HashMap<String, usize> = reqs.iter().enumerate().map(|(i, r)| (r.id.to_lowercase(), i)).collect();
+    let index: HashMap<String, usize> = reqs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.to_lowercase(), i))
+        .collect();
     let mut done = vec![false; reqs.len()];
     let mut out = Vec::with_capacity(reqs.len());
     while out.len() < reqs.len() {
         let next = (0..reqs.len()).find(|&i| {
-            !done[i] && reqs[i].depends_on.iter().all(|d| index.get(&d.to_lowercase()).is_some_and(|&j| done[j]))
+            !done[i]
+                && reqs[i]
+                    .depends_on
+                    .iter()
+                    .all(|d| index.get(&d.to_lowercase()).is_some_and(|&j| done[j]))
         });
         let Some(i) = next else {
-            return Err(invalid("The dependsOn references of the batch form a cycle."));
+            return Err(invalid(
+                "The dependsOn references of the batch form a cycle.",
+            ));
         };
         done[i] = true;
         out.push(i);
@@ -131,8 +172,16 @@ fn order(reqs: &[Inner]) -> Result<Vec<usize>, ApiError> {
 
 /// `POST /$batch`. The outer request must carry a valid token (401 otherwise); permissions are
 /// checked per inner request.
-pub async fn batch(State(st): State<AppState>, _caller: Caller, req: Request) -> Result<Response, ApiError> {
-    let version = req.extensions().get::<ApiVersion>().copied().unwrap_or(ApiVersion::V1);
+pub async fn batch(
+    State(st): State<AppState>,
+    _caller: Caller,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let version = req
+        .extensions()
+        .get::<ApiVersion>()
+        .copied()
+        .unwrap_or(ApiVersion::V1);
     let outer_headers = req.headers().clone();
     let bytes = axum::body::to_bytes(req.into_body(), 4 * 1024 * 1024)
         .await
@@ -144,13 +193,18 @@ pub async fn batch(State(st): State<AppState>, _caller: Caller, req: Request) ->
     let mut responses = Vec::with_capacity(reqs.len());
     for i in order {
         let r = &reqs[i];
-        let failed_dep = r
-            .depends_on
-            .iter()
-            .any(|d| statuses.get(&d.to_lowercase()).is_some_and(|s| !(200..300).contains(s)));
+        let failed_dep = r.depends_on.iter().any(|d| {
+            statuses
+                .get(&d.to_lowercase())
+                .is_some_and(|s| !(200..300).contains(s))
+        });
         let (status, headers, body) = if failed_dep {
             let ctx = RequestCtx::current();
-            (424, json!({"Content-Type": "application/json"}), Some(ApiError::FailedDependency.body(&ctx)))
+            (
+                424,
+                json!({"Content-Type": "application/json"}),
+                Some(ApiError::FailedDependency.body(&ctx)),
+            )
         } else {
             run_inner(&app, version, &outer_headers, r).await
         };
@@ -164,7 +218,10 @@ pub async fn batch(State(st): State<AppState>, _caller: Caller, req: Request) ->
         }
         responses.push(Value::Object(item));
     }
-    Ok(json_response(StatusCode::OK, &json!({ "responses": responses })))
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "responses": responses }),
+    ))
 }
 
 async fn run_inner(
@@ -175,13 +232,29 @@ async fn run_inner(
 ) -> (u16, Value, Option<Value>) {
     let fail = |e: ApiError| {
         let ctx = RequestCtx::current();
-        (e.status().as_u16(), json!({"Content-Type": "application/json"}), Some(e.body(&ctx)))
+        (
+            e.status().as_u16(),
+            json!({"Content-Type": "application/json"}),
+            Some(e.body(&ctx)),
+        )
     };
     if r.url.contains("://") {
-        return fail(invalid("The URL of a batch request must be relative, like '/users'."));
+        return fail(invalid(
+            "The URL of a batch request must be relative, like '/users'.",
+        ));
     }
-    let rel = if r.url.starts_with('/') { r.url.clone() } else { format!("/{}", r.url) };
-    if rel.split('?').next().unwrap_or("").trim_end_matches('/').eq_ignore_ascii_case("/$batch") {
+    let rel = if r.url.starts_with('/') {
+        r.url.clone()
+    } else {
+        format!("/{}", r.url)
+    };
+    if rel
+        .split('?')
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('/')
+        .eq_ignore_ascii_case("/$batch")
+    {
         return fail(invalid("Nested batch requests are not supported."));
     }
     let uri = format!("/{}{rel}", version.segment());
@@ -203,7 +276,12 @@ async fn run_inner(
     };
     let mut req = match builder.body(body) {
         Ok(req) => req,
-        Err(_) => return fail(invalid(format!("Batch request '{}' has an invalid url or header.", r.id))),
+        Err(_) => {
+            return fail(invalid(format!(
+                "Batch request '{}' has an invalid url or header.",
+                r.id
+            )));
+        }
     };
     req.extensions_mut().insert(BatchInner);
     let resp = match app.clone().oneshot(req).await {
@@ -213,7 +291,11 @@ async fn run_inner(
     let status = resp.status().as_u16();
     let mut headers = Map::new();
     for name in [header::CONTENT_TYPE, header::RETRY_AFTER, header::LOCATION] {
-        if let Some(v) = resp.headers().get(&name).and_then(|v: &HeaderValue| v.to_str().ok()) {
+        if let Some(v) = resp
+            .headers()
+            .get(&name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+        {
             let key = match name.as_str() {
                 "content-type" => "Content-Type",
                 "retry-after" => "Retry-After",
@@ -227,7 +309,9 @@ async fn run_inner(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    let bytes: Bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024 * 1024).await.unwrap_or_default();
+    let bytes: Bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
     let body = if bytes.is_empty() {
         None
     } else if is_json {

@@ -58,14 +58,24 @@ static GROUPS: Listing = Listing {
     type_name: "group",
     props: GROUP_PROPS,
     default: GROUP_DEFAULT,
-    filter_props: &["id", "displayName", "mailNickname", "mail", "securityEnabled", "mailEnabled"],
+    filter_props: &[
+        "id",
+        "displayName",
+        "mailNickname",
+        "mail",
+        "securityEnabled",
+        "mailEnabled",
+    ],
     search_props: &["displayName", "description", "mailNickname"],
     odata_type: None,
 };
 
 /// A new security group document.
 pub fn new_group_doc(id: &str, display_name: &str, now: i64) -> Map<String, Value> {
-    let nickname: String = display_name.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let nickname: String = display_name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
     match json!({
         "id": id,
         "createdDateTime": rfc3339(now),
@@ -91,12 +101,19 @@ pub async fn list_groups(State(st): State<AppState>, ctx: Ctx) -> Result<Respons
 }
 
 /// `GET /groups/{id}`.
-pub async fn get_group(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get_group(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     ctx.caller.require(Access::GroupRead)?;
     let select = ctx.select(GROUP_PROPS, "group")?;
     let key = parse_guid(&id).ok_or_else(|| ApiError::resource_not_found(&id))?;
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
-    let doc = st.store.read(move |c| docs::get_visible(c, &t, kind::GROUP, &key, vb)).await?;
+    let doc = st
+        .store
+        .read(move |c| docs::get_visible(c, &t, kind::GROUP, &key, vb))
+        .await?;
     let doc = doc.ok_or_else(|| ApiError::resource_not_found(&id))?;
     let body = with_context(
         ctx.context(&entity_fragment("groups", select.as_deref())),
@@ -106,7 +123,11 @@ pub async fn get_group(State(st): State<AppState>, ctx: Ctx, Path(id): Path<Stri
 }
 
 /// `GET /groups/{id}/members` — the users in the group (not paged: seeded groups are small).
-pub async fn list_members(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn list_members(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     ctx.caller.require(Access::GroupMemberRead)?;
     let select = ctx.select(USER_PROPS, "user")?;
     let key = parse_guid(&id).ok_or_else(|| ApiError::resource_not_found(&id))?;
@@ -196,7 +217,11 @@ pub async fn list_organization(State(st): State<AppState>, ctx: Ctx) -> Result<R
 }
 
 /// `GET /organization/{id}` — only the caller's own tenant id resolves.
-pub async fn get_organization(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get_organization(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     ctx.caller.require(Access::OrganizationRead)?;
     let select = ctx.select(ORG_PROPS, "organization")?;
     if parse_guid(&id).as_deref() != Some(ctx.tenant()) {

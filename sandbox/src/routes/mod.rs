@@ -62,8 +62,12 @@ pub struct BatchInner;
 /// Build the whole application.
 pub fn router(state: AppState) -> Router {
     let faults = middleware::from_fn_with_state(state.clone(), crate::faults::fault_layer);
-    let v1 = graph_routes().layer(Extension(ApiVersion::V1)).layer(faults.clone());
-    let beta = graph_routes().layer(Extension(ApiVersion::Beta)).layer(faults);
+    let v1 = graph_routes()
+        .layer(Extension(ApiVersion::V1))
+        .layer(faults.clone());
+    let beta = graph_routes()
+        .layer(Extension(ApiVersion::Beta))
+        .layer(faults);
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token::token))
         .nest("/v1.0", v1)
@@ -161,20 +165,30 @@ fn unknown_segment(path: &str) -> String {
             .count();
         best = best.max(n);
     }
-    segs.get(best).or(segs.last()).map(|s| s.to_string()).unwrap_or_default()
+    segs.get(best)
+        .or(segs.last())
+        .map(|s| s.to_string())
+        .unwrap_or_default()
 }
 
 async fn unknown_graph_segment(OriginalUri(uri): OriginalUri) -> ApiError {
     let path = uri.path();
     // Strip the version segment.
-    let rel = path.trim_start_matches('/').split_once('/').map(|x| x.1).unwrap_or("");
+    let rel = path
+        .trim_start_matches('/')
+        .split_once('/')
+        .map(|x| x.1)
+        .unwrap_or("");
     let seg = unknown_segment(rel);
     let seg = percent_decode(&seg);
     ApiError::bad_request(format!("Resource not found for the segment '{seg}'."))
 }
 
 async fn unknown_path() -> ApiError {
-    ApiError::NotFound { code: "NotFound", message: "Resource not found.".into() }
+    ApiError::NotFound {
+        code: "NotFound",
+        message: "Resource not found.".into(),
+    }
 }
 
 async fn method_not_allowed() -> ApiError {
@@ -188,7 +202,8 @@ fn percent_decode(s: &str) -> String {
     while i < b.len() {
         if b[i] == b'%'
             && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+            && let Ok(v) =
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
         {
             out.push(v);
             i += 3;
@@ -205,7 +220,10 @@ async fn request_layer(State(state): State<AppState>, req: Request, next: Next) 
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let template = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string());
     let inner = req.extensions().get::<BatchInner>().is_some();
     let request_id = new_guid();
     let client_request_id = req
@@ -216,9 +234,14 @@ async fn request_layer(State(state): State<AppState>, req: Request, next: Next) 
         .filter(|v| !v.is_empty() && v.len() <= 200)
         .map(str::to_string)
         .unwrap_or_else(|| request_id.clone());
-    let ctx = RequestCtx { request_id: request_id.clone(), client_request_id: client_request_id.clone() };
+    let ctx = RequestCtx {
+        request_id: request_id.clone(),
+        client_request_id: client_request_id.clone(),
+    };
 
-    let result = REQUEST_CTX.scope(ctx.clone(), AssertUnwindSafe(next.run(req)).catch_unwind()).await;
+    let result = REQUEST_CTX
+        .scope(ctx.clone(), AssertUnwindSafe(next.run(req)).catch_unwind())
+        .await;
     let mut resp = match result {
         Ok(r) => r,
         Err(panic) => {
@@ -227,7 +250,9 @@ async fn request_layer(State(state): State<AppState>, req: Request, next: Next) 
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            REQUEST_CTX.sync_scope(ctx, || ApiError::Internal(format!("handler panicked: {msg}")).into_response())
+            REQUEST_CTX.sync_scope(ctx, || {
+                ApiError::Internal(format!("handler panicked: {msg}")).into_response()
+            })
         }
     };
     let h = resp.headers_mut();
@@ -275,12 +300,21 @@ impl Ctx {
 
     /// `@odata.context` value for a metadata fragment such as `users/$entity`.
     pub fn context(&self, fragment: &str) -> String {
-        format!("{}/{}/$metadata#{fragment}", self.base, self.version.segment())
+        format!(
+            "{}/{}/$metadata#{fragment}",
+            self.base,
+            self.version.segment()
+        )
     }
 
     /// Absolute URL of a path under the version prefix.
     pub fn url(&self, rel: &str) -> String {
-        format!("{}/{}/{}", self.base, self.version.segment(), rel.trim_start_matches('/'))
+        format!(
+            "{}/{}/{}",
+            self.base,
+            self.version.segment(),
+            rel.trim_start_matches('/')
+        )
     }
 
     /// `$select`, validated against `known`.
@@ -292,9 +326,16 @@ impl Ctx {
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
-        let version = parts.extensions.get::<ApiVersion>().copied().unwrap_or(ApiVersion::V1);
+        let version = parts
+            .extensions
+            .get::<ApiVersion>()
+            .copied()
+            .unwrap_or(ApiVersion::V1);
         let host = parts
             .headers
             .get(header::HOST)
@@ -370,7 +411,11 @@ pub fn expect_object(v: Value) -> Result<Map<String, Value>, ApiError> {
 }
 
 /// Reject properties that are not in `allowed` (keys starting with `@odata.` are ignored).
-pub fn check_properties(body: &Map<String, Value>, allowed: &[&str], type_name: &str) -> Result<(), ApiError> {
+pub fn check_properties(
+    body: &Map<String, Value>,
+    allowed: &[&str],
+    type_name: &str,
+) -> Result<(), ApiError> {
     for k in body.keys() {
         if k.starts_with("@odata.") {
             continue;
@@ -393,7 +438,47 @@ mod tests {
         assert_eq!(unknown_segment("foo"), "foo");
         assert_eq!(unknown_segment("users/abc/foo"), "foo");
         assert_eq!(unknown_segment("tenantRelationships/bar"), "bar");
-        assert_eq!(unknown_segment("policies/crossTenantAccessPolicy/partners/x/nope"), "nope");
+        assert_eq!(
+            unknown_segment("policies/crossTenantAccessPolicy/partners/x/nope"),
+            "nope"
+        );
+    }
+
+    #[tokio::test]
+    async fn panicking_handler_becomes_graph_shaped_500() {
+        use tower::ServiceExt;
+        let store = crate::store::Store::open(None).unwrap();
+        let state = AppState::new(store, Default::default(), Default::default()).unwrap();
+        async fn boom() -> &'static str {
+            panic!("boom")
+        }
+        let app: Router = Router::new()
+            .route("/boom", get(boom))
+            .layer(middleware::from_fn_with_state(state.clone(), request_layer))
+            .with_state(state);
+        let req = axum::http::Request::builder()
+            .uri("/boom")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let resp = app.oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let rid = resp
+            .headers()
+            .get("request-id")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], "UnknownError");
+        assert_eq!(v["error"]["innerError"]["request-id"], rid.as_str());
+        assert!(
+            !String::from_utf8_lossy(&body).contains("boom"),
+            "panic text is not leaked"
+        );
     }
 
     #[test]

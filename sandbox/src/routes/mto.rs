@@ -24,7 +24,13 @@ use crate::store::mto::{self, JoinRequest, Member, Org};
 use crate::store::tenants;
 use crate::util::{ZERO_GUID, new_guid, now_ms, parse_guid, rfc3339, seed_guid};
 
-const MTO_PROPS: &[&str] = &["id", "createdDateTime", "displayName", "description", "state"];
+const MTO_PROPS: &[&str] = &[
+    "id",
+    "createdDateTime",
+    "displayName",
+    "description",
+    "state",
+];
 const MEMBER_PROPS: &[&str] = &[
     "tenantId",
     "displayName",
@@ -35,15 +41,29 @@ const MEMBER_PROPS: &[&str] = &[
     "state",
     "transitionDetails",
 ];
-const MEMBER_FILTER_PROPS: &[&str] = &["tenantId", "displayName", "role", "state", "addedByTenantId"];
-const JOIN_PROPS: &[&str] = &["id", "addedByTenantId", "memberState", "role", "transitionDetails"];
+const MEMBER_FILTER_PROPS: &[&str] = &[
+    "tenantId",
+    "displayName",
+    "role",
+    "state",
+    "addedByTenantId",
+];
+const JOIN_PROPS: &[&str] = &[
+    "id",
+    "addedByTenantId",
+    "memberState",
+    "role",
+    "transitionDetails",
+];
 
 /// Maximum number of active tenants in one MTO (reference §2.3).
 pub const MAX_ACTIVE_TENANTS: usize = 100;
 
 fn mto_json(found: Option<&(Org, Member)>) -> Map<String, Value> {
     let v = match found {
-        None => json!({"createdDateTime": null, "displayName": null, "description": null, "state": "inactive"}),
+        None => {
+            json!({"createdDateTime": null, "displayName": null, "description": null, "state": "inactive"})
+        }
         Some((org, me)) => json!({
             "id": me.local_id,
             "createdDateTime": rfc3339(org.created_ms),
@@ -64,7 +84,8 @@ fn require_owner(me: &Member) -> Result<(), ApiError> {
     } else {
         // UNCONFIRMED: the error for a non-owner writing the member list is not documented.
         Err(ApiError::Forbidden(
-            "Only an owner tenant of the multi-tenant organization can perform this operation.".into(),
+            "Only an owner tenant of the multi-tenant organization can perform this operation."
+                .into(),
         ))
     }
 }
@@ -78,7 +99,11 @@ fn role_value(v: &Value) -> Result<String, ApiError> {
     }
 }
 
-fn required_string(body: &Map<String, Value>, prop: &str, resource: &str) -> Result<String, ApiError> {
+fn required_string(
+    body: &Map<String, Value>,
+    prop: &str,
+    resource: &str,
+) -> Result<String, ApiError> {
     match body.get(prop).and_then(Value::as_str).map(str::trim) {
         Some(s) if !s.is_empty() => Ok(s.to_string()),
         _ => Err(ApiError::request_bad_request(format!(
@@ -87,7 +112,11 @@ fn required_string(body: &Map<String, Value>, prop: &str, resource: &str) -> Res
     }
 }
 
-fn optional_string(body: &Map<String, Value>, prop: &str, resource: &str) -> Result<Option<Option<String>>, ApiError> {
+fn optional_string(
+    body: &Map<String, Value>,
+    prop: &str,
+    resource: &str,
+) -> Result<Option<Option<String>>, ApiError> {
     match body.get(prop) {
         None => Ok(None),
         Some(Value::Null) => Ok(Some(None)),
@@ -109,7 +138,10 @@ pub async fn get_mto(State(st): State<AppState>, ctx: Ctx) -> Result<Response, A
         // MultiTenantOrganization.ReadBasic.All exposes only displayName.
         out.retain(|k, _| k == "displayName");
     }
-    let body = with_context(ctx.context("tenantRelationships/multiTenantOrganization/$entity"), out);
+    let body = with_context(
+        ctx.context("tenantRelationships/multiTenantOrganization/$entity"),
+        out,
+    );
     Ok(json_response(StatusCode::OK, &body))
 }
 
@@ -122,7 +154,11 @@ pub async fn put_mto(
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::MtoWrite)?;
     let body = expect_object(body)?;
-    check_properties(&body, &["displayName", "description"], "multiTenantOrganization")?;
+    check_properties(
+        &body,
+        &["displayName", "description"],
+        "multiTenantOrganization",
+    )?;
     let display_name = required_string(&body, "displayName", "MultiTenantOrganization")?;
     let description = optional_string(&body, "description", "MultiTenantOrganization")?.flatten();
     let t = ctx.tenant().to_string();
@@ -135,7 +171,8 @@ pub async fn put_mto(
                     "A multi-tenant organization already exists for this tenant.",
                 ));
             }
-            let tenant = tenants::get_tenant(tx, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
+            let tenant =
+                tenants::get_tenant(tx, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
             let now = now_ms();
             let org = Org {
                 org_id: new_guid(),
@@ -176,16 +213,25 @@ pub async fn patch_mto(
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::MtoWrite)?;
     let body = expect_object(body)?;
-    check_properties(&body, &["displayName", "description"], "multiTenantOrganization")?;
+    check_properties(
+        &body,
+        &["displayName", "description"],
+        "multiTenantOrganization",
+    )?;
     let display_name = match body.get("displayName") {
         None => None,
-        Some(_) => Some(required_string(&body, "displayName", "MultiTenantOrganization")?),
+        Some(_) => Some(required_string(
+            &body,
+            "displayName",
+            "MultiTenantOrganization",
+        )?),
     };
     let description = optional_string(&body, "description", "MultiTenantOrganization")?;
     let t = ctx.tenant().to_string();
     st.store
         .write(move |tx| {
-            let (mut org, me) = mto::org_of_tenant(tx, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
+            let (mut org, me) =
+                mto::org_of_tenant(tx, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
             require_owner(&me)?;
             if let Some(d) = display_name {
                 org.display_name = d;
@@ -205,7 +251,9 @@ pub async fn list_tenants(State(st): State<AppState>, ctx: Ctx) -> Result<Respon
     ctx.caller.require(Access::MtoReadBasic)?;
     let select = ctx.select(MEMBER_PROPS, "multiTenantOrganizationMember")?;
     let filter = match ctx.query.get("$filter") {
-        Some(f) => Some(parse_filter(f)?.canonicalize(MEMBER_FILTER_PROPS, "MultiTenantOrganizationMember")?),
+        Some(f) => Some(
+            parse_filter(f)?.canonicalize(MEMBER_FILTER_PROPS, "MultiTenantOrganizationMember")?,
+        ),
         None => None,
     };
     let t = ctx.tenant().to_string();
@@ -250,7 +298,11 @@ pub async fn add_tenant(
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::MtoWrite)?;
     let body = expect_object(body)?;
-    check_properties(&body, &["tenantId", "displayName", "role"], "multiTenantOrganizationMember")?;
+    check_properties(
+        &body,
+        &["tenantId", "displayName", "role"],
+        "multiTenantOrganizationMember",
+    )?;
     let tenant_id = body
         .get("tenantId")
         .and_then(Value::as_str)
@@ -269,7 +321,8 @@ pub async fn add_tenant(
     let row = st
         .store
         .write(move |tx| {
-            let (org, me) = mto::org_of_tenant(tx, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
+            let (org, me) =
+                mto::org_of_tenant(tx, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
             require_owner(&me)?;
             if mto::get_member(tx, &org.org_id, &tenant_id)?.is_some() {
                 return Err(ApiError::request_bad_request(
@@ -307,7 +360,10 @@ pub async fn add_tenant(
         Value::Object(o) => o,
         _ => Map::new(),
     };
-    let body = with_context(ctx.context("tenantRelationships/multiTenantOrganization/tenants/$entity"), obj);
+    let body = with_context(
+        ctx.context("tenantRelationships/multiTenantOrganization/tenants/$entity"),
+        obj,
+    );
     Ok(json_response(StatusCode::CREATED, &body))
 }
 
@@ -324,7 +380,8 @@ pub async fn get_tenant(
     let row = st
         .store
         .read(move |c| {
-            let (org, _) = mto::org_of_tenant(c, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
+            let (org, _) =
+                mto::org_of_tenant(c, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
             mto::get_member(c, &org.org_id, &id)?.ok_or_else(ApiError::directory_object_not_found)
         })
         .await?;
@@ -340,7 +397,9 @@ pub async fn get_tenant(
 }
 
 fn active_owners_except(rows: &[Member], except: &str) -> usize {
-    rows.iter().filter(|m| m.is_in() && m.role == "owner" && m.tenant_id != except && !m.removal_pending()).count()
+    rows.iter()
+        .filter(|m| m.is_in() && m.role == "owner" && m.tenant_id != except && !m.removal_pending())
+        .count()
 }
 
 /// `PATCH .../tenants/{tenantId}` — change the role; owners only; 204. On a pending tenant the
@@ -355,7 +414,11 @@ pub async fn patch_tenant(
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::MtoWrite)?;
     let body = expect_object(body)?;
-    check_properties(&body, &["role", "displayName", "tenantId"], "multiTenantOrganizationMember")?;
+    check_properties(
+        &body,
+        &["role", "displayName", "tenantId"],
+        "multiTenantOrganizationMember",
+    )?;
     let role = body.get("role").map(role_value).transpose()?;
     let new_name = body.get("displayName").cloned();
     let id = parse_guid(&id).ok_or_else(ApiError::directory_object_not_found)?;
@@ -502,7 +565,9 @@ pub async fn get_join_request(State(st): State<AppState>, ctx: Ctx) -> Result<Re
     let t = ctx.tenant().to_string();
     let jr = st
         .store
-        .read(move |c| Ok(mto::get_join_request(c, &t)?.unwrap_or_else(|| default_join_request(&t))))
+        .read(
+            move |c| Ok(mto::get_join_request(c, &t)?.unwrap_or_else(|| default_join_request(&t))),
+        )
         .await?;
     let obj = match jr.to_json() {
         Value::Object(o) => o,
@@ -524,7 +589,11 @@ pub async fn patch_join_request(
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::MtoWrite)?;
     let body = expect_object(body)?;
-    check_properties(&body, &["addedByTenantId"], "multiTenantOrganizationJoinRequestRecord")?;
+    check_properties(
+        &body,
+        &["addedByTenantId"],
+        "multiTenantOrganizationJoinRequestRecord",
+    )?;
     let added_by = body.get("addedByTenantId").and_then(Value::as_str).and_then(parse_guid).ok_or_else(|| {
         ApiError::request_bad_request(
             "Invalid value specified for property 'addedByTenantId' of resource 'MultiTenantOrganizationJoinRequestRecord'.",
@@ -535,10 +604,17 @@ pub async fn patch_join_request(
     let queued = st
         .store
         .write(move |tx| {
-            let current = mto::get_join_request(tx, &t)?.unwrap_or_else(|| default_join_request(&t));
+            let current =
+                mto::get_join_request(tx, &t)?.unwrap_or_else(|| default_join_request(&t));
             mto::cancel_jobs(tx, "join", &t)?;
             if added_by == ZERO_GUID {
-                mto::put_join_request(tx, &JoinRequest { id: current.id, ..default_join_request(&t) })?;
+                mto::put_join_request(
+                    tx,
+                    &JoinRequest {
+                        id: current.id,
+                        ..default_join_request(&t)
+                    },
+                )?;
                 return Ok(false);
             }
             if current.member_state.as_deref() == Some("active") && current.added_by == added_by {

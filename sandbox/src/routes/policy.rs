@@ -24,7 +24,9 @@ use axum::response::Response;
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 
-use super::{ApiVersion, Ctx, check_properties, expect_object, json_response, no_content, with_context};
+use super::{
+    ApiVersion, Ctx, check_properties, expect_object, json_response, no_content, with_context,
+};
 use crate::AppState;
 use crate::auth::Access;
 use crate::error::{ApiError, ErrorDetail, GraphJson};
@@ -144,8 +146,14 @@ fn singleton_default(tenant: &str, k: &str) -> Map<String, Value> {
 }
 
 /// A per-tenant singleton document, or its default when never written.
-pub fn load_singleton(c: &Connection, tenant: &str, k: &str) -> Result<Map<String, Value>, ApiError> {
-    Ok(docs::get(c, tenant, k, "")?.map(|d| d.body).unwrap_or_else(|| singleton_default(tenant, k)))
+pub fn load_singleton(
+    c: &Connection,
+    tenant: &str,
+    k: &str,
+) -> Result<Map<String, Value>, ApiError> {
+    Ok(docs::get(c, tenant, k, "")?
+        .map(|d| d.body)
+        .unwrap_or_else(|| singleton_default(tenant, k)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -180,12 +188,18 @@ fn check_target_config(v: &Value, prop: &str) -> Result<(), ApiError> {
             for (k, x) in m {
                 match k.as_str() {
                     "accessType" => {
-                        if !matches!(x.as_str(), Some("allowed" | "blocked" | "unknownFutureValue")) && !x.is_null() {
+                        if !matches!(
+                            x.as_str(),
+                            Some("allowed" | "blocked" | "unknownFutureValue")
+                        ) && !x.is_null()
+                        {
                             return Err(invalid(&format!("{prop}.accessType")));
                         }
                     }
                     "targets" => {
-                        let Some(arr) = x.as_array() else { return Err(invalid(&format!("{prop}.targets"))) };
+                        let Some(arr) = x.as_array() else {
+                            return Err(invalid(&format!("{prop}.targets")));
+                        };
                         for t in arr {
                             let ok = t.get("target").is_some_and(Value::is_string)
                                 && matches!(
@@ -213,7 +227,9 @@ fn check_b2b_setting(v: &Value, prop: &str) -> Result<(), ApiError> {
         Value::Object(m) => {
             for (k, x) in m {
                 match k.as_str() {
-                    "usersAndGroups" | "applications" => check_target_config(x, &format!("{prop}.{k}"))?,
+                    "usersAndGroups" | "applications" => {
+                        check_target_config(x, &format!("{prop}.{k}"))?
+                    }
                     k if k.starts_with("@odata.") => {}
                     _ => return Err(invalid(&format!("{prop}.{k}"))),
                 }
@@ -230,28 +246,51 @@ fn check_setting(prop: &str, v: &Value) -> Result<(), ApiError> {
         "inboundTrust" => check_bool_object(
             v,
             prop,
-            &["isMfaAccepted", "isCompliantDeviceAccepted", "isHybridAzureADJoinedDeviceAccepted"],
+            &[
+                "isMfaAccepted",
+                "isCompliantDeviceAccepted",
+                "isHybridAzureADJoinedDeviceAccepted",
+            ],
         ),
-        "automaticUserConsentSettings" | "crossCloudMeetingConfiguration" | "protectedContentSharing" => {
+        "automaticUserConsentSettings"
+        | "crossCloudMeetingConfiguration"
+        | "protectedContentSharing" => {
             check_bool_object(v, prop, &["inboundAllowed", "outboundAllowed"])
         }
-        "b2bCollaborationInbound" | "b2bCollaborationOutbound" | "b2bDirectConnectInbound"
+        "b2bCollaborationInbound"
+        | "b2bCollaborationOutbound"
+        | "b2bDirectConnectInbound"
         | "b2bDirectConnectOutbound" => check_b2b_setting(v, prop),
         "isServiceProvider" => {
-            if v.is_null() || v.is_boolean() { Ok(()) } else { Err(invalid(prop)) }
+            if v.is_null() || v.is_boolean() {
+                Ok(())
+            } else {
+                Err(invalid(prop))
+            }
         }
         "userSyncInbound" | "groupSyncInbound" => check_bool_object(v, prop, &["isSyncAllowed"]),
         "displayName" | "externalCloudAuthorizedApplicationId" => {
-            if v.is_null() || v.is_string() { Ok(()) } else { Err(invalid(prop)) }
+            if v.is_null() || v.is_string() {
+                Ok(())
+            } else {
+                Err(invalid(prop))
+            }
         }
         "tenantRestrictions" | "invitationRedemptionIdentityProviderConfiguration" => {
-            if v.is_null() || v.is_object() { Ok(()) } else { Err(invalid(prop)) }
+            if v.is_null() || v.is_object() {
+                Ok(())
+            } else {
+                Err(invalid(prop))
+            }
         }
         "templateApplicationLevel" => {
             let ok = v.as_str().is_some_and(|s| {
                 !s.trim().is_empty()
                     && s.split(',').map(str::trim).all(|p| {
-                        matches!(p, "none" | "newPartners" | "existingPartners" | "unknownFutureValue")
+                        matches!(
+                            p,
+                            "none" | "newPartners" | "existingPartners" | "unknownFutureValue"
+                        )
                     })
             });
             if ok { Ok(()) } else { Err(invalid(prop)) }
@@ -261,7 +300,11 @@ fn check_setting(prop: &str, v: &Value) -> Result<(), ApiError> {
                 a.iter().all(|e| {
                     matches!(
                         e.as_str(),
-                        Some("microsoftonline.com" | "microsoftonline.us" | "partner.microsoftonline.cn")
+                        Some(
+                            "microsoftonline.com"
+                                | "microsoftonline.us"
+                                | "partner.microsoftonline.cn"
+                        )
                     )
                 })
             });
@@ -288,7 +331,14 @@ fn merge_patch(
         }
         check_setting(k, v)?;
         let v = if k == "templateApplicationLevel" {
-            Value::String(v.as_str().unwrap_or_default().split(',').map(str::trim).collect::<Vec<_>>().join(","))
+            Value::String(
+                v.as_str()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
         } else {
             v.clone()
         };
@@ -300,8 +350,18 @@ fn merge_patch(
 /// Fill the fixed keys of inbound/outbound objects with null so the shape is stable.
 fn normalize(mut m: Map<String, Value>) -> Map<String, Value> {
     for (prop, keys) in [
-        ("automaticUserConsentSettings", &["inboundAllowed", "outboundAllowed"][..]),
-        ("inboundTrust", &["isMfaAccepted", "isCompliantDeviceAccepted", "isHybridAzureADJoinedDeviceAccepted"][..]),
+        (
+            "automaticUserConsentSettings",
+            &["inboundAllowed", "outboundAllowed"][..],
+        ),
+        (
+            "inboundTrust",
+            &[
+                "isMfaAccepted",
+                "isCompliantDeviceAccepted",
+                "isHybridAzureADJoinedDeviceAccepted",
+            ][..],
+        ),
         ("userSyncInbound", &["isSyncAllowed"][..]),
         ("groupSyncInbound", &["isSyncAllowed"][..]),
     ] {
@@ -311,8 +371,14 @@ fn normalize(mut m: Map<String, Value>) -> Map<String, Value> {
             }
         }
     }
-    if m.get("automaticUserConsentSettings").is_some_and(Value::is_null) && m.contains_key("tenantId") {
-        m.insert("automaticUserConsentSettings".into(), json!({"inboundAllowed": null, "outboundAllowed": null}));
+    if m.get("automaticUserConsentSettings")
+        .is_some_and(Value::is_null)
+        && m.contains_key("tenantId")
+    {
+        m.insert(
+            "automaticUserConsentSettings".into(),
+            json!({"inboundAllowed": null, "outboundAllowed": null}),
+        );
     }
     m
 }
@@ -324,12 +390,34 @@ const ROOT_PROPS: &[&str] = &["id", "displayName", "allowedCloudEndpoints"];
 
 /// `GET /policies/crossTenantAccessPolicy`.
 pub async fn get_root(State(st): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
-    get_singleton(st, ctx, kind::CTAP_ROOT, ROOT_PROPS, "crossTenantAccessPolicy", "policies/crossTenantAccessPolicy/$entity").await
+    get_singleton(
+        st,
+        ctx,
+        kind::CTAP_ROOT,
+        ROOT_PROPS,
+        "crossTenantAccessPolicy",
+        "policies/crossTenantAccessPolicy/$entity",
+    )
+    .await
 }
 
 /// `PATCH /policies/crossTenantAccessPolicy` — `displayName`, `allowedCloudEndpoints`; 204.
-pub async fn patch_root(State(st): State<AppState>, ctx: Ctx, GraphJson(body): GraphJson<Value>) -> Result<Response, ApiError> {
-    patch_singleton(st, ctx, body, kind::CTAP_ROOT, &["displayName", "allowedCloudEndpoints"], &["id"], "crossTenantAccessPolicy", false).await
+pub async fn patch_root(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    GraphJson(body): GraphJson<Value>,
+) -> Result<Response, ApiError> {
+    patch_singleton(
+        st,
+        ctx,
+        body,
+        kind::CTAP_ROOT,
+        &["displayName", "allowedCloudEndpoints"],
+        &["id"],
+        "crossTenantAccessPolicy",
+        false,
+    )
+    .await
 }
 
 const DEFAULT_WRITABLE: &[&str] = &[
@@ -355,12 +443,24 @@ const DEFAULT_PROPS: &[&str] = &[
 
 /// `GET /policies/crossTenantAccessPolicy/default`.
 pub async fn get_default(State(st): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
-    get_singleton(st, ctx, kind::CTAP_DEFAULT, DEFAULT_PROPS, "crossTenantAccessPolicyConfigurationDefault", "policies/crossTenantAccessPolicy/default/$entity").await
+    get_singleton(
+        st,
+        ctx,
+        kind::CTAP_DEFAULT,
+        DEFAULT_PROPS,
+        "crossTenantAccessPolicyConfigurationDefault",
+        "policies/crossTenantAccessPolicy/default/$entity",
+    )
+    .await
 }
 
 /// `PATCH /policies/crossTenantAccessPolicy/default` — 204; `isServiceDefault` becomes false.
 /// `automaticUserConsentSettings` and `isServiceDefault` are read-only and ignored (UNCONFIRMED).
-pub async fn patch_default(State(st): State<AppState>, ctx: Ctx, GraphJson(body): GraphJson<Value>) -> Result<Response, ApiError> {
+pub async fn patch_default(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    GraphJson(body): GraphJson<Value>,
+) -> Result<Response, ApiError> {
     patch_singleton(
         st,
         ctx,
@@ -427,7 +527,11 @@ pub async fn get_sync_template(State(st): State<AppState>, ctx: Ctx) -> Result<R
 }
 
 /// `PATCH .../templates/multiTenantOrganizationIdentitySynchronization` — 204.
-pub async fn patch_sync_template(State(st): State<AppState>, ctx: Ctx, GraphJson(body): GraphJson<Value>) -> Result<Response, ApiError> {
+pub async fn patch_sync_template(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    GraphJson(body): GraphJson<Value>,
+) -> Result<Response, ApiError> {
     patch_singleton(
         st,
         ctx,
@@ -442,12 +546,18 @@ pub async fn patch_sync_template(State(st): State<AppState>, ctx: Ctx, GraphJson
 }
 
 /// `POST .../multiTenantOrganizationIdentitySynchronization/resetToDefaultSettings` — 204.
-pub async fn reset_sync_template(State(st): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
+pub async fn reset_sync_template(
+    State(st): State<AppState>,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
     reset_singleton(st, ctx, kind::TEMPLATE_SYNC).await
 }
 
 /// `GET .../templates/multiTenantOrganizationPartnerConfiguration`.
-pub async fn get_partner_template(State(st): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
+pub async fn get_partner_template(
+    State(st): State<AppState>,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
     get_singleton(
         st,
         ctx,
@@ -460,7 +570,11 @@ pub async fn get_partner_template(State(st): State<AppState>, ctx: Ctx) -> Resul
 }
 
 /// `PATCH .../templates/multiTenantOrganizationPartnerConfiguration` — 204.
-pub async fn patch_partner_template(State(st): State<AppState>, ctx: Ctx, GraphJson(body): GraphJson<Value>) -> Result<Response, ApiError> {
+pub async fn patch_partner_template(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    GraphJson(body): GraphJson<Value>,
+) -> Result<Response, ApiError> {
     patch_singleton(
         st,
         ctx,
@@ -475,7 +589,10 @@ pub async fn patch_partner_template(State(st): State<AppState>, ctx: Ctx, GraphJ
 }
 
 /// `POST .../multiTenantOrganizationPartnerConfiguration/resetToDefaultSettings` — 204.
-pub async fn reset_partner_template(State(st): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
+pub async fn reset_partner_template(
+    State(st): State<AppState>,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
     reset_singleton(st, ctx, kind::TEMPLATE_PARTNER).await
 }
 
@@ -491,7 +608,10 @@ async fn get_singleton(
     let select = ctx.select(props, type_name)?;
     let t = ctx.tenant().to_string();
     let doc = st.store.read(move |c| load_singleton(c, &t, k)).await?;
-    let body = with_context(ctx.context(fragment), project(&normalize(doc), select.as_deref(), props));
+    let body = with_context(
+        ctx.context(fragment),
+        project(&normalize(doc), select.as_deref(), props),
+    );
     Ok(json_response(StatusCode::OK, &body))
 }
 
@@ -525,7 +645,9 @@ async fn patch_singleton(
 async fn reset_singleton(st: AppState, ctx: Ctx, k: &'static str) -> Result<Response, ApiError> {
     ctx.caller.require(Access::PolicyWrite)?;
     let t = ctx.tenant().to_string();
-    st.store.write(move |tx| docs::delete(tx, &t, k, "").map(|_| ())).await?;
+    st.store
+        .write(move |tx| docs::delete(tx, &t, k, "").map(|_| ()))
+        .await?;
     Ok(no_content())
 }
 
@@ -594,10 +716,22 @@ pub async fn list_partners(State(st): State<AppState>, ctx: Ctx) -> Result<Respo
     let rows = st
         .store
         .read(move |c| {
-            let partners = docs::list(c, &t, kind::PARTNER, &SqlFilter::default(), None, 10_000, vb)?;
+            let partners = docs::list(
+                c,
+                &t,
+                kind::PARTNER,
+                &SqlFilter::default(),
+                None,
+                10_000,
+                vb,
+            )?;
             let mut out = Vec::with_capacity(partners.len());
             for p in partners {
-                let sync = if expand { docs::get_visible(c, &t, kind::IDENTITY_SYNC, &p.key, vb)? } else { None };
+                let sync = if expand {
+                    docs::get_visible(c, &t, kind::IDENTITY_SYNC, &p.key, vb)?
+                } else {
+                    None
+                };
                 out.push((p, sync));
             }
             Ok(out)
@@ -610,7 +744,8 @@ pub async fn list_partners(State(st): State<AppState>, ctx: Ctx) -> Result<Respo
             if expand {
                 m.insert(
                     "identitySynchronization".into(),
-                    sync.map(|s| Value::Object(sync_json(ctx.version, s.body))).unwrap_or(Value::Null),
+                    sync.map(|s| Value::Object(sync_json(ctx.version, s.body)))
+                        .unwrap_or(Value::Null),
                 );
             }
             Value::Object(m)
@@ -624,18 +759,32 @@ pub async fn list_partners(State(st): State<AppState>, ctx: Ctx) -> Result<Respo
 }
 
 /// `POST .../partners` — 201; a duplicate `tenantId` is 409.
-pub async fn create_partner(State(st): State<AppState>, ctx: Ctx, GraphJson(body): GraphJson<Value>) -> Result<Response, ApiError> {
+pub async fn create_partner(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    GraphJson(body): GraphJson<Value>,
+) -> Result<Response, ApiError> {
     ctx.caller.require(Access::PolicyWrite)?;
     let body = expect_object(body)?;
-    let tenant_id = body.get("tenantId").and_then(Value::as_str).and_then(parse_guid).ok_or_else(|| {
-        ApiError::request_bad_request(format!(
-            "Invalid value specified for property 'tenantId' of resource '{PARTNER_TYPE}'."
-        ))
-    })?;
+    let tenant_id = body
+        .get("tenantId")
+        .and_then(Value::as_str)
+        .and_then(parse_guid)
+        .ok_or_else(|| {
+            ApiError::request_bad_request(format!(
+                "Invalid value specified for property 'tenantId' of resource '{PARTNER_TYPE}'."
+            ))
+        })?;
     let mut doc = default_partner(&tenant_id);
     let mut settings = body.clone();
     settings.remove("tenantId");
-    merge_patch(&mut doc, &settings, PARTNER_WRITABLE, &["isInMultiTenantOrganization"], PARTNER_TYPE)?;
+    merge_patch(
+        &mut doc,
+        &settings,
+        PARTNER_WRITABLE,
+        &["isInMultiTenantOrganization"],
+        PARTNER_TYPE,
+    )?;
     let t = ctx.tenant().to_string();
     let stored = doc.clone();
     st.store
@@ -649,12 +798,19 @@ pub async fn create_partner(State(st): State<AppState>, ctx: Ctx, GraphJson(body
             Ok(())
         })
         .await?;
-    let body = with_context(ctx.context(&format!("{CTAP}/partners/$entity")), normalize(doc));
+    let body = with_context(
+        ctx.context(&format!("{CTAP}/partners/$entity")),
+        normalize(doc),
+    );
     Ok(json_response(StatusCode::CREATED, &body))
 }
 
 /// `GET .../partners/{tenantId}`.
-pub async fn get_partner(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get_partner(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     ctx.caller.require(Access::PolicyRead)?;
     let select = ctx.select(PARTNER_PROPS, PARTNER_TYPE)?;
     let expand = wants_expand(&ctx)?;
@@ -663,8 +819,13 @@ pub async fn get_partner(State(st): State<AppState>, ctx: Ctx, Path(id): Path<St
     let (p, sync) = st
         .store
         .read(move |c| {
-            let p = docs::get_visible(c, &t, kind::PARTNER, &key, vb)?.ok_or_else(ApiError::directory_object_not_found)?;
-            let sync = if expand { docs::get_visible(c, &t, kind::IDENTITY_SYNC, &key, vb)? } else { None };
+            let p = docs::get_visible(c, &t, kind::PARTNER, &key, vb)?
+                .ok_or_else(ApiError::directory_object_not_found)?;
+            let sync = if expand {
+                docs::get_visible(c, &t, kind::IDENTITY_SYNC, &key, vb)?
+            } else {
+                None
+            };
             Ok((p, sync))
         })
         .await?;
@@ -672,7 +833,8 @@ pub async fn get_partner(State(st): State<AppState>, ctx: Ctx, Path(id): Path<St
     if expand {
         m.insert(
             "identitySynchronization".into(),
-            sync.map(|s| Value::Object(sync_json(ctx.version, s.body))).unwrap_or(Value::Null),
+            sync.map(|s| Value::Object(sync_json(ctx.version, s.body)))
+                .unwrap_or(Value::Null),
         );
     }
     let body = with_context(ctx.context(&format!("{CTAP}/partners/$entity")), m);
@@ -693,13 +855,22 @@ pub async fn patch_partner(
     if let Some(tid) = body.remove("tenantId")
         && tid.as_str().and_then(parse_guid).as_deref() != Some(key.as_str())
     {
-        return Err(ApiError::request_bad_request("Property 'tenantId' is read-only and cannot be changed."));
+        return Err(ApiError::request_bad_request(
+            "Property 'tenantId' is read-only and cannot be changed.",
+        ));
     }
     let t = ctx.tenant().to_string();
     st.store
         .write(move |tx| {
-            let mut p = docs::get(tx, &t, kind::PARTNER, &key)?.ok_or_else(ApiError::directory_object_not_found)?;
-            merge_patch(&mut p.body, &body, PARTNER_WRITABLE, &["isInMultiTenantOrganization"], PARTNER_TYPE)?;
+            let mut p = docs::get(tx, &t, kind::PARTNER, &key)?
+                .ok_or_else(ApiError::directory_object_not_found)?;
+            merge_patch(
+                &mut p.body,
+                &body,
+                PARTNER_WRITABLE,
+                &["isInMultiTenantOrganization"],
+                PARTNER_TYPE,
+            )?;
             docs::update(tx, &t, kind::PARTNER, &key, &p.body).map(|_| ())
         })
         .await?;
@@ -708,7 +879,11 @@ pub async fn patch_partner(
 
 /// `DELETE .../partners/{tenantId}` — 204; refused with 400 while its identitySynchronization
 /// policy exists (UNCONFIRMED status and message).
-pub async fn delete_partner(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn delete_partner(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     ctx.caller.require(Access::PolicyWrite)?;
     let key = partner_key(&id)?;
     let t = ctx.tenant().to_string();
@@ -734,7 +909,12 @@ pub async fn delete_partner(State(st): State<AppState>, ctx: Ctx, Path(id): Path
 fn sync_writable(version: ApiVersion) -> &'static [&'static str] {
     match version {
         ApiVersion::V1 => &["displayName", "userSyncInbound"],
-        ApiVersion::Beta => &["displayName", "userSyncInbound", "groupSyncInbound", "externalCloudAuthorizedApplicationId"],
+        ApiVersion::Beta => &[
+            "displayName",
+            "userSyncInbound",
+            "groupSyncInbound",
+            "externalCloudAuthorizedApplicationId",
+        ],
     }
 }
 
@@ -744,7 +924,9 @@ fn strip_sync_tenant(body: &mut Map<String, Value>, key: &str) -> Result<(), Api
     if let Some(tid) = body.remove("tenantId")
         && tid.as_str().and_then(parse_guid).as_deref() != Some(key)
     {
-        return Err(ApiError::request_bad_request("Property 'tenantId' is read-only and cannot be changed."));
+        return Err(ApiError::request_bad_request(
+            "Property 'tenantId' is read-only and cannot be changed.",
+        ));
     }
     Ok(())
 }
@@ -786,7 +968,11 @@ pub async fn put_identity_sync(
 }
 
 /// `GET .../identitySynchronization`.
-pub async fn get_identity_sync(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get_identity_sync(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     ctx.caller.require(Access::PolicyRead)?;
     let mut props = vec!["tenantId"];
     props.extend_from_slice(sync_writable(ctx.version));
@@ -796,11 +982,15 @@ pub async fn get_identity_sync(State(st): State<AppState>, ctx: Ctx, Path(id): P
     let doc = st
         .store
         .read(move |c| {
-            docs::get_visible(c, &t, kind::IDENTITY_SYNC, &key, vb)?.ok_or_else(ApiError::directory_object_not_found)
+            docs::get_visible(c, &t, kind::IDENTITY_SYNC, &key, vb)?
+                .ok_or_else(ApiError::directory_object_not_found)
         })
         .await?;
     let body = with_context(
-        ctx.context(&format!("{CTAP}/partners('{}')/identitySynchronization/$entity", doc.key)),
+        ctx.context(&format!(
+            "{CTAP}/partners('{}')/identitySynchronization/$entity",
+            doc.key
+        )),
         project(&sync_json(ctx.version, doc.body), select.as_deref(), &[]),
     );
     Ok(json_response(StatusCode::OK, &body))
@@ -821,7 +1011,8 @@ pub async fn patch_identity_sync(
     let t = ctx.tenant().to_string();
     st.store
         .write(move |tx| {
-            let mut d = docs::get(tx, &t, kind::IDENTITY_SYNC, &key)?.ok_or_else(ApiError::directory_object_not_found)?;
+            let mut d = docs::get(tx, &t, kind::IDENTITY_SYNC, &key)?
+                .ok_or_else(ApiError::directory_object_not_found)?;
             merge_patch(&mut d.body, &body, writable, &[], SYNC_TYPE)?;
             docs::update(tx, &t, kind::IDENTITY_SYNC, &key, &d.body).map(|_| ())
         })
@@ -830,7 +1021,11 @@ pub async fn patch_identity_sync(
 }
 
 /// `DELETE .../identitySynchronization` — 204.
-pub async fn delete_identity_sync(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn delete_identity_sync(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     ctx.caller.require(Access::PolicyWrite)?;
     let key = partner_key(&id)?;
     let t = ctx.tenant().to_string();
@@ -852,7 +1047,11 @@ pub async fn delete_identity_sync(State(st): State<AppState>, ctx: Ctx, Path(id)
 /// Whether a template with `level` applies to a configuration that was just auto-generated
 /// (`created`, "newPartners") or existed before ("existingPartners").
 pub fn template_applies(level: &str, created: bool) -> bool {
-    let want = if created { "newPartners" } else { "existingPartners" };
+    let want = if created {
+        "newPartners"
+    } else {
+        "existingPartners"
+    };
     level.split(',').map(str::trim).any(|p| p == want)
 }
 
@@ -883,8 +1082,20 @@ pub fn merge_non_null(target: &mut Value, src: &Value) {
 }
 
 /// Make sure `tenant` has a partner configuration for `partner`; returns whether it was created.
-pub fn ensure_partner(c: &Connection, tenant: &str, partner: &str, now: i64) -> Result<bool, ApiError> {
-    docs::insert(c, tenant, kind::PARTNER, partner, &default_partner(partner), now)
+pub fn ensure_partner(
+    c: &Connection,
+    tenant: &str,
+    partner: &str,
+    now: i64,
+) -> Result<bool, ApiError> {
+    docs::insert(
+        c,
+        tenant,
+        kind::PARTNER,
+        partner,
+        &default_partner(partner),
+        now,
+    )
 }
 
 /// Make sure `tenant` has an identity-sync policy for `partner`; returns whether it was created.
@@ -896,7 +1107,10 @@ pub fn ensure_identity_sync(
     now: i64,
 ) -> Result<bool, ApiError> {
     let mut doc = default_identity_sync(partner);
-    doc.insert("displayName".into(), Value::String(display_name.to_string()));
+    doc.insert(
+        "displayName".into(),
+        Value::String(display_name.to_string()),
+    );
     docs::insert(c, tenant, kind::IDENTITY_SYNC, partner, &doc, now)
 }
 
@@ -911,7 +1125,10 @@ pub fn apply_templates(
 ) -> Result<(), ApiError> {
     let pt = load_singleton(c, tenant, kind::TEMPLATE_PARTNER)?;
     if let Some(mut p) = docs::get(c, tenant, kind::PARTNER, partner)? {
-        let level = pt.get("templateApplicationLevel").and_then(Value::as_str).unwrap_or(DEFAULT_LEVEL);
+        let level = pt
+            .get("templateApplicationLevel")
+            .and_then(Value::as_str)
+            .unwrap_or(DEFAULT_LEVEL);
         if template_applies(level, partner_created) {
             for prop in &PARTNER_TEMPLATE_WRITABLE[1..] {
                 if let Some(v) = pt.get(*prop) {
@@ -919,16 +1136,25 @@ pub fn apply_templates(
                 }
             }
         }
-        p.body.insert("isInMultiTenantOrganization".into(), Value::Bool(true));
+        p.body
+            .insert("isInMultiTenantOrganization".into(), Value::Bool(true));
         docs::update(c, tenant, kind::PARTNER, partner, &p.body)?;
     }
     let stpl = load_singleton(c, tenant, kind::TEMPLATE_SYNC)?;
     if let Some(mut s) = docs::get(c, tenant, kind::IDENTITY_SYNC, partner)? {
-        let level = stpl.get("templateApplicationLevel").and_then(Value::as_str).unwrap_or(DEFAULT_LEVEL);
+        let level = stpl
+            .get("templateApplicationLevel")
+            .and_then(Value::as_str)
+            .unwrap_or(DEFAULT_LEVEL);
         if template_applies(level, sync_created)
             && let Some(v) = stpl.get("userSyncInbound")
         {
-            merge_non_null(s.body.entry("userSyncInbound".to_string()).or_insert(Value::Null), v);
+            merge_non_null(
+                s.body
+                    .entry("userSyncInbound".to_string())
+                    .or_insert(Value::Null),
+                v,
+            );
             docs::update(c, tenant, kind::IDENTITY_SYNC, partner, &s.body)?;
         }
     }
@@ -936,9 +1162,15 @@ pub fn apply_templates(
 }
 
 /// Set `isInMultiTenantOrganization` on `tenant`'s partner configuration for `partner`.
-pub fn set_in_mto(c: &Connection, tenant: &str, partner: &str, value: bool) -> Result<(), ApiError> {
+pub fn set_in_mto(
+    c: &Connection,
+    tenant: &str,
+    partner: &str,
+    value: bool,
+) -> Result<(), ApiError> {
     if let Some(mut p) = docs::get(c, tenant, kind::PARTNER, partner)? {
-        p.body.insert("isInMultiTenantOrganization".into(), Value::Bool(value));
+        p.body
+            .insert("isInMultiTenantOrganization".into(), Value::Bool(value));
         docs::update(c, tenant, kind::PARTNER, partner, &p.body)?;
     }
     Ok(())
@@ -951,13 +1183,19 @@ mod tests {
     #[test]
     fn merge_non_null_keeps_values_where_template_is_null() {
         let mut p = json!({"inboundAllowed": false, "outboundAllowed": true});
-        merge_non_null(&mut p, &json!({"inboundAllowed": true, "outboundAllowed": null}));
+        merge_non_null(
+            &mut p,
+            &json!({"inboundAllowed": true, "outboundAllowed": null}),
+        );
         assert_eq!(p, json!({"inboundAllowed": true, "outboundAllowed": true}));
         let mut n = Value::Null;
         merge_non_null(&mut n, &Value::Null);
         assert!(n.is_null());
         merge_non_null(&mut n, &json!({"isSyncAllowed": null}));
-        assert!(n.is_null(), "an all-null template object must not create an object");
+        assert!(
+            n.is_null(),
+            "an all-null template object must not create an object"
+        );
         merge_non_null(&mut n, &json!({"isSyncAllowed": true, "x": null}));
         assert_eq!(n, json!({"isSyncAllowed": true}));
     }

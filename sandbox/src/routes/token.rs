@@ -15,8 +15,18 @@ use crate::auth::TOKEN_LIFETIME_SECS;
 use crate::error::{ApiError, OAuthError};
 use crate::store::tenants;
 
-fn oauth(status: StatusCode, error: &'static str, aadsts: u32, description: impl Into<String>) -> ApiError {
-    ApiError::OAuth(OAuthError { status, error, aadsts, description: description.into() })
+fn oauth(
+    status: StatusCode,
+    error: &'static str,
+    aadsts: u32,
+    description: impl Into<String>,
+) -> ApiError {
+    ApiError::OAuth(OAuthError {
+        status,
+        error,
+        aadsts,
+        description: description.into(),
+    })
 }
 
 fn missing(param: &str) -> ApiError {
@@ -43,17 +53,27 @@ const GRAPH_RESOURCES: &[&str] = &[
 /// its scope from its Graph endpoint.
 fn scope_is_graph(scope: &str, host: Option<&str>) -> bool {
     let mut parts = scope.split_whitespace();
-    let (Some(one), None) = (parts.next(), parts.next()) else { return false };
-    let Some(resource) = one.strip_suffix("/.default") else { return false };
+    let (Some(one), None) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let Some(resource) = one.strip_suffix("/.default") else {
+        return false;
+    };
     let resource = resource.trim_end_matches('/').to_ascii_lowercase();
     if GRAPH_RESOURCES.contains(&resource.as_str()) {
         return true;
     }
-    let Some(authority) = resource.strip_prefix("http://").or_else(|| resource.strip_prefix("https://")) else {
+    let Some(authority) = resource
+        .strip_prefix("http://")
+        .or_else(|| resource.strip_prefix("https://"))
+    else {
         return false;
     };
     let authority = authority.split('/').next().unwrap_or("");
-    let hostname = authority.rsplit_once(':').map(|(h, _)| h).unwrap_or(authority);
+    let hostname = authority
+        .rsplit_once(':')
+        .map(|(h, _)| h)
+        .unwrap_or(authority);
     matches!(hostname, "localhost" | "127.0.0.1" | "[::1]")
         || host.is_some_and(|h| h.eq_ignore_ascii_case(authority))
 }
@@ -67,12 +87,16 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let enc = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))?;
+    let enc = v
+        .strip_prefix("Basic ")
+        .or_else(|| v.strip_prefix("basic "))?;
     let dec = String::from_utf8(STANDARD.decode(enc.trim()).ok()?).ok()?;
     let (id, secret) = dec.split_once(':')?;
     // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
     let unescape = |s: &str| {
-        form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned())
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
     };
     Some((unescape(id)?, unescape(secret)?))
 }
@@ -84,12 +108,21 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let form: Vec<(String, String)> =
-        form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+    let form: Vec<(String, String)> = form_urlencoded::parse(&body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
+    };
 
     let t = tenant.clone();
-    let found = state.store.read(move |c| tenants::find_tenant(c, &t)).await?;
+    let found = state
+        .store
+        .read(move |c| tenants::find_tenant(c, &t))
+        .await?;
     let Some(tenant_row) = found else {
         return Err(oauth(
             StatusCode::BAD_REQUEST,
@@ -117,10 +150,15 @@ pub async fn token(
     let basic = basic_credentials(&headers);
     let client_id = field("client_id").or_else(|| basic.as_ref().map(|b| b.0.clone()));
     let secret = field("client_secret").or_else(|| basic.as_ref().map(|b| b.1.clone()));
-    let Some(client_id) = client_id else { return Err(missing("client_id")) };
+    let Some(client_id) = client_id else {
+        return Err(missing("client_id"));
+    };
 
     let (tid, cid) = (tenant_row.id.clone(), client_id.clone());
-    let app = state.store.read(move |c| tenants::get_app(c, &tid, &cid)).await?;
+    let app = state
+        .store
+        .read(move |c| tenants::get_app(c, &tid, &cid))
+        .await?;
     let Some(app) = app else {
         return Err(oauth(
             StatusCode::BAD_REQUEST,
@@ -152,7 +190,9 @@ pub async fn token(
         ));
     }
 
-    let Some(scope) = field("scope") else { return Err(missing("scope")) };
+    let Some(scope) = field("scope") else {
+        return Err(missing("scope"));
+    };
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     if !scope_is_graph(&scope, host) {
         return Err(oauth(
@@ -165,7 +205,9 @@ pub async fn token(
         ));
     }
 
-    let access_token = state.token_key.mint(&tenant_row.id, &app.client_id, &app.roles);
+    let access_token = state
+        .token_key
+        .mint(&tenant_row.id, &app.client_id, &app.roles);
     let mut resp = json_response(
         StatusCode::OK,
         &json!({
@@ -176,8 +218,14 @@ pub async fn token(
         }),
     );
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, no-cache"),
+    );
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(resp)
 }
@@ -189,12 +237,27 @@ mod tests {
     #[test]
     fn graph_scopes_are_recognised() {
         assert!(scope_is_graph("https://graph.microsoft.com/.default", None));
-        assert!(scope_is_graph("https://graph.microsoft.com//.default", None));
-        assert!(scope_is_graph("00000003-0000-0000-c000-000000000000/.default", None));
+        assert!(scope_is_graph(
+            "https://graph.microsoft.com//.default",
+            None
+        ));
+        assert!(scope_is_graph(
+            "00000003-0000-0000-c000-000000000000/.default",
+            None
+        ));
         assert!(scope_is_graph("http://127.0.0.1:8080/.default", None));
-        assert!(scope_is_graph("https://sandbox.test:9/.default", Some("sandbox.test:9")));
-        assert!(!scope_is_graph("https://management.azure.com/.default", None));
-        assert!(!scope_is_graph("https://graph.microsoft.com/User.Read", None));
+        assert!(scope_is_graph(
+            "https://sandbox.test:9/.default",
+            Some("sandbox.test:9")
+        ));
+        assert!(!scope_is_graph(
+            "https://management.azure.com/.default",
+            None
+        ));
+        assert!(!scope_is_graph(
+            "https://graph.microsoft.com/User.Read",
+            None
+        ));
         assert!(!scope_is_graph(
             "https://graph.microsoft.com/.default https://management.azure.com/.default",
             None

@@ -18,7 +18,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, collection_fragment, entity_fragment, expect_object, json_response, no_content, with_context};
+use super::{
+    Ctx, collection_fragment, entity_fragment, expect_object, json_response, no_content,
+    with_context,
+};
 use crate::AppState;
 use crate::auth::Access;
 use crate::error::{ApiError, GraphJson};
@@ -151,10 +154,19 @@ pub const USER_FILTER: &[&str] = &[
 ];
 
 /// Properties usable in `$search` on users.
-pub const USER_SEARCH: &[&str] = &["displayName", "mail", "userPrincipalName", "givenName", "surname", "mailNickname"];
+pub const USER_SEARCH: &[&str] = &[
+    "displayName",
+    "mail",
+    "userPrincipalName",
+    "givenName",
+    "surname",
+    "mailNickname",
+];
 
 fn bad_value(prop: &str) -> ApiError {
-    ApiError::request_bad_request(format!("Invalid value specified for property '{prop}' of resource 'User'."))
+    ApiError::request_bad_request(format!(
+        "Invalid value specified for property '{prop}' of resource 'User'."
+    ))
 }
 
 fn check_user_body(body: &Map<String, Value>) -> Result<(), ApiError> {
@@ -181,7 +193,9 @@ fn check_user_body(body: &Map<String, Value>) -> Result<(), ApiError> {
             "passwordProfile" => v.is_object(),
             "userType" => matches!(v.as_str(), Some("Member" | "Guest")),
             "userPrincipalName" => v.as_str().is_some_and(|s| {
-                s.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.')) && !s.contains(' ')
+                s.split_once('@')
+                    .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
+                    && !s.contains(' ')
             }),
             _ => v.is_string() || v.is_null(),
         };
@@ -207,7 +221,10 @@ pub fn new_user_doc(id: &str, upn: &str, display_name: &str, now: i64) -> Map<St
     m.insert("creationType".into(), Value::Null);
     m.insert("externalUserState".into(), Value::Null);
     m.insert("createdDateTime".into(), json!(rfc3339(now)));
-    m.insert("mailNickname".into(), json!(upn.split('@').next().unwrap_or(upn)));
+    m.insert(
+        "mailNickname".into(),
+        json!(upn.split('@').next().unwrap_or(upn)),
+    );
     m.insert("otherMails".into(), json!([]));
     m.insert("proxyAddresses".into(), json!([]));
     m.insert("imAddresses".into(), json!([]));
@@ -219,7 +236,12 @@ pub fn new_user_doc(id: &str, upn: &str, display_name: &str, now: i64) -> Map<St
 }
 
 /// Find a user by object id or UPN.
-pub fn find_user(c: &rusqlite::Connection, tenant: &str, id_or_upn: &str, visible_before: i64) -> Result<Option<Doc>, ApiError> {
+pub fn find_user(
+    c: &rusqlite::Connection,
+    tenant: &str,
+    id_or_upn: &str,
+    visible_before: i64,
+) -> Result<Option<Doc>, ApiError> {
     match parse_guid(id_or_upn) {
         Some(id) => docs::get_visible(c, tenant, kind::USER, &id, visible_before),
         None => docs::find_by_upn(c, tenant, kind::USER, id_or_upn, visible_before),
@@ -256,13 +278,22 @@ fn plan(ctx: &Ctx, l: &Listing, for_count: bool) -> Result<Plan, ApiError> {
         }
         None => (
             QueryParams(
-                ctx.query.0.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("$count")).cloned().collect(),
+                ctx.query
+                    .0
+                    .iter()
+                    .filter(|(k, _)| !k.eq_ignore_ascii_case("$count"))
+                    .cloned()
+                    .collect(),
             ),
             None,
             false,
         ),
     };
-    let count = !continuation && ctx.query.get("$count").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let count = !continuation
+        && ctx
+            .query
+            .get("$count")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     if (count || for_count) && !ctx.eventual {
         // UNCONFIRMED wording; $count on directory objects is an advanced query (reference §9.5).
         return Err(ApiError::request_bad_request(
@@ -289,11 +320,22 @@ fn plan(ctx: &Ctx, l: &Listing, for_count: bool) -> Result<Plan, ApiError> {
         }
         filter = filter.and(parse_search(s, l.search_props)?.to_sql());
     }
-    Ok(Plan { filter, select, top, after, count, params: params.0 })
+    Ok(Plan {
+        filter,
+        select,
+        top,
+        after,
+        count,
+        params: params.0,
+    })
 }
 
 /// List a document kind with Graph paging.
-pub(crate) async fn list_paged(st: &AppState, ctx: &Ctx, l: &'static Listing) -> Result<Response, ApiError> {
+pub(crate) async fn list_paged(
+    st: &AppState,
+    ctx: &Ctx,
+    l: &'static Listing,
+) -> Result<Response, ApiError> {
     let p = plan(ctx, l, false)?;
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
     let (filter, after, top, count) = (p.filter.clone(), p.after.clone(), p.top, p.count);
@@ -301,7 +343,11 @@ pub(crate) async fn list_paged(st: &AppState, ctx: &Ctx, l: &'static Listing) ->
         .store
         .read(move |c| {
             let rows = docs::list(c, &t, l.kind, &filter, after.as_deref(), top + 1, vb)?;
-            let total = if count { Some(docs::count(c, &t, l.kind, &filter, vb)?) } else { None };
+            let total = if count {
+                Some(docs::count(c, &t, l.kind, &filter, vb)?)
+            } else {
+                None
+            };
             Ok((rows, total))
         })
         .await?;
@@ -317,13 +363,23 @@ pub(crate) async fn list_paged(st: &AppState, ctx: &Ctx, l: &'static Listing) ->
         value.push(Value::Object(m));
     }
     let mut body = Map::new();
-    body.insert("@odata.context".into(), json!(ctx.context(&collection_fragment(l.set, p.select.as_deref()))));
+    body.insert(
+        "@odata.context".into(),
+        json!(ctx.context(&collection_fragment(l.set, p.select.as_deref()))),
+    );
     if let Some(n) = total {
         body.insert("@odata.count".into(), json!(n));
     }
     if more && let Some(last) = last {
-        let token = PageToken { q: p.params, after: last }.encode();
-        body.insert("@odata.nextLink".into(), json!(format!("{}?$skiptoken={token}", ctx.url(l.set))));
+        let token = PageToken {
+            q: p.params,
+            after: last,
+        }
+        .encode();
+        body.insert(
+            "@odata.nextLink".into(),
+            json!(format!("{}?$skiptoken={token}", ctx.url(l.set))),
+        );
     }
     body.insert("value".into(), Value::Array(value));
     Ok(json_response(StatusCode::OK, &Value::Object(body)))
@@ -375,14 +431,22 @@ pub async fn count_users(State(st): State<AppState>, ctx: Ctx) -> Result<Respons
     ctx.caller.require(Access::UserRead)?;
     let p = plan(&ctx, &USERS, true)?;
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
-    let n = st.store.read(move |c| docs::count(c, &t, kind::USER, &p.filter, vb)).await?;
+    let n = st
+        .store
+        .read(move |c| docs::count(c, &t, kind::USER, &p.filter, vb))
+        .await?;
     let mut r = n.to_string().into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     Ok(r)
 }
 
 /// `GET /users/{id | userPrincipalName}`.
-pub async fn get_user(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get_user(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     ctx.caller.require(Access::UserRead)?;
     let select = ctx.select(USER_PROPS, "user")?;
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
@@ -398,11 +462,21 @@ pub async fn get_user(State(st): State<AppState>, ctx: Ctx, Path(id): Path<Strin
 
 /// `POST /users` — 201. Requires `accountEnabled`, `displayName`, `mailNickname`,
 /// `userPrincipalName` and `passwordProfile`, like Graph.
-pub async fn create_user(State(st): State<AppState>, ctx: Ctx, GraphJson(body): GraphJson<Value>) -> Result<Response, ApiError> {
+pub async fn create_user(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    GraphJson(body): GraphJson<Value>,
+) -> Result<Response, ApiError> {
     ctx.caller.require(Access::UserWrite)?;
     let body = expect_object(body)?;
     check_user_body(&body)?;
-    for req in ["accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile"] {
+    for req in [
+        "accountEnabled",
+        "displayName",
+        "mailNickname",
+        "userPrincipalName",
+        "passwordProfile",
+    ] {
         let present = match body.get(req) {
             None | Some(Value::Null) => false,
             Some(Value::String(s)) => !s.trim().is_empty(),
@@ -412,7 +486,10 @@ pub async fn create_user(State(st): State<AppState>, ctx: Ctx, GraphJson(body): 
             return Err(bad_value(req));
         }
     }
-    let upn = body["userPrincipalName"].as_str().unwrap_or_default().to_string();
+    let upn = body["userPrincipalName"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let display = body["displayName"].as_str().unwrap_or_default().to_string();
     let now = now_ms();
     let id = new_guid();
@@ -437,7 +514,10 @@ pub async fn create_user(State(st): State<AppState>, ctx: Ctx, GraphJson(body): 
             docs::insert(tx, &t, kind::USER, &id, &stored, now).map(|_| ())
         })
         .await?;
-    let body = with_context(ctx.context("users/$entity"), project(&doc, None, USER_DEFAULT));
+    let body = with_context(
+        ctx.context("users/$entity"),
+        project(&doc, None, USER_DEFAULT),
+    );
     Ok(json_response(StatusCode::CREATED, &body))
 }
 
@@ -480,33 +560,56 @@ pub async fn patch_user(
 }
 
 /// `DELETE /users/{id | userPrincipalName}` — 204; the user moves to deleted items.
-pub async fn delete_user(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn delete_user(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     ctx.caller.require(Access::UserWrite)?;
     let t = ctx.tenant().to_string();
     st.store
         .write(move |tx| {
-            let mut doc = find_user(tx, &t, &id, i64::MAX)?.ok_or_else(|| ApiError::resource_not_found(&id))?;
+            let mut doc = find_user(tx, &t, &id, i64::MAX)?
+                .ok_or_else(|| ApiError::resource_not_found(&id))?;
             docs::delete(tx, &t, kind::USER, &doc.key)?;
-            doc.body.insert("deletedDateTime".into(), json!(rfc3339(now_ms())));
-            docs::upsert(tx, &t, kind::DELETED_USER, &doc.key, &doc.body, doc.created_ms)
+            doc.body
+                .insert("deletedDateTime".into(), json!(rfc3339(now_ms())));
+            docs::upsert(
+                tx,
+                &t,
+                kind::DELETED_USER,
+                &doc.key,
+                &doc.body,
+                doc.created_ms,
+            )
         })
         .await?;
     Ok(no_content())
 }
 
 /// `GET /directory/deletedItems/microsoft.graph.user`.
-pub async fn list_deleted_users(State(st): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
+pub async fn list_deleted_users(
+    State(st): State<AppState>,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
     ctx.caller.require(Access::UserRead)?;
     list_paged(&st, &ctx, &DELETED_USERS).await
 }
 
 /// `GET /directory/deletedItems/{id}` (users only).
-pub async fn get_deleted_item(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get_deleted_item(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     ctx.caller.require(Access::UserRead)?;
     let select = ctx.select(USER_PROPS, "user")?;
     let key = parse_guid(&id).ok_or_else(|| ApiError::resource_not_found(&id))?;
     let t = ctx.tenant().to_string();
-    let doc = st.store.read(move |c| docs::get(c, &t, kind::DELETED_USER, &key)).await?;
+    let doc = st
+        .store
+        .read(move |c| docs::get(c, &t, kind::DELETED_USER, &key))
+        .await?;
     let doc = doc.ok_or_else(|| ApiError::resource_not_found(&id))?;
     let mut m = project(&doc.body, select.as_deref(), DELETED_USERS.default);
     m.insert("@odata.type".into(), json!("#microsoft.graph.user"));

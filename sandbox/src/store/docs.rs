@@ -51,13 +51,26 @@ fn row_doc(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, i64)> {
 fn to_doc((key, body, created_ms): (String, String, i64)) -> Result<Doc, ApiError> {
     let body = match serde_json::from_str(&body)? {
         Value::Object(m) => m,
-        _ => return Err(ApiError::Internal(format!("document {key} is not an object"))),
+        _ => {
+            return Err(ApiError::Internal(format!(
+                "document {key} is not an object"
+            )));
+        }
     };
-    Ok(Doc { key, body, created_ms })
+    Ok(Doc {
+        key,
+        body,
+        created_ms,
+    })
 }
 
 /// Get a document regardless of age.
-pub fn get(conn: &Connection, tenant: &str, kind: &str, key: &str) -> Result<Option<Doc>, ApiError> {
+pub fn get(
+    conn: &Connection,
+    tenant: &str,
+    kind: &str,
+    key: &str,
+) -> Result<Option<Doc>, ApiError> {
     get_visible(conn, tenant, kind, key, i64::MAX)
 }
 
@@ -113,7 +126,13 @@ pub fn insert(
             "INSERT OR IGNORE INTO docs (tenant_id, kind, key, body, created_ms)
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
-        .execute(params![tenant, kind, key, serde_json::to_string(body)?, created_ms])?;
+        .execute(params![
+            tenant,
+            kind,
+            key,
+            serde_json::to_string(body)?,
+            created_ms
+        ])?;
     Ok(n == 1)
 }
 
@@ -130,7 +149,13 @@ pub fn upsert(
         "INSERT INTO docs (tenant_id, kind, key, body, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (tenant_id, kind, key) DO UPDATE SET body = excluded.body",
     )?
-    .execute(params![tenant, kind, key, serde_json::to_string(body)?, created_ms])?;
+    .execute(params![
+        tenant,
+        kind,
+        key,
+        serde_json::to_string(body)?,
+        created_ms
+    ])?;
     Ok(())
 }
 
@@ -143,7 +168,9 @@ pub fn update(
     body: &Map<String, Value>,
 ) -> Result<bool, ApiError> {
     let n = conn
-        .prepare_cached("UPDATE docs SET body = ?4 WHERE tenant_id = ?1 AND kind = ?2 AND key = ?3")?
+        .prepare_cached(
+            "UPDATE docs SET body = ?4 WHERE tenant_id = ?1 AND kind = ?2 AND key = ?3",
+        )?
         .execute(params![tenant, kind, key, serde_json::to_string(body)?])?;
     Ok(n == 1)
 }
@@ -177,7 +204,10 @@ impl SqlFilter {
         }
         let mut params = self.params;
         params.extend(other.params);
-        SqlFilter { sql: format!("({}) AND ({})", self.sql, other.sql), params }
+        SqlFilter {
+            sql: format!("({}) AND ({})", self.sql, other.sql),
+            params,
+        }
     }
 }
 
@@ -194,7 +224,11 @@ pub fn list(
     let mut sql = String::from(
         "SELECT key, body, created_ms FROM docs WHERE tenant_id = ? AND kind = ? AND created_ms <= ?",
     );
-    let mut p: Vec<SqlValue> = vec![tenant.to_string().into(), kind.to_string().into(), visible_before.into()];
+    let mut p: Vec<SqlValue> = vec![
+        tenant.to_string().into(),
+        kind.to_string().into(),
+        visible_before.into(),
+    ];
     if let Some(a) = after {
         sql.push_str(" AND key > ?");
         p.push(a.to_string().into());
@@ -223,18 +257,28 @@ pub fn count(
     let mut sql = String::from(
         "SELECT count(*) FROM docs WHERE tenant_id = ? AND kind = ? AND created_ms <= ?",
     );
-    let mut p: Vec<SqlValue> = vec![tenant.to_string().into(), kind.to_string().into(), visible_before.into()];
+    let mut p: Vec<SqlValue> = vec![
+        tenant.to_string().into(),
+        kind.to_string().into(),
+        visible_before.into(),
+    ];
     if !filter.sql.is_empty() {
         sql.push_str(" AND (");
         sql.push_str(&filter.sql);
         sql.push(')');
         p.extend(filter.params.iter().cloned());
     }
-    Ok(conn.prepare_cached(&sql)?.query_row(params_from_iter(p), |r| r.get(0))?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(p), |r| r.get(0))?)
 }
 
 /// Member ids of a group, in id order.
-pub fn group_member_ids(conn: &Connection, tenant: &str, group_id: &str) -> Result<Vec<String>, ApiError> {
+pub fn group_member_ids(
+    conn: &Connection,
+    tenant: &str,
+    group_id: &str,
+) -> Result<Vec<String>, ApiError> {
     let mut stmt = conn.prepare_cached(
         "SELECT member_id FROM group_members WHERE tenant_id = ?1 AND group_id = ?2 ORDER BY member_id",
     )?;
@@ -243,7 +287,12 @@ pub fn group_member_ids(conn: &Connection, tenant: &str, group_id: &str) -> Resu
 }
 
 /// Add a member to a group (no-op if present).
-pub fn add_group_member(conn: &Connection, tenant: &str, group_id: &str, member_id: &str) -> Result<(), ApiError> {
+pub fn add_group_member(
+    conn: &Connection,
+    tenant: &str,
+    group_id: &str,
+    member_id: &str,
+) -> Result<(), ApiError> {
     conn.prepare_cached(
         "INSERT OR IGNORE INTO group_members (tenant_id, group_id, member_id) VALUES (?1, ?2, ?3)",
     )?
@@ -252,17 +301,31 @@ pub fn add_group_member(conn: &Connection, tenant: &str, group_id: &str, member_
 }
 
 /// Record that a seed object was applied once; returns false if it already was.
-pub fn mark_seeded(conn: &Connection, tenant: &str, kind: &str, key: &str) -> Result<bool, ApiError> {
+pub fn mark_seeded(
+    conn: &Connection,
+    tenant: &str,
+    kind: &str,
+    key: &str,
+) -> Result<bool, ApiError> {
     let n = conn
-        .prepare_cached("INSERT OR IGNORE INTO seed_applied (tenant_id, kind, key) VALUES (?1, ?2, ?3)")?
+        .prepare_cached(
+            "INSERT OR IGNORE INTO seed_applied (tenant_id, kind, key) VALUES (?1, ?2, ?3)",
+        )?
         .execute(params![tenant, kind, key])?;
     Ok(n == 1)
 }
 
 /// Whether a seed object was already applied.
-pub fn was_seeded(conn: &Connection, tenant: &str, kind: &str, key: &str) -> Result<bool, ApiError> {
+pub fn was_seeded(
+    conn: &Connection,
+    tenant: &str,
+    kind: &str,
+    key: &str,
+) -> Result<bool, ApiError> {
     Ok(conn
-        .prepare_cached("SELECT 1 FROM seed_applied WHERE tenant_id = ?1 AND kind = ?2 AND key = ?3")?
+        .prepare_cached(
+            "SELECT 1 FROM seed_applied WHERE tenant_id = ?1 AND kind = ?2 AND key = ?3",
+        )?
         .query_row(params![tenant, kind, key], |_| Ok(()))
         .optional()?
         .is_some())

@@ -242,13 +242,18 @@ impl Store {
         self.write_blocking(|tx| {
             use rusqlite::OptionalExtension;
             let existing: Option<Vec<u8>> = tx
-                .query_row("SELECT value FROM meta WHERE key = 'token_key'", [], |r| r.get(0))
+                .query_row("SELECT value FROM meta WHERE key = 'token_key'", [], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             if let Some(k) = existing {
                 return Ok(k);
             }
             let key: [u8; 32] = rand::random();
-            tx.execute("INSERT INTO meta (key, value) VALUES ('token_key', ?1)", [&key[..]])?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('token_key', ?1)",
+                [&key[..]],
+            )?;
             Ok(key.to_vec())
         })
     }

@@ -59,7 +59,10 @@ impl Member {
 
     /// Whether a removal has been requested and not yet processed.
     pub fn removal_pending(&self) -> bool {
-        self.transition.as_ref().and_then(|t| t.get("desiredState")).and_then(Value::as_str)
+        self.transition
+            .as_ref()
+            .and_then(|t| t.get("desiredState"))
+            .and_then(Value::as_str)
             == Some("removed")
     }
 
@@ -127,8 +130,7 @@ fn row_member(r: &rusqlite::Row<'_>) -> rusqlite::Result<Member> {
     })
 }
 
-const MEMBER_COLS: &str =
-    "org_id, tenant_id, display_name, role, state, added_ms, joined_ms, added_by, transition, local_id";
+const MEMBER_COLS: &str = "org_id, tenant_id, display_name, role, state, added_ms, joined_ms, added_by, transition, local_id";
 
 /// The organization a tenant is in (has a `local_id` in), with its own member row.
 pub fn org_of_tenant(conn: &Connection, tenant: &str) -> Result<Option<(Org, Member)>, ApiError> {
@@ -139,8 +141,9 @@ pub fn org_of_tenant(conn: &Connection, tenant: &str) -> Result<Option<(Org, Mem
         .query_row([tenant], row_member)
         .optional()?;
     let Some(m) = m else { return Ok(None) };
-    let org = get_org(conn, &m.org_id)?
-        .ok_or_else(|| ApiError::Internal(format!("member row without organization {}", m.org_id)))?;
+    let org = get_org(conn, &m.org_id)?.ok_or_else(|| {
+        ApiError::Internal(format!("member row without organization {}", m.org_id))
+    })?;
     Ok(Some((org, m)))
 }
 
@@ -167,7 +170,13 @@ pub fn insert_org(conn: &Connection, org: &Org) -> Result<(), ApiError> {
     conn.execute(
         "INSERT INTO mto_orgs (org_id, display_name, description, created_ms, creator_tenant)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![org.org_id, org.display_name, org.description, org.created_ms, org.creator_tenant],
+        params![
+            org.org_id,
+            org.display_name,
+            org.description,
+            org.created_ms,
+            org.creator_tenant
+        ],
     )?;
     Ok(())
 }
@@ -208,7 +217,11 @@ pub fn rows_of_tenant(conn: &Connection, tenant: &str) -> Result<Vec<Member>, Ap
 }
 
 /// One member row.
-pub fn get_member(conn: &Connection, org_id: &str, tenant: &str) -> Result<Option<Member>, ApiError> {
+pub fn get_member(
+    conn: &Connection,
+    org_id: &str,
+    tenant: &str,
+) -> Result<Option<Member>, ApiError> {
     Ok(conn
         .prepare_cached(&format!(
             "SELECT {MEMBER_COLS} FROM mto_members WHERE org_id = ?1 AND tenant_id = ?2"
@@ -241,7 +254,10 @@ pub fn put_member(conn: &Connection, m: &Member) -> Result<(), ApiError> {
 
 /// Delete a member row.
 pub fn delete_member(conn: &Connection, org_id: &str, tenant: &str) -> Result<(), ApiError> {
-    conn.execute("DELETE FROM mto_members WHERE org_id = ?1 AND tenant_id = ?2", [org_id, tenant])?;
+    conn.execute(
+        "DELETE FROM mto_members WHERE org_id = ?1 AND tenant_id = ?2",
+        [org_id, tenant],
+    )?;
     Ok(())
 }
 
@@ -316,7 +332,10 @@ pub fn enqueue(
 
 /// Drop queued work of a kind for a tenant (e.g. a join request that was reset).
 pub fn cancel_jobs(conn: &Connection, kind: &str, tenant: &str) -> Result<(), ApiError> {
-    conn.execute("DELETE FROM jobs WHERE kind = ?1 AND tenant_id = ?2", [kind, tenant])?;
+    conn.execute(
+        "DELETE FROM jobs WHERE kind = ?1 AND tenant_id = ?2",
+        [kind, tenant],
+    )?;
     Ok(())
 }
 

@@ -70,7 +70,11 @@ pub fn insert_tenant_if_missing(conn: &Connection, t: &Tenant) -> Result<bool, A
 }
 
 /// Look up an app of a tenant.
-pub fn get_app(conn: &Connection, tenant_id: &str, client_id: &str) -> Result<Option<App>, ApiError> {
+pub fn get_app(
+    conn: &Connection,
+    tenant_id: &str,
+    client_id: &str,
+) -> Result<Option<App>, ApiError> {
     let row: Option<(String, String, String)> = conn
         .prepare_cached(
             "SELECT client_id, secret, roles FROM apps WHERE tenant_id = ?1 AND client_id = ?2",
@@ -102,8 +106,9 @@ pub fn upsert_app(conn: &Connection, tenant_id: &str, app: &App) -> Result<(), A
 
 /// All tenants (for stats and tests).
 pub fn list_tenants(conn: &Connection) -> Result<Vec<Tenant>, ApiError> {
-    let mut stmt = conn
-        .prepare_cached("SELECT id, display_name, initial_domain, created_ms FROM tenants ORDER BY id")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, display_name, initial_domain, created_ms FROM tenants ORDER BY id",
+    )?;
     let rows = stmt.query_map([], row_tenant)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

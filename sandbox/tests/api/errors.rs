@@ -23,9 +23,17 @@ async fn unknown_segment_is_400_resource_not_found_for_the_segment() {
     let r = sb.get("/v1.0/notAThing", &ta).await;
     r.expect(400);
     assert_eq!(r.code(), "BadRequest");
-    assert_eq!(r.message(), "Resource not found for the segment 'notAThing'.");
+    assert_eq!(
+        r.message(),
+        "Resource not found for the segment 'notAThing'."
+    );
     assert_graph_error(&r);
-    let r = sb.get("/v1.0/tenantRelationships/multiTenantOrganization/nope", &ta).await;
+    let r = sb
+        .get(
+            "/v1.0/tenantRelationships/multiTenantOrganization/nope",
+            &ta,
+        )
+        .await;
     assert_eq!(r.message(), "Resource not found for the segment 'nope'.");
     let r = sb.get("/beta/users/x/nope", &ta).await;
     assert_eq!(r.message(), "Resource not found for the segment 'nope'.");
@@ -43,10 +51,14 @@ async fn unknown_path_outside_graph_versions_is_404_graph_shaped() {
 async fn wrong_method_is_405_graph_shaped() {
     let sb = Sandbox::new();
     let ta = sb.token(&A).await;
-    let r = sb.call("PUT", "/v1.0/users", Some(&ta), Some(json!({}))).await;
+    let r = sb
+        .call("PUT", "/v1.0/users", Some(&ta), Some(json!({})))
+        .await;
     r.expect(405);
     assert_graph_error(&r);
-    let r = sb.call("GET", &format!("/{}/oauth2/v2.0/token", A.id), None, None).await;
+    let r = sb
+        .call("GET", &format!("/{}/oauth2/v2.0/token", A.id), None, None)
+        .await;
     r.expect(405);
 }
 
@@ -82,7 +94,10 @@ async fn every_response_has_request_id_and_echoes_client_request_id() {
     let r = sb.send(req).await;
     r.expect(404);
     assert_eq!(r.header("client-request-id"), Some("my-correlation-42"));
-    assert_eq!(r.json["error"]["innerError"]["client-request-id"], "my-correlation-42");
+    assert_eq!(
+        r.json["error"]["innerError"]["client-request-id"],
+        "my-correlation-42"
+    );
     assert!(r.header("request-id").is_some());
     let ok = sb.get("/v1.0/users", &ta).await;
     assert!(ok.header("request-id").is_some());
@@ -101,19 +116,35 @@ async fn admin_health_is_ok() {
 async fn stats_count_by_route_template_and_reset() {
     let sb = Sandbox::new();
     let ta = sb.token(&A).await;
-    sb.call("POST", "/_sandbox/stats/reset", None, None).await.expect(204);
-    sb.get("/v1.0/users/annie@contosoa.onmicrosoft.com", &ta).await.expect(200);
-    sb.get("/v1.0/users/nobody@contosoa.onmicrosoft.com", &ta).await.expect(404);
+    sb.call("POST", "/_sandbox/stats/reset", None, None)
+        .await
+        .expect(204);
+    sb.get("/v1.0/users/annie@contosoa.onmicrosoft.com", &ta)
+        .await
+        .expect(200);
+    sb.get("/v1.0/users/nobody@contosoa.onmicrosoft.com", &ta)
+        .await
+        .expect(404);
     sb.get("/beta/users", &ta).await.expect(200);
-    sb.get(&format!("{CTAP}/partners/{}", B.id), &ta).await.expect(404);
+    sb.get(&format!("{CTAP}/partners/{}", B.id), &ta)
+        .await
+        .expect(404);
     let s = sb.call("GET", "/_sandbox/stats", None, None).await.json;
     assert_eq!(s["total"], 4);
     assert_eq!(s["routes"]["GET /v1.0/users/{id}"], 2);
     assert_eq!(s["routes"]["GET /beta/users"], 1);
-    assert_eq!(s["routes"]["GET /v1.0/policies/crossTenantAccessPolicy/partners/{tenantId}"], 1);
+    assert_eq!(
+        s["routes"]["GET /v1.0/policies/crossTenantAccessPolicy/partners/{tenantId}"],
+        1
+    );
     assert!(s["since"].as_str().unwrap().ends_with('Z'));
-    assert!(s["routes"].get("GET /_sandbox/stats").is_none(), "admin calls are not counted");
-    sb.call("POST", "/_sandbox/stats/reset", None, None).await.expect(204);
+    assert!(
+        s["routes"].get("GET /_sandbox/stats").is_none(),
+        "admin calls are not counted"
+    );
+    sb.call("POST", "/_sandbox/stats/reset", None, None)
+        .await
+        .expect(204);
     let s = sb.call("GET", "/_sandbox/stats", None, None).await.json;
     assert_eq!(s["total"], 0);
     assert_eq!(s["routes"], json!({}));

@@ -81,7 +81,11 @@ impl Resp {
     /// Panic with the body unless the status matches.
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Self {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
         self
     }
 }
@@ -101,10 +105,17 @@ impl Sandbox {
         let store = Store::open(data).expect("open store");
         let seed = seed::load(&fixture()).expect("fixture seed");
         seed::apply(&store, &seed).expect("apply seed");
-        let config = Config { join_delay, ..Config::default() };
+        let config = Config {
+            join_delay,
+            ..Config::default()
+        };
         let state = AppState::new(store, config, faults).expect("state");
         let worker = jobs::start(state.clone());
-        Sandbox { app: router(state.clone()), state, _worker: worker }
+        Sandbox {
+            app: router(state.clone()),
+            state,
+            _worker: worker,
+        }
     }
 
     /// Send a prepared request.
@@ -112,15 +123,31 @@ impl Sandbox {
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp { status, headers, text, json }
+        Resp {
+            status,
+            headers,
+            text,
+            json,
+        }
     }
 
     /// `method uri` with an optional bearer token and JSON body.
-    pub async fn call(&self, method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> Resp {
-        let mut b = Request::builder().method(method).uri(uri).header("host", "sandbox.test");
+    pub async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", "sandbox.test");
         if let Some(t) = token {
             b = b.header("authorization", format!("Bearer {t}"));
         }
@@ -181,7 +208,14 @@ pub const CTAP: &str = "/v1.0/policies/crossTenantAccessPolicy";
 /// they are active.
 pub async fn form_mto(sb: &Sandbox, joiners: &[&Tenant]) {
     let ta = sb.token(&A).await;
-    sb.call("PUT", MTO, Some(&ta), Some(serde_json::json!({"displayName": "Contoso group"}))).await.expect(201);
+    sb.call(
+        "PUT",
+        MTO,
+        Some(&ta),
+        Some(serde_json::json!({"displayName": "Contoso group"})),
+    )
+    .await
+    .expect(201);
     for j in joiners {
         sb.call(
             "POST",
@@ -192,9 +226,14 @@ pub async fn form_mto(sb: &Sandbox, joiners: &[&Tenant]) {
         .await
         .expect(201);
         let tj = sb.token(j).await;
-        sb.call("PATCH", &format!("{MTO}/joinRequest"), Some(&tj), Some(serde_json::json!({"addedByTenantId": A.id})))
-            .await
-            .expect(204);
+        sb.call(
+            "PATCH",
+            &format!("{MTO}/joinRequest"),
+            Some(&tj),
+            Some(serde_json::json!({"addedByTenantId": A.id})),
+        )
+        .await
+        .expect(204);
         eventually("join to complete", async || {
             sb.get(&format!("{MTO}/joinRequest"), &tj).await.json["memberState"] == "active"
         })

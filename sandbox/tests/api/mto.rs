@@ -10,15 +10,25 @@ fn tenants_url(id: &str) -> String {
 }
 
 async fn add(sb: &Sandbox, tok: &str, t: &Tenant) -> Resp {
-    sb.call("POST", &format!("{MTO}/tenants"), Some(tok), Some(json!({"tenantId": t.id, "displayName": t.domain})))
-        .await
+    sb.call(
+        "POST",
+        &format!("{MTO}/tenants"),
+        Some(tok),
+        Some(json!({"tenantId": t.id, "displayName": t.domain})),
+    )
+    .await
 }
 
 async fn request_join(sb: &Sandbox, t: &Tenant, owner: &str) {
     let tok = sb.token(t).await;
-    sb.call("PATCH", &format!("{MTO}/joinRequest"), Some(&tok), Some(json!({"addedByTenantId": owner})))
-        .await
-        .expect(204);
+    sb.call(
+        "PATCH",
+        &format!("{MTO}/joinRequest"),
+        Some(&tok),
+        Some(json!({"addedByTenantId": owner})),
+    )
+    .await
+    .expect(204);
 }
 
 #[tokio::test]
@@ -28,7 +38,11 @@ async fn mto_get_without_organization_is_200_inactive_shape() {
     let r = sb.get(MTO, &ta).await;
     r.expect(200);
     assert_eq!(r.json["state"], "inactive");
-    assert!(r.json.get("id").is_none(), "inactive MTO has no id: {}", r.text);
+    assert!(
+        r.json.get("id").is_none(),
+        "inactive MTO has no id: {}",
+        r.text
+    );
     for k in ["createdDateTime", "displayName", "description"] {
         assert!(r.json[k].is_null());
     }
@@ -38,7 +52,14 @@ async fn mto_get_without_organization_is_200_inactive_shape() {
 async fn mto_put_is_201_and_creator_becomes_active_owner() {
     let sb = Sandbox::new();
     let ta = sb.token(&A).await;
-    let r = sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "Contoso group", "description": "All"}))).await;
+    let r = sb
+        .call(
+            "PUT",
+            MTO,
+            Some(&ta),
+            Some(json!({"displayName": "Contoso group", "description": "All"})),
+        )
+        .await;
     r.expect(201);
     assert_eq!(r.json["state"], "active");
     assert_eq!(r.json["displayName"], "Contoso group");
@@ -58,7 +79,9 @@ async fn mto_put_is_201_and_creator_becomes_active_owner() {
 async fn mto_put_requires_display_name() {
     let sb = Sandbox::new();
     let ta = sb.token(&A).await;
-    let r = sb.call("PUT", MTO, Some(&ta), Some(json!({"description": "x"}))).await;
+    let r = sb
+        .call("PUT", MTO, Some(&ta), Some(json!({"description": "x"})))
+        .await;
     r.expect(400);
 }
 
@@ -66,8 +89,12 @@ async fn mto_put_requires_display_name() {
 async fn mto_second_put_is_409_conflict() {
     let sb = Sandbox::new();
     let ta = sb.token(&A).await;
-    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "one"}))).await.expect(201);
-    let r = sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "two"}))).await;
+    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "one"})))
+        .await
+        .expect(201);
+    let r = sb
+        .call("PUT", MTO, Some(&ta), Some(json!({"displayName": "two"})))
+        .await;
     r.expect(409);
     assert_eq!(r.code(), "Request_MultipleObjectsWithSameKeyValue");
     assert_eq!(sb.get(MTO, &ta).await.json["displayName"], "one");
@@ -77,8 +104,17 @@ async fn mto_second_put_is_409_conflict() {
 async fn mto_patch_is_204_and_updates_name_and_description() {
     let sb = Sandbox::new();
     let ta = sb.token(&A).await;
-    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "one"}))).await.expect(201);
-    sb.call("PATCH", MTO, Some(&ta), Some(json!({"displayName": "renamed", "description": "d"}))).await.expect(204);
+    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "one"})))
+        .await
+        .expect(201);
+    sb.call(
+        "PATCH",
+        MTO,
+        Some(&ta),
+        Some(json!({"displayName": "renamed", "description": "d"})),
+    )
+    .await
+    .expect(204);
     let r = sb.get(MTO, &ta).await;
     assert_eq!(r.json["displayName"], "renamed");
     assert_eq!(r.json["description"], "d");
@@ -90,16 +126,30 @@ async fn mto_delete_is_405_graph_shaped() {
     let ta = sb.token(&A).await;
     let r = sb.call("DELETE", MTO, Some(&ta), None).await;
     r.expect(405);
-    assert!(r.json["error"]["innerError"]["request-id"].is_string(), "{}", r.text);
+    assert!(
+        r.json["error"]["innerError"]["request-id"].is_string(),
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test]
 async fn mto_get_with_select_returns_only_selected() {
     let sb = Sandbox::new();
     let ta = sb.token(&A).await;
-    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "one"}))).await.expect(201);
-    let r = sb.get(&format!("{MTO}?$select=displayName,state"), &ta).await;
-    let keys: Vec<&String> = r.json.as_object().unwrap().keys().filter(|k| !k.starts_with('@')).collect();
+    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "one"})))
+        .await
+        .expect(201);
+    let r = sb
+        .get(&format!("{MTO}?$select=displayName,state"), &ta)
+        .await;
+    let keys: Vec<&String> = r
+        .json
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| !k.starts_with('@'))
+        .collect();
     assert_eq!(keys.len(), 2, "{}", r.text);
 }
 
@@ -107,7 +157,9 @@ async fn mto_get_with_select_returns_only_selected() {
 async fn member_add_is_201_pending_with_transition_details() {
     let sb = Sandbox::new();
     let ta = sb.token(&A).await;
-    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"}))).await.expect(201);
+    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"})))
+        .await
+        .expect(201);
     let r = add(&sb, &ta, &B).await;
     r.expect(201);
     assert_eq!(r.json["state"], "pending");
@@ -124,12 +176,17 @@ async fn member_add_is_201_pending_with_transition_details() {
 async fn member_add_duplicate_is_400_already_being_added() {
     let sb = Sandbox::new();
     let ta = sb.token(&A).await;
-    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"}))).await.expect(201);
+    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"})))
+        .await
+        .expect(201);
     add(&sb, &ta, &B).await.expect(201);
     let r = add(&sb, &ta, &B).await;
     r.expect(400);
     assert_eq!(r.code(), "Request_BadRequest");
-    assert_eq!(r.message(), "Tenant is already being added in Multi-Tenant Organization.");
+    assert_eq!(
+        r.message(),
+        "Tenant is already being added in Multi-Tenant Organization."
+    );
 }
 
 #[tokio::test]
@@ -153,10 +210,20 @@ async fn member_add_without_mto_is_404() {
 async fn member_list_supports_filter_on_tenant_id_and_select() {
     let sb = Sandbox::new();
     let ta = sb.token(&A).await;
-    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"}))).await.expect(201);
+    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"})))
+        .await
+        .expect(201);
     add(&sb, &ta, &B).await.expect(201);
     add(&sb, &ta, &C).await.expect(201);
-    let r = sb.get(&format!("{MTO}/tenants?$filter=tenantId%20eq%20'{}'&$select=tenantId,state", B.id), &ta).await;
+    let r = sb
+        .get(
+            &format!(
+                "{MTO}/tenants?$filter=tenantId%20eq%20'{}'&$select=tenantId,state",
+                B.id
+            ),
+            &ta,
+        )
+        .await;
     r.expect(200);
     let rows = r.json["value"].as_array().unwrap();
     assert_eq!(rows.len(), 1);
@@ -167,22 +234,36 @@ async fn member_list_supports_filter_on_tenant_id_and_select() {
 async fn member_get_is_200_and_unknown_is_404_directory_object_not_found() {
     let sb = Sandbox::new();
     let ta = sb.token(&A).await;
-    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"}))).await.expect(201);
+    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"})))
+        .await
+        .expect(201);
     add(&sb, &ta, &B).await.expect(201);
     sb.get(&tenants_url(B.id), &ta).await.expect(200);
     let r = sb.get(&tenants_url(C.id), &ta).await;
     r.expect(404);
     assert_eq!(r.code(), "Directory_ObjectNotFound");
-    assert_eq!(r.message(), "Unable to read the company information from the directory.");
+    assert_eq!(
+        r.message(),
+        "Unable to read the company information from the directory."
+    );
 }
 
 #[tokio::test]
 async fn member_patch_role_on_pending_tenant_only_changes_desired_role() {
     let sb = Sandbox::new();
     let ta = sb.token(&A).await;
-    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"}))).await.expect(201);
+    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"})))
+        .await
+        .expect(201);
     add(&sb, &ta, &B).await.expect(201);
-    sb.call("PATCH", &tenants_url(B.id), Some(&ta), Some(json!({"role": "owner"}))).await.expect(204);
+    sb.call(
+        "PATCH",
+        &tenants_url(B.id),
+        Some(&ta),
+        Some(json!({"role": "owner"})),
+    )
+    .await
+    .expect(204);
     let r = sb.get(&tenants_url(B.id), &ta).await;
     assert_eq!(r.json["role"], "member");
     assert_eq!(r.json["transitionDetails"]["desiredRole"], "owner");
@@ -200,11 +281,21 @@ async fn member_patch_role_on_active_tenant_applies_after_delay() {
     let sb = Sandbox::new();
     form_mto(&sb, &[&B]).await;
     let ta = sb.token(&A).await;
-    sb.call("PATCH", &tenants_url(B.id), Some(&ta), Some(json!({"role": "owner"}))).await.expect(204);
+    sb.call(
+        "PATCH",
+        &tenants_url(B.id),
+        Some(&ta),
+        Some(json!({"role": "owner"})),
+    )
+    .await
+    .expect(204);
     let r = sb.get(&tenants_url(B.id), &ta).await;
     assert_eq!(r.json["role"], "member");
     assert_eq!(r.json["transitionDetails"]["desiredRole"], "owner");
-    eventually("role change", async || sb.get(&tenants_url(B.id), &ta).await.json["role"] == "owner").await;
+    eventually("role change", async || {
+        sb.get(&tenants_url(B.id), &ta).await.json["role"] == "owner"
+    })
+    .await;
     assert!(sb.get(&tenants_url(B.id), &ta).await.json["transitionDetails"].is_null());
 }
 
@@ -212,9 +303,18 @@ async fn member_patch_role_on_active_tenant_applies_after_delay() {
 async fn member_patch_display_name_is_400() {
     let sb = Sandbox::new();
     let ta = sb.token(&A).await;
-    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"}))).await.expect(201);
+    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"})))
+        .await
+        .expect(201);
     add(&sb, &ta, &B).await.expect(201);
-    sb.call("PATCH", &tenants_url(B.id), Some(&ta), Some(json!({"displayName": "other"}))).await.expect(400);
+    sb.call(
+        "PATCH",
+        &tenants_url(B.id),
+        Some(&ta),
+        Some(json!({"displayName": "other"})),
+    )
+    .await
+    .expect(400);
 }
 
 #[tokio::test]
@@ -223,7 +323,10 @@ async fn join_request_default_has_zero_guid_and_null_state() {
     let tb = sb.token(&B).await;
     let r = sb.get(&format!("{MTO}/joinRequest"), &tb).await;
     r.expect(200);
-    assert_eq!(r.json["addedByTenantId"], "00000000-0000-0000-0000-000000000000");
+    assert_eq!(
+        r.json["addedByTenantId"],
+        "00000000-0000-0000-0000-000000000000"
+    );
     assert!(r.json["memberState"].is_null());
     assert!(r.json["role"].is_null());
     assert!(r.json["transitionDetails"].is_null());
@@ -234,7 +337,9 @@ async fn join_request_default_has_zero_guid_and_null_state() {
 async fn join_request_patch_is_204_pending_not_started() {
     let sb = Sandbox::build(None, Default::default(), std::time::Duration::from_secs(60));
     let ta = sb.token(&A).await;
-    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"}))).await.expect(201);
+    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"})))
+        .await
+        .expect(201);
     add(&sb, &ta, &B).await.expect(201);
     request_join(&sb, &B, A.id).await;
     let tb = sb.token(&B).await;
@@ -261,7 +366,12 @@ async fn join_completes_after_delay_and_creates_partner_configs_in_both_tenants(
     let la = sb.get(&format!("{MTO}/tenants"), &ta).await.json["value"].clone();
     let lb = sb.get(&format!("{MTO}/tenants"), &tb).await.json["value"].clone();
     assert_eq!(la, lb);
-    let b_row = la.as_array().unwrap().iter().find(|r| r["tenantId"] == B.id).unwrap();
+    let b_row = la
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["tenantId"] == B.id)
+        .unwrap();
     assert_eq!(b_row["state"], "active");
     assert!(b_row["joinedDateTime"].is_string());
     let (ma, mb) = (sb.get(MTO, &ta).await.json, sb.get(MTO, &tb).await.json);
@@ -274,7 +384,12 @@ async fn join_completes_after_delay_and_creates_partner_configs_in_both_tenants(
         let p = sb.get(&format!("{CTAP}/partners/{partner}"), tok).await;
         p.expect(200);
         assert_eq!(p.json["isInMultiTenantOrganization"], true);
-        sb.get(&format!("{CTAP}/partners/{partner}/identitySynchronization"), tok).await.expect(200);
+        sb.get(
+            &format!("{CTAP}/partners/{partner}/identitySynchronization"),
+            tok,
+        )
+        .await
+        .expect(200);
     }
 }
 
@@ -294,9 +409,21 @@ async fn join_of_third_tenant_creates_configs_for_every_new_pair() {
         v.sort();
         v
     };
-    assert_eq!(partners_of(&tc).await, vec![A.id.to_string(), B.id.to_string()]);
-    assert_eq!(partners_of(&tb).await, vec![A.id.to_string(), C.id.to_string()]);
-    assert_eq!(sb.get(&format!("{MTO}/tenants"), &tc).await.json["value"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        partners_of(&tc).await,
+        vec![A.id.to_string(), B.id.to_string()]
+    );
+    assert_eq!(
+        partners_of(&tb).await,
+        vec![A.id.to_string(), C.id.to_string()]
+    );
+    assert_eq!(
+        sb.get(&format!("{MTO}/tenants"), &tc).await.json["value"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
 }
 
 #[tokio::test]
@@ -323,8 +450,14 @@ async fn join_applies_templates_only_non_null_values_and_respects_levels() {
     .expect(204);
     // B (joiner) has a pre-existing partner config for A with outbound allowed, and a template
     // that only applies to new partners: it must leave the existing config alone.
-    sb.call("POST", &format!("{CTAP}/partners"), Some(&tb),
-        Some(json!({"tenantId": A.id, "automaticUserConsentSettings": {"outboundAllowed": true}}))).await.expect(201);
+    sb.call(
+        "POST",
+        &format!("{CTAP}/partners"),
+        Some(&tb),
+        Some(json!({"tenantId": A.id, "automaticUserConsentSettings": {"outboundAllowed": true}})),
+    )
+    .await
+    .expect(201);
     sb.call(
         "PATCH",
         &tpl("multiTenantOrganizationPartnerConfiguration"),
@@ -338,15 +471,33 @@ async fn join_applies_templates_only_non_null_values_and_respects_levels() {
     form_mto(&sb, &[&B]).await;
 
     let pa = sb.get(&format!("{CTAP}/partners/{}", B.id), &ta).await.json;
-    assert_eq!(pa["automaticUserConsentSettings"], json!({"inboundAllowed": true, "outboundAllowed": null}));
-    let sa = sb.get(&format!("{CTAP}/partners/{}/identitySynchronization", B.id), &ta).await.json;
+    assert_eq!(
+        pa["automaticUserConsentSettings"],
+        json!({"inboundAllowed": true, "outboundAllowed": null})
+    );
+    let sa = sb
+        .get(
+            &format!("{CTAP}/partners/{}/identitySynchronization", B.id),
+            &ta,
+        )
+        .await
+        .json;
     assert_eq!(sa["userSyncInbound"]["isSyncAllowed"], true);
 
     let pb = sb.get(&format!("{CTAP}/partners/{}", A.id), &tb).await.json;
-    assert_eq!(pb["automaticUserConsentSettings"], json!({"inboundAllowed": null, "outboundAllowed": true}));
+    assert_eq!(
+        pb["automaticUserConsentSettings"],
+        json!({"inboundAllowed": null, "outboundAllowed": true})
+    );
     assert_eq!(pb["isInMultiTenantOrganization"], true);
     // B's identity-sync template is the default (all null): no effect.
-    let sbp = sb.get(&format!("{CTAP}/partners/{}/identitySynchronization", A.id), &tb).await.json;
+    let sbp = sb
+        .get(
+            &format!("{CTAP}/partners/{}/identitySynchronization", A.id),
+            &tb,
+        )
+        .await
+        .json;
     assert!(sbp["userSyncInbound"]["isSyncAllowed"].is_null(), "{sbp}");
 }
 
@@ -354,16 +505,26 @@ async fn join_applies_templates_only_non_null_values_and_respects_levels() {
 async fn join_without_being_added_fails_with_details() {
     let sb = Sandbox::new();
     let ta = sb.token(&A).await;
-    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"}))).await.expect(201);
+    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"})))
+        .await
+        .expect(201);
     request_join(&sb, &B, A.id).await;
     let tb = sb.token(&B).await;
     eventually("join to fail", async || {
-        sb.get(&format!("{MTO}/joinRequest"), &tb).await.json["transitionDetails"]["status"] == "failed"
+        sb.get(&format!("{MTO}/joinRequest"), &tb).await.json["transitionDetails"]["status"]
+            == "failed"
     })
     .await;
     let r = sb.get(&format!("{MTO}/joinRequest"), &tb).await;
     assert_eq!(r.json["memberState"], "pending");
-    assert!(r.json["transitionDetails"]["details"].as_str().unwrap().contains("not added"), "{}", r.text);
+    assert!(
+        r.json["transitionDetails"]["details"]
+            .as_str()
+            .unwrap()
+            .contains("not added"),
+        "{}",
+        r.text
+    );
     assert_eq!(sb.get(MTO, &tb).await.json["state"], "inactive");
 }
 
@@ -371,16 +532,28 @@ async fn join_without_being_added_fails_with_details() {
 async fn join_while_in_another_mto_fails() {
     let sb = Sandbox::new();
     let (ta, tb) = (sb.token(&A).await, sb.token(&B).await);
-    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "A's"}))).await.expect(201);
-    sb.call("PUT", MTO, Some(&tb), Some(json!({"displayName": "B's"}))).await.expect(201);
+    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "A's"})))
+        .await
+        .expect(201);
+    sb.call("PUT", MTO, Some(&tb), Some(json!({"displayName": "B's"})))
+        .await
+        .expect(201);
     add(&sb, &ta, &B).await.expect(201);
     request_join(&sb, &B, A.id).await;
     eventually("join to fail", async || {
-        sb.get(&format!("{MTO}/joinRequest"), &tb).await.json["transitionDetails"]["status"] == "failed"
+        sb.get(&format!("{MTO}/joinRequest"), &tb).await.json["transitionDetails"]["status"]
+            == "failed"
     })
     .await;
     let r = sb.get(&format!("{MTO}/joinRequest"), &tb).await;
-    assert!(r.json["transitionDetails"]["details"].as_str().unwrap().contains("another"), "{}", r.text);
+    assert!(
+        r.json["transitionDetails"]["details"]
+            .as_str()
+            .unwrap()
+            .contains("another"),
+        "{}",
+        r.text
+    );
     assert_eq!(sb.get(MTO, &tb).await.json["displayName"], "B's");
 }
 
@@ -389,7 +562,9 @@ async fn join_exceeding_100_active_tenants_fails() {
     use mto_sandbox::store::mto as smto;
     let sb = Sandbox::new();
     let ta = sb.token(&A).await;
-    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "big"}))).await.expect(201);
+    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "big"})))
+        .await
+        .expect(201);
     add(&sb, &ta, &B).await.expect(201);
     // Fill the organization with 99 more active (fake) tenants directly in the store.
     let a = A.id.to_string();
@@ -421,11 +596,19 @@ async fn join_exceeding_100_active_tenants_fails() {
     request_join(&sb, &B, A.id).await;
     let tb = sb.token(&B).await;
     eventually("join to fail", async || {
-        sb.get(&format!("{MTO}/joinRequest"), &tb).await.json["transitionDetails"]["status"] == "failed"
+        sb.get(&format!("{MTO}/joinRequest"), &tb).await.json["transitionDetails"]["status"]
+            == "failed"
     })
     .await;
     let r = sb.get(&format!("{MTO}/joinRequest"), &tb).await;
-    assert!(r.json["transitionDetails"]["details"].as_str().unwrap().contains("100"), "{}", r.text);
+    assert!(
+        r.json["transitionDetails"]["details"]
+            .as_str()
+            .unwrap()
+            .contains("100"),
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test]
@@ -434,12 +617,16 @@ async fn join_request_zero_guid_resets_a_failed_request() {
     request_join(&sb, &B, A.id).await; // A has no MTO: fails
     let tb = sb.token(&B).await;
     eventually("join to fail", async || {
-        sb.get(&format!("{MTO}/joinRequest"), &tb).await.json["transitionDetails"]["status"] == "failed"
+        sb.get(&format!("{MTO}/joinRequest"), &tb).await.json["transitionDetails"]["status"]
+            == "failed"
     })
     .await;
     request_join(&sb, &B, "00000000-0000-0000-0000-000000000000").await;
     let r = sb.get(&format!("{MTO}/joinRequest"), &tb).await;
-    assert_eq!(r.json["addedByTenantId"], "00000000-0000-0000-0000-000000000000");
+    assert_eq!(
+        r.json["addedByTenantId"],
+        "00000000-0000-0000-0000-000000000000"
+    );
     assert!(r.json["memberState"].is_null());
     assert!(r.json["transitionDetails"].is_null());
 }
@@ -449,14 +636,22 @@ async fn member_remove_is_async_then_404_directory_object_not_found() {
     let sb = Sandbox::new();
     form_mto(&sb, &[&B]).await;
     let (ta, tb) = (sb.token(&A).await, sb.token(&B).await);
-    sb.call("DELETE", &tenants_url(B.id), Some(&ta), None).await.expect(204);
+    sb.call("DELETE", &tenants_url(B.id), Some(&ta), None)
+        .await
+        .expect(204);
     let r = sb.get(&tenants_url(B.id), &ta).await;
     r.expect(200);
     assert_eq!(r.json["transitionDetails"]["desiredState"], "removed");
-    eventually("removal", async || sb.get(&tenants_url(B.id), &ta).await.status == 404).await;
+    eventually("removal", async || {
+        sb.get(&tenants_url(B.id), &ta).await.status == 404
+    })
+    .await;
     let r = sb.get(&tenants_url(B.id), &ta).await;
     assert_eq!(r.code(), "Directory_ObjectNotFound");
-    assert_eq!(r.message(), "Unable to read the company information from the directory.");
+    assert_eq!(
+        r.message(),
+        "Unable to read the company information from the directory."
+    );
     assert_eq!(sb.get(MTO, &tb).await.json["state"], "inactive");
     // Access settings stay; the MTO flag does not.
     let p = sb.get(&format!("{CTAP}/partners/{}", B.id), &ta).await;
@@ -469,9 +664,20 @@ async fn member_can_leave_by_removing_itself() {
     let sb = Sandbox::new();
     form_mto(&sb, &[&B]).await;
     let (ta, tb) = (sb.token(&A).await, sb.token(&B).await);
-    sb.call("DELETE", &tenants_url(B.id), Some(&tb), None).await.expect(204);
-    eventually("B left", async || sb.get(MTO, &tb).await.json["state"] == "inactive").await;
-    assert_eq!(sb.get(&format!("{MTO}/tenants"), &ta).await.json["value"].as_array().unwrap().len(), 1);
+    sb.call("DELETE", &tenants_url(B.id), Some(&tb), None)
+        .await
+        .expect(204);
+    eventually("B left", async || {
+        sb.get(MTO, &tb).await.json["state"] == "inactive"
+    })
+    .await;
+    assert_eq!(
+        sb.get(&format!("{MTO}/tenants"), &ta).await.json["value"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -491,10 +697,25 @@ async fn sole_owner_cannot_leave_while_others_are_active() {
     let r = sb.call("DELETE", &tenants_url(A.id), Some(&ta), None).await;
     r.expect(400);
     // With a second owner it may leave.
-    sb.call("PATCH", &tenants_url(B.id), Some(&ta), Some(json!({"role": "owner"}))).await.expect(204);
-    eventually("B owner", async || sb.get(&tenants_url(B.id), &ta).await.json["role"] == "owner").await;
-    sb.call("DELETE", &tenants_url(A.id), Some(&ta), None).await.expect(204);
-    eventually("A left", async || sb.get(MTO, &ta).await.json["state"] == "inactive").await;
+    sb.call(
+        "PATCH",
+        &tenants_url(B.id),
+        Some(&ta),
+        Some(json!({"role": "owner"})),
+    )
+    .await
+    .expect(204);
+    eventually("B owner", async || {
+        sb.get(&tenants_url(B.id), &ta).await.json["role"] == "owner"
+    })
+    .await;
+    sb.call("DELETE", &tenants_url(A.id), Some(&ta), None)
+        .await
+        .expect(204);
+    eventually("A left", async || {
+        sb.get(MTO, &ta).await.json["state"] == "inactive"
+    })
+    .await;
     let tb = sb.token(&B).await;
     assert_eq!(sb.get(MTO, &tb).await.json["state"], "active");
 }
@@ -504,10 +725,22 @@ async fn creator_cannot_be_removed_by_another_owner() {
     let sb = Sandbox::new();
     form_mto(&sb, &[&B]).await;
     let ta = sb.token(&A).await;
-    sb.call("PATCH", &tenants_url(B.id), Some(&ta), Some(json!({"role": "owner"}))).await.expect(204);
-    eventually("B owner", async || sb.get(&tenants_url(B.id), &ta).await.json["role"] == "owner").await;
+    sb.call(
+        "PATCH",
+        &tenants_url(B.id),
+        Some(&ta),
+        Some(json!({"role": "owner"})),
+    )
+    .await
+    .expect(204);
+    eventually("B owner", async || {
+        sb.get(&tenants_url(B.id), &ta).await.json["role"] == "owner"
+    })
+    .await;
     let tb = sb.token(&B).await;
-    sb.call("DELETE", &tenants_url(A.id), Some(&tb), None).await.expect(400);
+    sb.call("DELETE", &tenants_url(A.id), Some(&tb), None)
+        .await
+        .expect(400);
 }
 
 #[tokio::test]
@@ -515,37 +748,69 @@ async fn demoting_the_last_owner_is_400() {
     let sb = Sandbox::new();
     form_mto(&sb, &[&B]).await;
     let ta = sb.token(&A).await;
-    sb.call("PATCH", &tenants_url(A.id), Some(&ta), Some(json!({"role": "member"}))).await.expect(400);
+    sb.call(
+        "PATCH",
+        &tenants_url(A.id),
+        Some(&ta),
+        Some(json!({"role": "member"})),
+    )
+    .await
+    .expect(400);
 }
 
 #[tokio::test]
 async fn last_tenant_leaving_deletes_the_mto() {
     let sb = Sandbox::new();
     let ta = sb.token(&A).await;
-    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"}))).await.expect(201);
+    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"})))
+        .await
+        .expect(201);
     add(&sb, &ta, &B).await.expect(201); // pending only
-    sb.call("DELETE", &tenants_url(A.id), Some(&ta), None).await.expect(204);
-    assert_eq!(sb.get(MTO, &ta).await.json["state"], "active", "removal is asynchronous");
-    eventually("MTO gone", async || sb.get(MTO, &ta).await.json["state"] == "inactive").await;
-    assert_eq!(sb.get(&format!("{MTO}/tenants"), &ta).await.json["value"], json!([]));
+    sb.call("DELETE", &tenants_url(A.id), Some(&ta), None)
+        .await
+        .expect(204);
+    assert_eq!(
+        sb.get(MTO, &ta).await.json["state"],
+        "active",
+        "removal is asynchronous"
+    );
+    eventually("MTO gone", async || {
+        sb.get(MTO, &ta).await.json["state"] == "inactive"
+    })
+    .await;
+    assert_eq!(
+        sb.get(&format!("{MTO}/tenants"), &ta).await.json["value"],
+        json!([])
+    );
     // A can create a new one afterwards.
-    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "again"}))).await.expect(201);
+    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "again"})))
+        .await
+        .expect(201);
 }
 
 #[tokio::test]
 async fn pending_join_resumes_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let sb = Sandbox::build(Some(dir.path()), Default::default(), std::time::Duration::from_millis(400));
+        let sb = Sandbox::build(
+            Some(dir.path()),
+            Default::default(),
+            std::time::Duration::from_millis(400),
+        );
         let ta = sb.token(&A).await;
-        sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"}))).await.expect(201);
+        sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "g"})))
+            .await
+            .expect(201);
         add(&sb, &ta, &B).await.expect(201);
         request_join(&sb, &B, A.id).await;
         // Dropped before the join is due: the worker stops with it.
     }
     let sb = Sandbox::build(Some(dir.path()), Default::default(), JOIN_DELAY);
     let tb = sb.token(&B).await;
-    assert_eq!(sb.get(&format!("{MTO}/joinRequest"), &tb).await.json["memberState"], "pending");
+    assert_eq!(
+        sb.get(&format!("{MTO}/joinRequest"), &tb).await.json["memberState"],
+        "pending"
+    );
     eventually("join after restart", async || {
         sb.get(&format!("{MTO}/joinRequest"), &tb).await.json["memberState"] == "active"
     })
