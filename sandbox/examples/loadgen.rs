@@ -30,7 +30,10 @@ fn upn(tenant: usize, i: usize) -> String {
 }
 
 fn arg(args: &[String], name: &str, default: &str) -> String {
-    args.windows(2).find(|w| w[0] == name).map(|w| w[1].clone()).unwrap_or_else(|| default.to_string())
+    args.windows(2)
+        .find(|w| w[0] == name)
+        .map(|w| w[1].clone())
+        .unwrap_or_else(|| default.to_string())
 }
 
 fn main() {
@@ -66,18 +69,36 @@ fn main() {
         "token" => {
             let url = arg(&args, "--url", "http://127.0.0.1:8080");
             let rt = tokio::runtime::Runtime::new().unwrap();
-            println!("{}", rt.block_on(token(&reqwest::Client::new(), &url, tenant)));
+            println!(
+                "{}",
+                rt.block_on(token(&reqwest::Client::new(), &url, tenant))
+            );
         }
         "run" => {
             let url = arg(&args, "--url", "http://127.0.0.1:8080");
             let conns: usize = arg(&args, "--connections", "50").parse().unwrap();
-            let secs: f64 = arg(&args, "--duration", "10s").trim_end_matches('s').parse().unwrap();
+            let secs: f64 = arg(&args, "--duration", "10s")
+                .trim_end_matches('s')
+                .parse()
+                .unwrap();
             let threads: usize = arg(&args, "--threads", "1").parse().unwrap();
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build().unwrap();
-            rt.block_on(run(url, tenant, users, conns, Duration::from_secs_f64(secs)));
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(run(
+                url,
+                tenant,
+                users,
+                conns,
+                Duration::from_secs_f64(secs),
+            ));
         }
         _ => {
-            eprintln!("usage: loadgen seed|ids|token|run [--tenants N] [--users N] [--tenant N] [--url U] [--connections N] [--duration 10s]");
+            eprintln!(
+                "usage: loadgen seed|ids|token|run [--tenants N] [--users N] [--tenant N] [--url U] [--connections N] [--duration 10s]"
+            );
             std::process::exit(2);
         }
     }
@@ -102,9 +123,15 @@ async fn token(c: &reqwest::Client, url: &str, tenant: usize) -> String {
 }
 
 async fn run(url: String, tenant: usize, users: usize, conns: usize, duration: Duration) {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(conns).http1_only().build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(conns)
+        .http1_only()
+        .build()
+        .unwrap();
     let tok = token(&client, &url, tenant).await;
-    let ids: Vec<String> = (0..users).map(|i| seed_guid(&tenant_id(tenant), "user", &upn(tenant, i))).collect();
+    let ids: Vec<String> = (0..users)
+        .map(|i| seed_guid(&tenant_id(tenant), "user", &upn(tenant, i)))
+        .collect();
     let ids = std::sync::Arc::new(ids);
     // Warm up (connections, caches) for a second.
     let deadline_warm = Instant::now() + Duration::from_secs(1);
@@ -124,7 +151,11 @@ async fn run(url: String, tenant: usize, users: usize, conns: usize, duration: D
                 }
                 let id = &ids[i % ids.len()];
                 i += 1;
-                let r = client.get(format!("{url}/v1.0/users/{id}")).bearer_auth(&tok).send().await;
+                let r = client
+                    .get(format!("{url}/v1.0/users/{id}"))
+                    .bearer_auth(&tok)
+                    .send()
+                    .await;
                 let ok = match r {
                     Ok(r) => {
                         let ok = r.status() == 200;
@@ -151,7 +182,11 @@ async fn run(url: String, tenant: usize, users: usize, conns: usize, duration: D
         errors += e;
     }
     all.sort_unstable();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
     let n = all.len();
     println!(
         "requests={n} errors={errors} duration={:.1}s rps={:.0} p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms",

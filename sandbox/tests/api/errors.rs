@@ -149,3 +149,25 @@ async fn stats_count_by_route_template_and_reset() {
     assert_eq!(s["total"], 0);
     assert_eq!(s["routes"], json!({}));
 }
+
+#[test]
+fn docs_permission_table_matches_code() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/sandbox.md"),
+    )
+    .expect("docs/sandbox.md");
+    for (access, what, perms) in mto_sandbox::auth::PERMISSIONS {
+        let expected = format!(
+            "| {what} | {} |",
+            perms
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        assert!(
+            doc.contains(&expected),
+            "docs/sandbox.md lacks the row for {access:?}: {expected}"
+        );
+    }
+}

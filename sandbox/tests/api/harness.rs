@@ -47,6 +47,14 @@ pub const READER_A: Tenant = Tenant {
     secret: "reader-a",
 };
 
+/// Tenant C's app that only has MultiTenantOrganization.ReadBasic.All.
+pub const BASIC_C: Tenant = Tenant {
+    id: "cccccccc-0000-4000-8000-00000000000c",
+    domain: "contosoc.onmicrosoft.com",
+    client: "cccccccc-2222-4000-8000-00000000000c",
+    secret: "basic-c",
+};
+
 pub const JOIN_DELAY: Duration = Duration::from_millis(150);
 
 pub fn fixture() -> std::path::PathBuf {

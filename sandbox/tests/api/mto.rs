@@ -817,3 +817,37 @@ async fn pending_join_resumes_after_restart() {
     .await;
     assert_eq!(sb.get(MTO, &tb).await.json["state"], Value::from("active"));
 }
+
+#[tokio::test]
+async fn read_basic_permission_sees_only_display_name_and_tenant_id() {
+    let sb = Sandbox::new();
+    form_mto(&sb, &[&C]).await;
+    let basic = sb.token(&BASIC_C).await;
+    let m = sb.get(MTO, &basic).await;
+    m.expect(200);
+    let keys: Vec<&String> = m
+        .json
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| !k.starts_with('@'))
+        .collect();
+    assert_eq!(keys, ["displayName"]);
+    let l = sb.get(&format!("{MTO}/tenants"), &basic).await;
+    for row in l.json["value"].as_array().unwrap() {
+        let mut k: Vec<&String> = row.as_object().unwrap().keys().collect();
+        k.sort();
+        assert_eq!(k, ["displayName", "tenantId"]);
+    }
+    sb.get(&format!("{MTO}/tenants/{}", A.id), &basic)
+        .await
+        .expect(403);
+    sb.call(
+        "PATCH",
+        MTO,
+        Some(&basic),
+        Some(json!({"displayName": "x"})),
+    )
+    .await
+    .expect(403);
+}
