@@ -14,7 +14,8 @@
 //! [`ApiError::OAuth`] with the `AADSTS` body of reference §9.1 — still one `IntoResponse`.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -129,6 +130,17 @@ pub enum ApiError {
     /// OAuth token endpoint error.
     #[error("oauth error AADSTS{}", .0.aadsts)]
     OAuth(OAuthError),
+    /// Any other status (used by the request middleware to give framework rejections, such as
+    /// a 413 for an oversized body, Graph's error shape).
+    #[error("{status}: {message}")]
+    Other {
+        /// HTTP status.
+        status: StatusCode,
+        /// Graph error code.
+        code: &'static str,
+        /// Message.
+        message: String,
+    },
     /// 500. The text is logged, never sent to the client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -204,6 +216,7 @@ impl ApiError {
             ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::OAuth(e) => e.status,
+            ApiError::Other { status, .. } => *status,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -213,7 +226,9 @@ impl ApiError {
             ApiError::BadRequest { code, message } | ApiError::NotFound { code, message } => {
                 (code, message.clone())
             }
-            ApiError::Conflict { code, message, .. } => (code, message.clone()),
+            ApiError::Conflict { code, message, .. } | ApiError::Other { code, message, .. } => {
+                (code, message.clone())
+            }
             ApiError::InvalidToken(m) => ("InvalidAuthenticationToken", m.clone()),
             ApiError::Forbidden(m) => ("Authorization_RequestDenied", m.clone()),
             // UNCONFIRMED: Graph's code for 405 is not documented; this is the directory wording.
@@ -360,4 +375,23 @@ pub fn parse_json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError>
             ApiError::bad_request(BAD_JSON_MESSAGE)
         }
     })
+}
+
+/// Path-parameter extractor whose rejections (e.g. invalid UTF-8 after percent-decoding) are
+/// Graph-shaped 400 `BadRequest` errors instead of axum's plain-text ones.
+pub struct GraphPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for GraphPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| GraphPath(v))
+            .map_err(|e| ApiError::bad_request(format!("Invalid request URL: {}", e.body_text())))
+    }
 }

@@ -8,7 +8,7 @@
 //! GET  /organization/{id}
 //! ```
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
@@ -17,7 +17,7 @@ use super::users::{Listing, USER_DEFAULT, USER_PROPS, list_paged};
 use super::{Ctx, collection_fragment, entity_fragment, json_response, with_context};
 use crate::AppState;
 use crate::auth::Access;
-use crate::error::ApiError;
+use crate::error::{ApiError, GraphPath};
 use crate::query::project;
 use crate::store::docs::{self, kind};
 use crate::store::tenants::{self, Tenant};
@@ -104,7 +104,7 @@ pub async fn list_groups(State(st): State<AppState>, ctx: Ctx) -> Result<Respons
 pub async fn get_group(
     State(st): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    GraphPath(id): GraphPath<String>,
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::GroupRead)?;
     let select = ctx.select(GROUP_PROPS, "group")?;
@@ -126,7 +126,7 @@ pub async fn get_group(
 pub async fn list_members(
     State(st): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    GraphPath(id): GraphPath<String>,
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::GroupMemberRead)?;
     let select = ctx.select(USER_PROPS, "user")?;
@@ -220,7 +220,7 @@ pub async fn list_organization(State(st): State<AppState>, ctx: Ctx) -> Result<R
 pub async fn get_organization(
     State(st): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    GraphPath(id): GraphPath<String>,
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::OrganizationRead)?;
     let select = ctx.select(ORG_PROPS, "organization")?;

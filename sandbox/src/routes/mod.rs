@@ -179,6 +179,12 @@ async fn unknown_graph_segment(OriginalUri(uri): OriginalUri) -> ApiError {
         .split_once('/')
         .map(|x| x.1)
         .unwrap_or("");
+    if rel.is_empty() {
+        return ApiError::NotFound {
+            code: "NotFound",
+            message: "Resource not found.".into(),
+        };
+    }
     let seg = unknown_segment(rel);
     let seg = percent_decode(&seg);
     ApiError::bad_request(format!("Resource not found for the segment '{seg}'."))
@@ -250,11 +256,37 @@ async fn request_layer(State(state): State<AppState>, req: Request, next: Next) 
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            REQUEST_CTX.sync_scope(ctx, || {
+            REQUEST_CTX.sync_scope(ctx.clone(), || {
                 ApiError::Internal(format!("handler panicked: {msg}")).into_response()
             })
         }
     };
+    if (resp.status().is_client_error() || resp.status().is_server_error()) && !is_json(&resp) {
+        // Safety net: a framework rejection we did not map (plain text) still gets Graph's shape.
+        resp = REQUEST_CTX
+            .scope(ctx.clone(), async move {
+                let status = resp.status();
+                let bytes = axum::body::to_bytes(resp.into_body(), 4096)
+                    .await
+                    .unwrap_or_default();
+                let text = String::from_utf8_lossy(&bytes).trim().to_string();
+                ApiError::Other {
+                    status,
+                    code: if status.is_client_error() {
+                        "BadRequest"
+                    } else {
+                        "UnknownError"
+                    },
+                    message: if text.is_empty() {
+                        status.canonical_reason().unwrap_or("Error").to_string()
+                    } else {
+                        text
+                    },
+                }
+                .into_response()
+            })
+            .await;
+    }
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         h.insert("request-id", v);
@@ -274,6 +306,13 @@ async fn request_layer(State(state): State<AppState>, req: Request, next: Next) 
         if inner { " (batch inner)" } else { "" }
     );
     resp
+}
+
+fn is_json(resp: &Response) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
 }
 
 /// Everything a Graph handler needs besides the body and path parameters.

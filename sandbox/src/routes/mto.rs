@@ -10,7 +10,7 @@
 //! Handlers only validate and queue: joins, removals and role changes of active tenants are
 //! applied by [`crate::jobs`] after the configured join delay.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 use super::{Ctx, check_properties, expect_object, json_response, no_content, with_context};
 use crate::AppState;
 use crate::auth::Access;
-use crate::error::{ApiError, GraphJson};
+use crate::error::{ApiError, GraphJson, GraphPath};
 use crate::query::{parse_filter, project};
 use crate::store::mto::{self, JoinRequest, Member, Org};
 use crate::store::tenants;
@@ -371,7 +371,7 @@ pub async fn add_tenant(
 pub async fn get_tenant(
     State(st): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    GraphPath(id): GraphPath<String>,
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::MtoRead)?;
     let select = ctx.select(MEMBER_PROPS, "multiTenantOrganizationMember")?;
@@ -409,7 +409,7 @@ fn active_owners_except(rows: &[Member], except: &str) -> usize {
 pub async fn patch_tenant(
     State(st): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    GraphPath(id): GraphPath<String>,
     GraphJson(body): GraphJson<Value>,
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::MtoWrite)?;
@@ -493,7 +493,7 @@ pub async fn patch_tenant(
 pub async fn remove_tenant(
     State(st): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    GraphPath(id): GraphPath<String>,
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::MtoWrite)?;
     let id = parse_guid(&id).ok_or_else(ApiError::directory_object_not_found)?;

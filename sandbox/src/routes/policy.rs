@@ -18,7 +18,7 @@
 //! replaces the whole property), `null` clears it, properties not sent are kept.
 //! The functions at the end (`ensure_partner`, `apply_templates`, ...) are used by the MTO join.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use rusqlite::Connection;
@@ -29,7 +29,7 @@ use super::{
 };
 use crate::AppState;
 use crate::auth::Access;
-use crate::error::{ApiError, ErrorDetail, GraphJson};
+use crate::error::{ApiError, ErrorDetail, GraphJson, GraphPath};
 use crate::query::project;
 use crate::store::docs::{self, SqlFilter, kind};
 use crate::util::{now_ms, parse_guid, seed_guid};
@@ -809,7 +809,7 @@ pub async fn create_partner(
 pub async fn get_partner(
     State(st): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    GraphPath(id): GraphPath<String>,
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::PolicyRead)?;
     let select = ctx.select(PARTNER_PROPS, PARTNER_TYPE)?;
@@ -846,7 +846,7 @@ pub async fn get_partner(
 pub async fn patch_partner(
     State(st): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    GraphPath(id): GraphPath<String>,
     GraphJson(body): GraphJson<Value>,
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::PolicyWrite)?;
@@ -882,7 +882,7 @@ pub async fn patch_partner(
 pub async fn delete_partner(
     State(st): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    GraphPath(id): GraphPath<String>,
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::PolicyWrite)?;
     let key = partner_key(&id)?;
@@ -935,7 +935,7 @@ fn strip_sync_tenant(body: &mut Map<String, Value>, key: &str) -> Result<(), Api
 pub async fn put_identity_sync(
     State(st): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    GraphPath(id): GraphPath<String>,
     GraphJson(body): GraphJson<Value>,
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::PolicyWrite)?;
@@ -971,7 +971,7 @@ pub async fn put_identity_sync(
 pub async fn get_identity_sync(
     State(st): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    GraphPath(id): GraphPath<String>,
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::PolicyRead)?;
     let mut props = vec!["tenantId"];
@@ -1000,7 +1000,7 @@ pub async fn get_identity_sync(
 pub async fn patch_identity_sync(
     State(st): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    GraphPath(id): GraphPath<String>,
     GraphJson(body): GraphJson<Value>,
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::PolicyWrite)?;
@@ -1024,7 +1024,7 @@ pub async fn patch_identity_sync(
 pub async fn delete_identity_sync(
     State(st): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    GraphPath(id): GraphPath<String>,
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::PolicyWrite)?;
     let key = partner_key(&id)?;

@@ -2,7 +2,7 @@
 //! (reference §9.1). Errors use the real AADSTS codes; the client secret is never echoed.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
@@ -12,7 +12,7 @@ use serde_json::json;
 use super::json_response;
 use crate::AppState;
 use crate::auth::TOKEN_LIFETIME_SECS;
-use crate::error::{ApiError, OAuthError};
+use crate::error::{ApiError, GraphPath, OAuthError};
 use crate::store::tenants;
 
 fn oauth(
@@ -104,7 +104,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 /// The token endpoint.
 pub async fn token(
     State(state): State<AppState>,
-    Path(tenant): Path<String>,
+    GraphPath(tenant): GraphPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {

@@ -13,7 +13,7 @@
 //! private `_source` link without schema changes. Deleting a user moves it to kind
 //! `deletedUser` (soft delete; no restore endpoint yet).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -24,7 +24,7 @@ use super::{
 };
 use crate::AppState;
 use crate::auth::Access;
-use crate::error::{ApiError, GraphJson};
+use crate::error::{ApiError, GraphJson, GraphPath};
 use crate::query::{PageToken, QueryParams, parse_filter, parse_search, parse_top, project};
 use crate::store::docs::{self, Doc, SqlFilter, kind};
 use crate::store::tenants;
@@ -445,7 +445,7 @@ pub async fn count_users(State(st): State<AppState>, ctx: Ctx) -> Result<Respons
 pub async fn get_user(
     State(st): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    GraphPath(id): GraphPath<String>,
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::UserRead)?;
     let select = ctx.select(USER_PROPS, "user")?;
@@ -525,7 +525,7 @@ pub async fn create_user(
 pub async fn patch_user(
     State(st): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    GraphPath(id): GraphPath<String>,
     GraphJson(body): GraphJson<Value>,
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::UserWrite)?;
@@ -563,7 +563,7 @@ pub async fn patch_user(
 pub async fn delete_user(
     State(st): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    GraphPath(id): GraphPath<String>,
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::UserWrite)?;
     let t = ctx.tenant().to_string();
@@ -600,7 +600,7 @@ pub async fn list_deleted_users(
 pub async fn get_deleted_item(
     State(st): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    GraphPath(id): GraphPath<String>,
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::UserRead)?;
     let select = ctx.select(USER_PROPS, "user")?;

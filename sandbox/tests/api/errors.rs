@@ -171,3 +171,20 @@ fn docs_permission_table_matches_code() {
         );
     }
 }
+
+#[tokio::test]
+async fn framework_rejections_are_graph_shaped_too() {
+    let sb = Sandbox::new();
+    let ta = sb.token(&A).await;
+    // Invalid UTF-8 after percent-decoding a path parameter.
+    let r = sb.get("/v1.0/users/%E0%A4%A", &ta).await;
+    r.expect(400);
+    assert_graph_error(&r);
+    // An oversized token request body (axum's 2 MB limit) is 413 with Graph's shape.
+    let big = "a".repeat(3 * 1024 * 1024);
+    let r = sb.token_request(A.id, &big).await;
+    r.expect(413);
+    assert_graph_error(&r);
+    // The bare version root.
+    sb.get("/v1.0", &ta).await.expect(404);
+}
