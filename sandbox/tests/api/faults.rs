@@ -74,11 +74,7 @@ async fn faults_latency_delays_graph_requests() {
     let start = Instant::now();
     sb.get("/v1.0/users", &ta).await.expect(200);
     assert!(start.elapsed() >= Duration::from_millis(120));
-    let start = Instant::now();
-    sb.call("GET", "/_sandbox/health", None, None)
-        .await
-        .expect(200);
-    assert!(start.elapsed() < Duration::from_millis(120));
+    // (Admin routes are not faulted: see faults_throttle_is_429_with_retry_after_and_graph_body.)
 }
 
 #[tokio::test]
