@@ -1,1 +1,120 @@
-//! mto-sandbox
+//! mto-sandbox: a persistent, multi-tenant emulator of the Microsoft Graph endpoints used to
+//! build Microsoft Entra multi-tenant organizations (MTO) and cross-tenant access settings.
+//!
+//! It serves, for every seeded tenant, the OAuth2 client-credentials token endpoint and the
+//! Graph paths of `shared/reference/graph-mto-api.md` §1–§5 and §9 under `/v1.0` and `/beta`
+//! (MTO singleton, member tenants, join request, templates, cross-tenant access policy,
+//! partners and identity synchronization, users, groups, organization, `$batch`), with fault
+//! injection and request counters under `/_sandbox/`.
+//!
+//! Main types and modules:
+//! - [`AppState`]: the cheap-clone state every handler gets (store, config, token key, faults,
+//!   stats, job wake-up).
+//! - [`router`] builds the axum app; [`serve`] runs it on a listener until a shutdown future
+//!   completes, with the background [`jobs`] worker that completes joins and removals.
+//! - [`store::Store`]: SQLite behind a cheap-clone handle; [`error::ApiError`]: the single
+//!   Graph-shaped error type; [`auth`]: tokens and the permission table; [`seed`]: seed files.
+//!
+//! Design decision: **every Graph path is evaluated in the tenant of the bearer token**, as in
+//! Graph itself, where all tenants share `graph.microsoft.com`. The token is a self-validating
+//! HMAC-signed JWT whose key lives in the database, so authentication needs no lookup and
+//! tokens survive a restart; cross-tenant effects (an MTO join touching every member tenant)
+//! happen only inside the background job worker, in one SQLite transaction per job.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod faults;
+pub mod jobs;
+pub mod query;
+pub mod routes;
+pub mod seed;
+pub mod stats;
+pub mod store;
+pub mod tls;
+pub mod util;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+pub use routes::router;
+
+use crate::auth::TokenKey;
+use crate::config::{Config, FaultSpec};
+use crate::faults::Faults;
+use crate::stats::Stats;
+use crate::store::Store;
+use crate::tls::{PeerAddr, SandboxListener};
+
+/// How long a graceful shutdown waits for open requests before giving up.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Shared state of the server (cheap clone).
+#[derive(Clone)]
+pub struct AppState {
+    /// Database handle.
+    pub store: Store,
+    /// Behaviour settings.
+    pub config: Arc<Config>,
+    /// Signs and verifies access tokens.
+    pub token_key: TokenKey,
+    /// Fault injection settings.
+    pub faults: Faults,
+    /// Request counters.
+    pub stats: Stats,
+    /// Wakes the job worker when new work is queued.
+    pub jobs_wakeup: Arc<Notify>,
+}
+
+impl AppState {
+    /// Build the state over an opened store (loads or creates the token key).
+    pub fn new(
+        store: Store,
+        config: Config,
+        faults: FaultSpec,
+    ) -> Result<AppState, error::ApiError> {
+        let key = store.token_key()?;
+        Ok(AppState {
+            store,
+            config: Arc::new(config),
+            token_key: TokenKey::new(&key),
+            faults: Faults::new(faults),
+            stats: Stats::default(),
+            jobs_wakeup: Arc::new(Notify::new()),
+        })
+    }
+}
+
+/// Serve the app on `listener` until `shutdown` completes, then drain open requests for at most
+/// [`SHUTDOWN_GRACE`]. Also runs the background job worker for as long as the server runs.
+pub async fn serve(
+    listener: impl Into<SandboxListener>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let _worker = jobs::start(state.clone());
+    let app = router(state).into_make_service_with_connect_info::<PeerAddr>();
+    let (fired_tx, fired_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = fired_tx.send(());
+    };
+    let server = axum::serve(listener.into(), app).with_graceful_shutdown(signal);
+    tokio::select! {
+        r = server => r,
+        _ = async {
+            if fired_rx.await.is_ok() {
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        } => {
+            tracing::warn!("graceful shutdown timed out after {:?}; closing", SHUTDOWN_GRACE);
+            Ok(())
+        }
+    }
+}

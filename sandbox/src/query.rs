@@ -1,0 +1,719 @@
+//! OData query options: `$filter` (parsed to a small AST that compiles to SQL for the
+//! document table or evaluates on JSON for small in-memory collections), `$search`, `$select`,
+//! `$top` and the `$skiptoken` page token.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rusqlite::types::Value as SqlValue;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::store::docs::SqlFilter;
+
+/// Raw query parameters with case-insensitive lookup of `$`-options.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct QueryParams(pub Vec<(String, String)>);
+
+impl QueryParams {
+    /// The value of a query option (`name` like `$filter`), matched case-insensitively.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A literal in a filter.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lit {
+    /// `'text'`
+    Str(String),
+    /// `true` / `false`
+    Bool(bool),
+    /// `null`
+    Null,
+    /// A number.
+    Num(f64),
+}
+
+/// Comparison operator.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Op {
+    /// `eq`
+    Eq,
+    /// `ne` (advanced query)
+    Ne,
+}
+
+/// A parsed `$filter` or `$search` expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Filter {
+    /// `a and b`
+    And(Box<Filter>, Box<Filter>),
+    /// `a or b`
+    Or(Box<Filter>, Box<Filter>),
+    /// `not a` (advanced query)
+    Not(Box<Filter>),
+    /// `prop eq lit`
+    Cmp {
+        /// Property.
+        prop: String,
+        /// Operator.
+        op: Op,
+        /// Literal.
+        value: Lit,
+    },
+    /// `startswith(prop,'x')`
+    StartsWith {
+        /// Property.
+        prop: String,
+        /// Prefix.
+        value: String,
+    },
+    /// `endswith(prop,'x')` (advanced query)
+    EndsWith {
+        /// Property.
+        prop: String,
+        /// Suffix.
+        value: String,
+    },
+    /// `$search` clause `"prop:term"`: a word of the property starts with `term`.
+    Token {
+        /// Property.
+        prop: String,
+        /// Term.
+        term: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Tok {
+    Ident(String),
+    Str(String),
+    Num(f64),
+    LParen,
+    RParen,
+    Comma,
+}
+
+fn invalid_filter(detail: &str) -> ApiError {
+    ApiError::bad_request(format!("Invalid filter clause: {detail}"))
+}
+
+fn lex(s: &str) -> Result<Vec<Tok>, ApiError> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    let mut out = Vec::new();
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            ' ' | '\t' => i += 1,
+            '(' => {
+                out.push(Tok::LParen);
+                i += 1
+            }
+            ')' => {
+                out.push(Tok::RParen);
+                i += 1
+            }
+            ',' => {
+                out.push(Tok::Comma);
+                i += 1
+            }
+            '\'' => {
+                let mut v = String::new();
+                i += 1;
+                loop {
+                    match chars.get(i) {
+                        None => return Err(invalid_filter("unterminated string literal")),
+                        Some('\'') if chars.get(i + 1) == Some(&'\'') => {
+                            v.push('\'');
+                            i += 2;
+                        }
+                        Some('\'') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(ch) => {
+                            v.push(*ch);
+                            i += 1;
+                        }
+                    }
+                }
+                out.push(Tok::Str(v));
+            }
+            c if c.is_ascii_digit() || c == '-' => {
+                let start = i;
+                while i < chars.len()
+                    && (chars[i].is_ascii_digit() || chars[i] == '.' || chars[i] == '-')
+                {
+                    i += 1;
+                }
+                let t: String = chars[start..i].iter().collect();
+                out.push(Tok::Num(
+                    t.parse()
+                        .map_err(|_| invalid_filter(&format!("bad number '{t}'")))?,
+                ));
+            }
+            c if c.is_alphabetic() || c == '_' || c == '@' => {
+                let start = i;
+                while i < chars.len()
+                    && (chars[i].is_alphanumeric() || matches!(chars[i], '_' | '/' | '.' | '@'))
+                {
+                    i += 1;
+                }
+                out.push(Tok::Ident(chars[start..i].iter().collect()));
+            }
+            other => return Err(invalid_filter(&format!("unexpected character '{other}'"))),
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    toks: Vec<Tok>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek_kw(&self, kw: &str) -> bool {
+        matches!(self.toks.get(self.pos), Some(Tok::Ident(i)) if i.eq_ignore_ascii_case(kw))
+    }
+
+    fn next(&mut self) -> Option<Tok> {
+        let t = self.toks.get(self.pos).cloned();
+        self.pos += 1;
+        t
+    }
+
+    fn expect(&mut self, t: Tok) -> Result<(), ApiError> {
+        match self.next() {
+            Some(x) if x == t => Ok(()),
+            _ => Err(invalid_filter(&format!("expected {t:?}"))),
+        }
+    }
+
+    fn or(&mut self) -> Result<Filter, ApiError> {
+        let mut left = self.and()?;
+        while self.peek_kw("or") {
+            self.pos += 1;
+            let right = self.and()?;
+            left = Filter::Or(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Filter, ApiError> {
+        let mut left = self.unary()?;
+        while self.peek_kw("and") {
+            self.pos += 1;
+            let right = self.unary()?;
+            left = Filter::And(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<Filter, ApiError> {
+        if self.peek_kw("not") {
+            self.pos += 1;
+            return Ok(Filter::Not(Box::new(self.unary()?)));
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> Result<Filter, ApiError> {
+        match self.next() {
+            Some(Tok::LParen) => {
+                let f = self.or()?;
+                self.expect(Tok::RParen)?;
+                Ok(f)
+            }
+            Some(Tok::Ident(name)) => {
+                let lower = name.to_ascii_lowercase();
+                if (lower == "startswith" || lower == "endswith")
+                    && self.toks.get(self.pos) == Some(&Tok::LParen)
+                {
+                    self.pos += 1;
+                    let prop = match self.next() {
+                        Some(Tok::Ident(p)) => p,
+                        _ => return Err(invalid_filter("expected a property name")),
+                    };
+                    self.expect(Tok::Comma)?;
+                    let value = match self.next() {
+                        Some(Tok::Str(v)) => v,
+                        _ => return Err(invalid_filter("expected a string literal")),
+                    };
+                    self.expect(Tok::RParen)?;
+                    return Ok(if lower == "startswith" {
+                        Filter::StartsWith { prop, value }
+                    } else {
+                        Filter::EndsWith { prop, value }
+                    });
+                }
+                let op = match self.next() {
+                    Some(Tok::Ident(o)) if o.eq_ignore_ascii_case("eq") => Op::Eq,
+                    Some(Tok::Ident(o)) if o.eq_ignore_ascii_case("ne") => Op::Ne,
+                    Some(Tok::Ident(o)) => {
+                        return Err(ApiError::unsupported_query(format!(
+                            "Unsupported query operator '{o}'."
+                        )));
+                    }
+                    _ => return Err(invalid_filter("expected an operator")),
+                };
+                let value = match self.next() {
+                    Some(Tok::Str(s)) => Lit::Str(s),
+                    Some(Tok::Num(n)) => Lit::Num(n),
+                    Some(Tok::Ident(i)) if i == "true" => Lit::Bool(true),
+                    Some(Tok::Ident(i)) if i == "false" => Lit::Bool(false),
+                    Some(Tok::Ident(i)) if i == "null" => Lit::Null,
+                    _ => return Err(invalid_filter("expected a literal")),
+                };
+                Ok(Filter::Cmp {
+                    prop: name,
+                    op,
+                    value,
+                })
+            }
+            _ => Err(invalid_filter("expected an expression")),
+        }
+    }
+}
+
+/// Parse a `$filter` value.
+pub fn parse_filter(s: &str) -> Result<Filter, ApiError> {
+    let mut p = Parser {
+        toks: lex(s)?,
+        pos: 0,
+    };
+    let f = p.or()?;
+    if p.pos != p.toks.len() {
+        return Err(invalid_filter("unexpected trailing input"));
+    }
+    Ok(f)
+}
+
+/// Parse a `$search` value: `"prop:term"` clauses joined by `AND`/`OR`.
+pub fn parse_search(s: &str, allowed: &[&str]) -> Result<Filter, ApiError> {
+    let bad = || ApiError::bad_request(format!("Syntax error: invalid $search value '{s}'."));
+    let mut clauses: Vec<Filter> = Vec::new();
+    let mut ops: Vec<bool> = Vec::new(); // true = AND
+    let mut rest = s.trim();
+    loop {
+        let body = rest.strip_prefix('"').ok_or_else(bad)?;
+        let end = body.find('"').ok_or_else(bad)?;
+        let clause = &body[..end];
+        rest = body[end + 1..].trim_start();
+        let (prop, term) = clause.split_once(':').ok_or_else(bad)?;
+        let prop = canonical(prop.trim(), allowed).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "Invalid $search: property '{}' is not searchable.",
+                prop.trim()
+            ))
+        })?;
+        clauses.push(Filter::Token {
+            prop,
+            term: term.trim().to_lowercase(),
+        });
+        if rest.is_empty() {
+            break;
+        }
+        let (op, after) = rest.split_once(char::is_whitespace).ok_or_else(bad)?;
+        ops.push(match op {
+            "AND" | "and" => true,
+            "OR" | "or" => false,
+            _ => return Err(bad()),
+        });
+        rest = after.trim_start();
+    }
+    // AND binds tighter than OR.
+    let mut groups: Vec<Filter> = Vec::new();
+    let mut iter = clauses.into_iter();
+    let mut cur = iter.next().ok_or_else(bad)?;
+    for (is_and, next) in ops.into_iter().zip(iter) {
+        if is_and {
+            cur = Filter::And(Box::new(cur), Box::new(next));
+        } else {
+            groups.push(cur);
+            cur = next;
+        }
+    }
+    groups.push(cur);
+    let mut f = groups.remove(0);
+    for g in groups {
+        f = Filter::Or(Box::new(f), Box::new(g));
+    }
+    Ok(f)
+}
+
+fn canonical(prop: &str, allowed: &[&str]) -> Option<String> {
+    allowed
+        .iter()
+        .find(|a| a.eq_ignore_ascii_case(prop))
+        .map(|a| a.to_string())
+}
+
+impl Filter {
+    /// Whether the expression needs an advanced query (`ConsistencyLevel: eventual`).
+    pub fn is_advanced(&self) -> bool {
+        match self {
+            Filter::And(a, b) | Filter::Or(a, b) => a.is_advanced() || b.is_advanced(),
+            Filter::Not(_) | Filter::EndsWith { .. } => true,
+            Filter::Cmp { op, .. } => *op == Op::Ne,
+            Filter::StartsWith { .. } | Filter::Token { .. } => false,
+        }
+    }
+
+    /// Replace property names by their canonical spelling from `allowed`, or fail with Graph's
+    /// unsupported-filter error naming `type_name`.
+    pub fn canonicalize(self, allowed: &[&str], type_name: &str) -> Result<Filter, ApiError> {
+        let fix = |p: String| {
+            canonical(&p, allowed).ok_or_else(|| {
+                ApiError::unsupported_query(format!(
+                    "Unsupported or invalid query filter clause specified for property '{p}' of resource '{type_name}'."
+                ))
+            })
+        };
+        Ok(match self {
+            Filter::And(a, b) => Filter::And(
+                Box::new(a.canonicalize(allowed, type_name)?),
+                Box::new(b.canonicalize(allowed, type_name)?),
+            ),
+            Filter::Or(a, b) => Filter::Or(
+                Box::new(a.canonicalize(allowed, type_name)?),
+                Box::new(b.canonicalize(allowed, type_name)?),
+            ),
+            Filter::Not(a) => Filter::Not(Box::new(a.canonicalize(allowed, type_name)?)),
+            Filter::Cmp { prop, op, value } => Filter::Cmp {
+                prop: fix(prop)?,
+                op,
+                value,
+            },
+            Filter::StartsWith { prop, value } => Filter::StartsWith {
+                prop: fix(prop)?,
+                value,
+            },
+            Filter::EndsWith { prop, value } => Filter::EndsWith {
+                prop: fix(prop)?,
+                value,
+            },
+            t @ Filter::Token { .. } => t,
+        })
+    }
+
+    /// Compile to SQL over the `docs` table. Property names must be canonical (allow-listed):
+    /// they are the only part of the SQL text not fixed here.
+    pub fn to_sql(&self) -> SqlFilter {
+        fn col(prop: &str) -> String {
+            if prop == "id" {
+                "key".to_string()
+            } else {
+                format!("json_extract(body, '$.{prop}')")
+            }
+        }
+        fn like_escape(s: &str) -> String {
+            let mut o = String::new();
+            for c in s.to_lowercase().chars() {
+                if matches!(c, '%' | '_' | '\\') {
+                    o.push('\\');
+                }
+                o.push(c);
+            }
+            o
+        }
+        match self {
+            Filter::And(a, b) | Filter::Or(a, b) => {
+                let (x, y) = (a.to_sql(), b.to_sql());
+                let op = if matches!(self, Filter::And(..)) {
+                    "AND"
+                } else {
+                    "OR"
+                };
+                let mut params = x.params;
+                params.extend(y.params);
+                SqlFilter {
+                    sql: format!("({}) {op} ({})", x.sql, y.sql),
+                    params,
+                }
+            }
+            Filter::Not(a) => {
+                let x = a.to_sql();
+                SqlFilter {
+                    sql: format!("NOT ({})", x.sql),
+                    params: x.params,
+                }
+            }
+            Filter::Cmp { prop, op, value } => {
+                let c = col(prop);
+                let (sql, params): (String, Vec<SqlValue>) = match (op, value) {
+                    (Op::Eq, Lit::Null) => (format!("{c} IS NULL"), vec![]),
+                    (Op::Ne, Lit::Null) => (format!("{c} IS NOT NULL"), vec![]),
+                    (Op::Eq, Lit::Str(s)) => {
+                        (format!("lower({c}) = lower(?)"), vec![s.clone().into()])
+                    }
+                    (Op::Ne, Lit::Str(s)) => (
+                        format!("({c} IS NULL OR lower({c}) != lower(?))"),
+                        vec![s.clone().into()],
+                    ),
+                    (Op::Eq, Lit::Bool(b)) => (format!("{c} = ?"), vec![i64::from(*b).into()]),
+                    (Op::Ne, Lit::Bool(b)) => (
+                        format!("({c} IS NULL OR {c} != ?)"),
+                        vec![i64::from(*b).into()],
+                    ),
+                    (Op::Eq, Lit::Num(n)) => (format!("{c} = ?"), vec![(*n).into()]),
+                    (Op::Ne, Lit::Num(n)) => {
+                        (format!("({c} IS NULL OR {c} != ?)"), vec![(*n).into()])
+                    }
+                };
+                SqlFilter { sql, params }
+            }
+            Filter::StartsWith { prop, value } => SqlFilter {
+                sql: format!("lower({}) LIKE ? ESCAPE '\\'", col(prop)),
+                params: vec![format!("{}%", like_escape(value)).into()],
+            },
+            Filter::EndsWith { prop, value } => SqlFilter {
+                sql: format!("lower({}) LIKE ? ESCAPE '\\'", col(prop)),
+                params: vec![format!("%{}", like_escape(value)).into()],
+            },
+            Filter::Token { prop, term } => {
+                let c = format!("lower({})", col(prop));
+                let t = like_escape(term);
+                let seps = [" ", ".", "\\_", "-", "@"];
+                let mut sql = format!("{c} LIKE ? ESCAPE '\\'");
+                let mut params: Vec<SqlValue> = vec![format!("{t}%").into()];
+                for s in seps {
+                    sql.push_str(&format!(" OR {c} LIKE ? ESCAPE '\\'"));
+                    params.push(format!("%{s}{t}%").into());
+                }
+                SqlFilter {
+                    sql: format!("({sql})"),
+                    params,
+                }
+            }
+        }
+    }
+
+    /// Evaluate on a JSON object (for collections that are not in the document table).
+    pub fn eval(&self, obj: &Map<String, Value>) -> bool {
+        let get = |p: &str| obj.get(p).unwrap_or(&Value::Null);
+        let lower = |v: &Value| v.as_str().map(str::to_lowercase);
+        match self {
+            Filter::And(a, b) => a.eval(obj) && b.eval(obj),
+            Filter::Or(a, b) => a.eval(obj) || b.eval(obj),
+            Filter::Not(a) => !a.eval(obj),
+            Filter::Cmp { prop, op, value } => {
+                let v = get(prop);
+                let eq = match value {
+                    Lit::Null => v.is_null(),
+                    Lit::Str(s) => lower(v).as_deref() == Some(s.to_lowercase().as_str()),
+                    Lit::Bool(b) => v.as_bool() == Some(*b),
+                    Lit::Num(n) => v.as_f64() == Some(*n),
+                };
+                if *op == Op::Eq { eq } else { !eq }
+            }
+            Filter::StartsWith { prop, value } => {
+                lower(get(prop)).is_some_and(|s| s.starts_with(&value.to_lowercase()))
+            }
+            Filter::EndsWith { prop, value } => {
+                lower(get(prop)).is_some_and(|s| s.ends_with(&value.to_lowercase()))
+            }
+            Filter::Token { prop, term } => lower(get(prop)).is_some_and(|s| {
+                s.starts_with(term.as_str())
+                    || s.match_indices(term.as_str()).any(|(i, _)| {
+                        i > 0 && matches!(s.as_bytes()[i - 1], b' ' | b'.' | b'_' | b'-' | b'@')
+                    })
+            }),
+        }
+    }
+}
+
+/// Parse `$select` against the properties of a type. Returns canonical names.
+pub fn parse_select(
+    raw: Option<&str>,
+    known: &[&str],
+    type_name: &str,
+) -> Result<Option<Vec<String>>, ApiError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let mut out = Vec::new();
+    for p in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let c = canonical(p, known).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "Could not find a property named '{p}' on type 'microsoft.graph.{type_name}'."
+            ))
+        })?;
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    Ok(if out.is_empty() { None } else { Some(out) })
+}
+
+/// Keep the selected properties (missing ones as null), or the `default` set, or — with an
+/// empty `default` — every public property. Properties starting with `_` are never returned.
+pub fn project(
+    obj: &Map<String, Value>,
+    select: Option<&[String]>,
+    default: &[&str],
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    match select {
+        Some(sel) => {
+            for p in sel {
+                out.insert(p.clone(), obj.get(p).cloned().unwrap_or(Value::Null));
+            }
+        }
+        None if !default.is_empty() => {
+            for p in default {
+                out.insert(
+                    (*p).to_string(),
+                    obj.get(*p).cloned().unwrap_or(Value::Null),
+                );
+            }
+        }
+        None => {
+            for (k, v) in obj {
+                if !k.starts_with('_') {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Parse `$top` (1..=max).
+pub fn parse_top(raw: Option<&str>, default: usize, max: usize) -> Result<usize, ApiError> {
+    match raw {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::request_bad_request(format!(
+                "Invalid page size specified: '{v}'. Must be between 1 and {max} inclusive."
+            ))),
+        },
+    }
+}
+
+/// Continuation state carried in `$skiptoken`: the original query options and the last key.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PageToken {
+    /// Original query parameters (without `$skiptoken` and `$count`).
+    pub q: Vec<(String, String)>,
+    /// Key of the last item of the previous page.
+    pub after: String,
+}
+
+impl PageToken {
+    /// Encode for a URL (base64url, no padding: safe in a query string as is).
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    /// Decode, or 400 for a token we did not issue.
+    pub fn decode(s: &str) -> Result<PageToken, ApiError> {
+        URL_SAFE_NO_PAD
+            .decode(s.trim())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| {
+                ApiError::request_bad_request(
+                    "The specified page token value has expired or is invalid.",
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn filter_parses_and_or_startswith_with_precedence() {
+        let f = parse_filter(
+            "startswith(displayName,'Am') and accountEnabled eq true or mail eq 'x@y.z'",
+        )
+        .unwrap();
+        assert!(matches!(f, Filter::Or(..)));
+        let amy = obj(json!({"displayName":"Amy Lee","accountEnabled":true,"mail":"amy@c.com"}));
+        let bob = obj(json!({"displayName":"Bob","accountEnabled":true,"mail":"X@Y.Z"}));
+        let ann = obj(json!({"displayName":"Ann","accountEnabled":false}));
+        assert!(f.eval(&amy));
+        assert!(f.eval(&bob));
+        assert!(!f.eval(&ann));
+    }
+
+    #[test]
+    fn filter_string_with_escaped_quote_and_unknown_operator() {
+        let f = parse_filter("displayName eq 'O''Brien'").unwrap();
+        assert_eq!(
+            f,
+            Filter::Cmp {
+                prop: "displayName".into(),
+                op: Op::Eq,
+                value: Lit::Str("O'Brien".into())
+            }
+        );
+        assert!(parse_filter("displayName gt 'a'").is_err());
+        assert!(parse_filter("displayName eq").is_err());
+        assert!(parse_filter("(displayName eq 'a'").is_err());
+    }
+
+    #[test]
+    fn canonicalize_rejects_unknown_properties() {
+        let f = parse_filter("DISPLAYNAME eq 'a'").unwrap();
+        let c = f.canonicalize(&["displayName"], "User").unwrap();
+        assert_eq!(
+            c,
+            Filter::Cmp {
+                prop: "displayName".into(),
+                op: Op::Eq,
+                value: Lit::Str("a".into())
+            }
+        );
+        assert!(
+            parse_filter("city eq 'a'")
+                .unwrap()
+                .canonicalize(&["displayName"], "User")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn search_matches_word_prefixes_and_combines_or() {
+        let f = parse_search(
+            r#""displayName:lee" OR "mail:bob""#,
+            &["displayName", "mail"],
+        )
+        .unwrap();
+        assert!(f.eval(&obj(json!({"displayName":"Amy Lee"}))));
+        assert!(f.eval(&obj(json!({"displayName":"X","mail":"bob@c.com"}))));
+        assert!(!f.eval(&obj(json!({"displayName":"Ashlee"}))));
+        assert!(parse_search("displayName:lee", &["displayName"]).is_err());
+    }
+
+    #[test]
+    fn select_is_case_insensitive_and_rejects_unknown() {
+        let s = parse_select(Some("DisplayName,id"), &["id", "displayName"], "user")
+            .unwrap()
+            .unwrap();
+        assert_eq!(s, vec!["displayName".to_string(), "id".to_string()]);
+        assert!(parse_select(Some("nope"), &["id"], "user").is_err());
+    }
+
+    #[test]
+    fn page_token_round_trips() {
+        let t = PageToken {
+            q: vec![("$top".into(), "2".into())],
+            after: "abc".into(),
+        };
+        let d = PageToken::decode(&t.encode()).unwrap();
+        assert_eq!(d.after, "abc");
+        assert!(PageToken::decode("!!").is_err());
+    }
+}

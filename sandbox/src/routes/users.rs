@@ -1,0 +1,618 @@
+//! Users.
+//!
+//! ```text
+//! GET|POST          /users                 ($select, $filter, $search, $top, $count, $skiptoken)
+//! GET               /users/$count          (text; needs ConsistencyLevel: eventual)
+//! GET|PATCH|DELETE  /users/{id | userPrincipalName}
+//! GET               /directory/deletedItems/microsoft.graph.user
+//! GET               /directory/deletedItems/{id}
+//! ```
+//!
+//! A user is a JSON document (kind `user`), so the synchronization engine can store B2B members
+//! with `userType`, `showInAddressList`, `creationType`, `externalUserState`, `identities` and a
+//! private `_source` link without schema changes. Deleting a user moves it to kind
+//! `deletedUser` (soft delete; no restore endpoint yet).
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::{
+    Ctx, collection_fragment, entity_fragment, expect_object, json_response, no_content,
+    with_context,
+};
+use crate::AppState;
+use crate::auth::Access;
+use crate::error::{ApiError, GraphJson, GraphPath};
+use crate::query::{PageToken, QueryParams, parse_filter, parse_search, parse_top, project};
+use crate::store::docs::{self, Doc, SqlFilter, kind};
+use crate::store::tenants;
+use crate::util::{new_guid, now_ms, parse_guid, rfc3339};
+
+/// Properties returned when no `$select` is given (the v1.0 default set).
+pub const USER_DEFAULT: &[&str] = &[
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+];
+
+/// Every property `$select` accepts.
+pub const USER_PROPS: &[&str] = &[
+    "id",
+    "accountEnabled",
+    "ageGroup",
+    "businessPhones",
+    "city",
+    "companyName",
+    "country",
+    "createdDateTime",
+    "creationType",
+    "deletedDateTime",
+    "department",
+    "displayName",
+    "employeeHireDate",
+    "employeeId",
+    "employeeType",
+    "externalUserState",
+    "externalUserStateChangeDateTime",
+    "faxNumber",
+    "givenName",
+    "identities",
+    "imAddresses",
+    "jobTitle",
+    "mail",
+    "mailNickname",
+    "mobilePhone",
+    "officeLocation",
+    "onPremisesImmutableId",
+    "onPremisesSyncEnabled",
+    "otherMails",
+    "passwordPolicies",
+    "postalCode",
+    "preferredLanguage",
+    "proxyAddresses",
+    "showInAddressList",
+    "state",
+    "streetAddress",
+    "surname",
+    "usageLocation",
+    "userPrincipalName",
+    "userType",
+];
+
+/// Properties a client may set with POST or PATCH (`passwordProfile` is accepted, not stored).
+const USER_WRITABLE: &[&str] = &[
+    "accountEnabled",
+    "ageGroup",
+    "businessPhones",
+    "city",
+    "companyName",
+    "country",
+    "department",
+    "displayName",
+    "employeeHireDate",
+    "employeeId",
+    "employeeType",
+    "faxNumber",
+    "givenName",
+    "identities",
+    "imAddresses",
+    "jobTitle",
+    "mail",
+    "mailNickname",
+    "mobilePhone",
+    "officeLocation",
+    "onPremisesImmutableId",
+    "otherMails",
+    "passwordPolicies",
+    "passwordProfile",
+    "postalCode",
+    "preferredLanguage",
+    "showInAddressList",
+    "state",
+    "streetAddress",
+    "surname",
+    "usageLocation",
+    "userPrincipalName",
+    "userType",
+];
+
+const USER_READ_ONLY: &[&str] = &[
+    "id",
+    "createdDateTime",
+    "creationType",
+    "deletedDateTime",
+    "externalUserState",
+    "externalUserStateChangeDateTime",
+    "proxyAddresses",
+    "onPremisesSyncEnabled",
+];
+
+/// Properties usable in `$filter` on users.
+pub const USER_FILTER: &[&str] = &[
+    "id",
+    "userPrincipalName",
+    "mail",
+    "displayName",
+    "userType",
+    "accountEnabled",
+    "givenName",
+    "surname",
+    "jobTitle",
+    "department",
+    "mailNickname",
+    "employeeId",
+];
+
+/// Properties usable in `$search` on users.
+pub const USER_SEARCH: &[&str] = &[
+    "displayName",
+    "mail",
+    "userPrincipalName",
+    "givenName",
+    "surname",
+    "mailNickname",
+];
+
+fn bad_value(prop: &str) -> ApiError {
+    ApiError::request_bad_request(format!(
+        "Invalid value specified for property '{prop}' of resource 'User'."
+    ))
+}
+
+fn check_user_body(body: &Map<String, Value>) -> Result<(), ApiError> {
+    for (k, v) in body {
+        if k.starts_with("@odata.") {
+            continue;
+        }
+        if USER_READ_ONLY.contains(&k.as_str()) {
+            return Err(ApiError::request_bad_request(format!(
+                "Property '{k}' is read-only and cannot be set."
+            )));
+        }
+        if !USER_WRITABLE.contains(&k.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "Property '{k}' does not exist as a declared property or extension property."
+            )));
+        }
+        let ok = match k.as_str() {
+            "accountEnabled" | "showInAddressList" => v.is_boolean() || v.is_null(),
+            "businessPhones" | "otherMails" | "imAddresses" => {
+                v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+            }
+            "identities" => v.as_array().is_some_and(|a| a.iter().all(Value::is_object)),
+            "passwordProfile" => v.is_object(),
+            "userType" => matches!(v.as_str(), Some("Member" | "Guest")),
+            "userPrincipalName" => v.as_str().is_some_and(|s| {
+                s.split_once('@')
+                    .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
+                    && !s.contains(' ')
+            }),
+            _ => v.is_string() || v.is_null(),
+        };
+        if !ok {
+            return Err(bad_value(k));
+        }
+    }
+    Ok(())
+}
+
+/// A new internal user document.
+pub fn new_user_doc(id: &str, upn: &str, display_name: &str, now: i64) -> Map<String, Value> {
+    let mut m = Map::new();
+    for p in USER_DEFAULT {
+        m.insert((*p).into(), Value::Null);
+    }
+    m.insert("id".into(), json!(id));
+    m.insert("businessPhones".into(), json!([]));
+    m.insert("displayName".into(), json!(display_name));
+    m.insert("userPrincipalName".into(), json!(upn));
+    m.insert("accountEnabled".into(), json!(true));
+    m.insert("userType".into(), json!("Member"));
+    m.insert("creationType".into(), Value::Null);
+    m.insert("externalUserState".into(), Value::Null);
+    m.insert("createdDateTime".into(), json!(rfc3339(now)));
+    m.insert(
+        "mailNickname".into(),
+        json!(upn.split('@').next().unwrap_or(upn)),
+    );
+    m.insert("otherMails".into(), json!([]));
+    m.insert("proxyAddresses".into(), json!([]));
+    m.insert("imAddresses".into(), json!([]));
+    m.insert(
+        "identities".into(),
+        json!([{"signInType": "userPrincipalName", "issuer": upn.split('@').nth(1).unwrap_or(""), "issuerAssignedId": upn}]),
+    );
+    m
+}
+
+/// Find a user by object id or UPN.
+pub fn find_user(
+    c: &rusqlite::Connection,
+    tenant: &str,
+    id_or_upn: &str,
+    visible_before: i64,
+) -> Result<Option<Doc>, ApiError> {
+    match parse_guid(id_or_upn) {
+        Some(id) => docs::get_visible(c, tenant, kind::USER, &id, visible_before),
+        None => docs::find_by_upn(c, tenant, kind::USER, id_or_upn, visible_before),
+    }
+}
+
+/// Everything needed to page through a document kind.
+pub(crate) struct Listing {
+    pub kind: &'static str,
+    pub set: &'static str,
+    pub type_name: &'static str,
+    pub props: &'static [&'static str],
+    pub default: &'static [&'static str],
+    pub filter_props: &'static [&'static str],
+    pub search_props: &'static [&'static str],
+    /// `@odata.type` added to each item (for deletedItems).
+    pub odata_type: Option<&'static str>,
+}
+
+struct Plan {
+    filter: SqlFilter,
+    select: Option<Vec<String>>,
+    top: usize,
+    after: Option<String>,
+    count: bool,
+    params: Vec<(String, String)>,
+}
+
+fn plan(ctx: &Ctx, l: &Listing, for_count: bool) -> Result<Plan, ApiError> {
+    let (params, after, continuation) = match ctx.query.get("$skiptoken") {
+        Some(tok) => {
+            let t = PageToken::decode(tok)?;
+            (QueryParams(t.q), Some(t.after), true)
+        }
+        None => (
+            QueryParams(
+                ctx.query
+                    .0
+                    .iter()
+                    .filter(|(k, _)| !k.eq_ignore_ascii_case("$count"))
+                    .cloned()
+                    .collect(),
+            ),
+            None,
+            false,
+        ),
+    };
+    let count = !continuation
+        && ctx
+            .query
+            .get("$count")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if (count || for_count) && !ctx.eventual {
+        // UNCONFIRMED wording; $count on directory objects is an advanced query (reference §9.5).
+        return Err(ApiError::request_bad_request(
+            "$count is not currently supported without the 'ConsistencyLevel: eventual' request header.",
+        ));
+    }
+    let select = crate::query::parse_select(params.get("$select"), l.props, l.type_name)?;
+    let top = parse_top(params.get("$top"), 100, 999)?;
+    let mut filter = SqlFilter::default();
+    if let Some(f) = params.get("$filter") {
+        let f = parse_filter(f)?.canonicalize(l.filter_props, l.type_name)?;
+        if f.is_advanced() && !continuation && !(ctx.eventual && (count || for_count)) {
+            return Err(ApiError::unsupported_query(
+                "Operator 'ne', 'not' or 'endsWith' is not supported because the required parameters might be missing. Try adding $count with a value of true and setting the ConsistencyLevel header to eventual.",
+            ));
+        }
+        filter = filter.and(f.to_sql());
+    }
+    if let Some(s) = params.get("$search") {
+        if !ctx.eventual && !continuation {
+            return Err(ApiError::unsupported_query(
+                "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
+            ));
+        }
+        filter = filter.and(parse_search(s, l.search_props)?.to_sql());
+    }
+    Ok(Plan {
+        filter,
+        select,
+        top,
+        after,
+        count,
+        params: params.0,
+    })
+}
+
+/// List a document kind with Graph paging.
+pub(crate) async fn list_paged(
+    st: &AppState,
+    ctx: &Ctx,
+    l: &'static Listing,
+) -> Result<Response, ApiError> {
+    let p = plan(ctx, l, false)?;
+    let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
+    let (filter, after, top, count) = (p.filter.clone(), p.after.clone(), p.top, p.count);
+    let (rows, total) = st
+        .store
+        .read(move |c| {
+            let rows = docs::list(c, &t, l.kind, &filter, after.as_deref(), top + 1, vb)?;
+            let total = if count {
+                Some(docs::count(c, &t, l.kind, &filter, vb)?)
+            } else {
+                None
+            };
+            Ok((rows, total))
+        })
+        .await?;
+    let more = rows.len() > top;
+    let mut value = Vec::with_capacity(rows.len().min(top));
+    let mut last = None;
+    for d in rows.into_iter().take(top) {
+        last = Some(d.key.clone());
+        let mut m = project(&d.body, p.select.as_deref(), l.default);
+        if let Some(ty) = l.odata_type {
+            m.insert("@odata.type".into(), json!(ty));
+        }
+        value.push(Value::Object(m));
+    }
+    let mut body = Map::new();
+    body.insert(
+        "@odata.context".into(),
+        json!(ctx.context(&collection_fragment(l.set, p.select.as_deref()))),
+    );
+    if let Some(n) = total {
+        body.insert("@odata.count".into(), json!(n));
+    }
+    if more && let Some(last) = last {
+        let token = PageToken {
+            q: p.params,
+            after: last,
+        }
+        .encode();
+        body.insert(
+            "@odata.nextLink".into(),
+            json!(format!("{}?$skiptoken={token}", ctx.url(l.set))),
+        );
+    }
+    body.insert("value".into(), Value::Array(value));
+    Ok(json_response(StatusCode::OK, &Value::Object(body)))
+}
+
+static USERS: Listing = Listing {
+    kind: kind::USER,
+    set: "users",
+    type_name: "user",
+    props: USER_PROPS,
+    default: USER_DEFAULT,
+    filter_props: USER_FILTER,
+    search_props: USER_SEARCH,
+    odata_type: None,
+};
+
+static DELETED_USERS: Listing = Listing {
+    kind: kind::DELETED_USER,
+    set: "directory/deletedItems/microsoft.graph.user",
+    type_name: "user",
+    props: USER_PROPS,
+    default: &[
+        "businessPhones",
+        "displayName",
+        "givenName",
+        "jobTitle",
+        "mail",
+        "mobilePhone",
+        "officeLocation",
+        "preferredLanguage",
+        "surname",
+        "userPrincipalName",
+        "id",
+        "deletedDateTime",
+    ],
+    filter_props: USER_FILTER,
+    search_props: USER_SEARCH,
+    odata_type: Some("#microsoft.graph.user"),
+};
+
+/// `GET /users`.
+pub async fn list_users(State(st): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::UserRead)?;
+    list_paged(&st, &ctx, &USERS).await
+}
+
+/// `GET /users/$count` — plain-text count; needs `ConsistencyLevel: eventual`.
+pub async fn count_users(State(st): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::UserRead)?;
+    let p = plan(&ctx, &USERS, true)?;
+    let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
+    let n = st
+        .store
+        .read(move |c| docs::count(c, &t, kind::USER, &p.filter, vb))
+        .await?;
+    let mut r = n.to_string().into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    Ok(r)
+}
+
+/// `GET /users/{id | userPrincipalName}`.
+pub async fn get_user(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    GraphPath(id): GraphPath<String>,
+) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::UserRead)?;
+    let select = ctx.select(USER_PROPS, "user")?;
+    let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
+    let key = id.clone();
+    let doc = st.store.read(move |c| find_user(c, &t, &key, vb)).await?;
+    let doc = doc.ok_or_else(|| ApiError::resource_not_found(&id))?;
+    let body = with_context(
+        ctx.context(&entity_fragment("users", select.as_deref())),
+        project(&doc.body, select.as_deref(), USER_DEFAULT),
+    );
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// `POST /users` — 201. Requires `accountEnabled`, `displayName`, `mailNickname`,
+/// `userPrincipalName` and `passwordProfile`, like Graph.
+pub async fn create_user(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    GraphJson(body): GraphJson<Value>,
+) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::UserWrite)?;
+    let body = expect_object(body)?;
+    check_user_body(&body)?;
+    for req in [
+        "accountEnabled",
+        "displayName",
+        "mailNickname",
+        "userPrincipalName",
+        "passwordProfile",
+    ] {
+        let present = match body.get(req) {
+            None | Some(Value::Null) => false,
+            Some(Value::String(s)) => !s.trim().is_empty(),
+            Some(_) => true,
+        };
+        if !present {
+            return Err(bad_value(req));
+        }
+    }
+    let upn = body["userPrincipalName"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let display = body["displayName"].as_str().unwrap_or_default().to_string();
+    let now = now_ms();
+    let id = new_guid();
+    let mut doc = new_user_doc(&id, &upn, &display, now);
+    for (k, v) in &body {
+        if k != "passwordProfile" && !k.starts_with("@odata.") {
+            doc.insert(k.clone(), v.clone());
+        }
+    }
+    let t = ctx.tenant().to_string();
+    let stored = doc.clone();
+    st.store
+        .write(move |tx| {
+            if tenants::get_tenant(tx, &t)?.is_none() {
+                return Err(ApiError::directory_object_not_found());
+            }
+            if docs::find_by_upn(tx, &t, kind::USER, &upn, i64::MAX)?.is_some() {
+                return Err(ApiError::request_bad_request(
+                    "Another object with the same value for property userPrincipalName already exists.",
+                ));
+            }
+            docs::insert(tx, &t, kind::USER, &id, &stored, now).map(|_| ())
+        })
+        .await?;
+    let body = with_context(
+        ctx.context("users/$entity"),
+        project(&doc, None, USER_DEFAULT),
+    );
+    Ok(json_response(StatusCode::CREATED, &body))
+}
+
+/// `PATCH /users/{id | userPrincipalName}` — 204.
+pub async fn patch_user(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    GraphPath(id): GraphPath<String>,
+    GraphJson(body): GraphJson<Value>,
+) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::UserWrite)?;
+    let body = expect_object(body)?;
+    check_user_body(&body)?;
+    if let Some(Value::String(s)) = body.get("displayName")
+        && s.trim().is_empty()
+    {
+        return Err(bad_value("displayName"));
+    }
+    let t = ctx.tenant().to_string();
+    st.store
+        .write(move |tx| {
+            let mut doc = find_user(tx, &t, &id, i64::MAX)?.ok_or_else(|| ApiError::resource_not_found(&id))?;
+            if let Some(upn) = body.get("userPrincipalName").and_then(Value::as_str)
+                && let Some(other) = docs::find_by_upn(tx, &t, kind::USER, upn, i64::MAX)?
+                && other.key != doc.key
+            {
+                return Err(ApiError::request_bad_request(
+                    "Another object with the same value for property userPrincipalName already exists.",
+                ));
+            }
+            for (k, v) in &body {
+                if k != "passwordProfile" && !k.starts_with("@odata.") {
+                    doc.body.insert(k.clone(), v.clone());
+                }
+            }
+            docs::update(tx, &t, kind::USER, &doc.key, &doc.body).map(|_| ())
+        })
+        .await?;
+    Ok(no_content())
+}
+
+/// `DELETE /users/{id | userPrincipalName}` — 204; the user moves to deleted items.
+pub async fn delete_user(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    GraphPath(id): GraphPath<String>,
+) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::UserWrite)?;
+    let t = ctx.tenant().to_string();
+    st.store
+        .write(move |tx| {
+            let mut doc = find_user(tx, &t, &id, i64::MAX)?
+                .ok_or_else(|| ApiError::resource_not_found(&id))?;
+            docs::delete(tx, &t, kind::USER, &doc.key)?;
+            doc.body
+                .insert("deletedDateTime".into(), json!(rfc3339(now_ms())));
+            docs::upsert(
+                tx,
+                &t,
+                kind::DELETED_USER,
+                &doc.key,
+                &doc.body,
+                doc.created_ms,
+            )
+        })
+        .await?;
+    Ok(no_content())
+}
+
+/// `GET /directory/deletedItems/microsoft.graph.user`.
+pub async fn list_deleted_users(
+    State(st): State<AppState>,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::UserRead)?;
+    list_paged(&st, &ctx, &DELETED_USERS).await
+}
+
+/// `GET /directory/deletedItems/{id}` (users only).
+pub async fn get_deleted_item(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    GraphPath(id): GraphPath<String>,
+) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::UserRead)?;
+    let select = ctx.select(USER_PROPS, "user")?;
+    let key = parse_guid(&id).ok_or_else(|| ApiError::resource_not_found(&id))?;
+    let t = ctx.tenant().to_string();
+    let doc = st
+        .store
+        .read(move |c| docs::get(c, &t, kind::DELETED_USER, &key))
+        .await?;
+    let doc = doc.ok_or_else(|| ApiError::resource_not_found(&id))?;
+    let mut m = project(&doc.body, select.as_deref(), DELETED_USERS.default);
+    m.insert("@odata.type".into(), json!("#microsoft.graph.user"));
+    let body = with_context(ctx.context("directory/deletedItems/$entity"), m);
+    Ok(json_response(StatusCode::OK, &body))
+}

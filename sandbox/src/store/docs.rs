@@ -1,0 +1,332 @@
+//! The generic document table: one JSON object per (tenant, kind, key).
+//!
+//! Keys are lower-case (GUIDs). Properties whose name starts with `_` are private to the
+//! sandbox (e.g. a synced user's link to its source object) and are never returned by Graph
+//! routes. `created_ms` drives the replication-lag fault: reads take a `visible_before`
+//! cut-off and treat younger documents as absent.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// Document kinds stored in `docs`.
+pub mod kind {
+    /// A user (key: object id).
+    pub const USER: &str = "user";
+    /// A soft-deleted user (key: object id), listed under `/directory/deletedItems`.
+    pub const DELETED_USER: &str = "deletedUser";
+    /// A group (key: object id).
+    pub const GROUP: &str = "group";
+    /// A cross-tenant access partner configuration (key: partner tenant id).
+    pub const PARTNER: &str = "partner";
+    /// A partner's identity-sync policy (key: partner tenant id).
+    pub const IDENTITY_SYNC: &str = "identitySync";
+    /// MTO identity-sync template (singleton, key `""`).
+    pub const TEMPLATE_SYNC: &str = "template.identitySync";
+    /// MTO partner configuration template (singleton, key `""`).
+    pub const TEMPLATE_PARTNER: &str = "template.partner";
+    /// Cross-tenant access policy root (singleton).
+    pub const CTAP_ROOT: &str = "ctap.root";
+    /// Cross-tenant access policy default configuration (singleton).
+    pub const CTAP_DEFAULT: &str = "ctap.default";
+}
+
+/// A stored document.
+#[derive(Clone, Debug)]
+pub struct Doc {
+    /// Its key.
+    pub key: String,
+    /// Its JSON object.
+    pub body: Map<String, Value>,
+    /// Creation time (ms since epoch); 0 for seeded objects so lag never hides them.
+    pub created_ms: i64,
+}
+
+fn row_doc(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, i64)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+}
+
+fn to_doc((key, body, created_ms): (String, String, i64)) -> Result<Doc, ApiError> {
+    let body = match serde_json::from_str(&body)? {
+        Value::Object(m) => m,
+        _ => {
+            return Err(ApiError::Internal(format!(
+                "document {key} is not an object"
+            )));
+        }
+    };
+    Ok(Doc {
+        key,
+        body,
+        created_ms,
+    })
+}
+
+/// Get a document regardless of age.
+pub fn get(
+    conn: &Connection,
+    tenant: &str,
+    kind: &str,
+    key: &str,
+) -> Result<Option<Doc>, ApiError> {
+    get_visible(conn, tenant, kind, key, i64::MAX)
+}
+
+/// Get a document created at or before `visible_before` (ms).
+pub fn get_visible(
+    conn: &Connection,
+    tenant: &str,
+    kind: &str,
+    key: &str,
+    visible_before: i64,
+) -> Result<Option<Doc>, ApiError> {
+    conn.prepare_cached(
+        "SELECT key, body, created_ms FROM docs
+         WHERE tenant_id = ?1 AND kind = ?2 AND key = ?3 AND created_ms <= ?4",
+    )?
+    .query_row(params![tenant, kind, key, visible_before], row_doc)
+    .optional()?
+    .map(to_doc)
+    .transpose()
+}
+
+/// Find a user-like document by `userPrincipalName` (case-insensitive, indexed).
+pub fn find_by_upn(
+    conn: &Connection,
+    tenant: &str,
+    kind: &str,
+    upn: &str,
+    visible_before: i64,
+) -> Result<Option<Doc>, ApiError> {
+    conn.prepare_cached(
+        "SELECT key, body, created_ms FROM docs
+         WHERE tenant_id = ?1 AND kind = ?2
+           AND lower(json_extract(body, '$.userPrincipalName')) = lower(?3)
+           AND created_ms <= ?4",
+    )?
+    .query_row(params![tenant, kind, upn, visible_before], row_doc)
+    .optional()?
+    .map(to_doc)
+    .transpose()
+}
+
+/// Insert a document unless the key exists. Returns whether it was inserted.
+pub fn insert(
+    conn: &Connection,
+    tenant: &str,
+    kind: &str,
+    key: &str,
+    body: &Map<String, Value>,
+    created_ms: i64,
+) -> Result<bool, ApiError> {
+    let n = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO docs (tenant_id, kind, key, body, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            tenant,
+            kind,
+            key,
+            serde_json::to_string(body)?,
+            created_ms
+        ])?;
+    Ok(n == 1)
+}
+
+/// Insert or replace a document's body (keeps `created_ms` of an existing row).
+pub fn upsert(
+    conn: &Connection,
+    tenant: &str,
+    kind: &str,
+    key: &str,
+    body: &Map<String, Value>,
+    created_ms: i64,
+) -> Result<(), ApiError> {
+    conn.prepare_cached(
+        "INSERT INTO docs (tenant_id, kind, key, body, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (tenant_id, kind, key) DO UPDATE SET body = excluded.body",
+    )?
+    .execute(params![
+        tenant,
+        kind,
+        key,
+        serde_json::to_string(body)?,
+        created_ms
+    ])?;
+    Ok(())
+}
+
+/// Replace the body of an existing document. Returns false if it does not exist.
+pub fn update(
+    conn: &Connection,
+    tenant: &str,
+    kind: &str,
+    key: &str,
+    body: &Map<String, Value>,
+) -> Result<bool, ApiError> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE docs SET body = ?4 WHERE tenant_id = ?1 AND kind = ?2 AND key = ?3",
+        )?
+        .execute(params![tenant, kind, key, serde_json::to_string(body)?])?;
+    Ok(n == 1)
+}
+
+/// Delete a document. Returns whether it existed.
+pub fn delete(conn: &Connection, tenant: &str, kind: &str, key: &str) -> Result<bool, ApiError> {
+    let n = conn
+        .prepare_cached("DELETE FROM docs WHERE tenant_id = ?1 AND kind = ?2 AND key = ?3")?
+        .execute(params![tenant, kind, key])?;
+    Ok(n == 1)
+}
+
+/// A compiled `WHERE` fragment over `body` (from `$filter`/`$search`) with its parameters.
+/// The SQL text only ever contains property names from fixed allow-lists, never user input.
+#[derive(Clone, Debug, Default)]
+pub struct SqlFilter {
+    /// SQL boolean expression, e.g. `lower(json_extract(body,'$.mail')) = lower(?)`.
+    pub sql: String,
+    /// Positional parameters for the `?` in `sql`.
+    pub params: Vec<SqlValue>,
+}
+
+impl SqlFilter {
+    /// Combine two filters with AND.
+    pub fn and(self, other: SqlFilter) -> SqlFilter {
+        if self.sql.is_empty() {
+            return other;
+        }
+        if other.sql.is_empty() {
+            return self;
+        }
+        let mut params = self.params;
+        params.extend(other.params);
+        SqlFilter {
+            sql: format!("({}) AND ({})", self.sql, other.sql),
+            params,
+        }
+    }
+}
+
+/// Page through documents of a kind in key order.
+pub fn list(
+    conn: &Connection,
+    tenant: &str,
+    kind: &str,
+    filter: &SqlFilter,
+    after: Option<&str>,
+    limit: usize,
+    visible_before: i64,
+) -> Result<Vec<Doc>, ApiError> {
+    let mut sql = String::from(
+        "SELECT key, body, created_ms FROM docs WHERE tenant_id = ? AND kind = ? AND created_ms <= ?",
+    );
+    let mut p: Vec<SqlValue> = vec![
+        tenant.to_string().into(),
+        kind.to_string().into(),
+        visible_before.into(),
+    ];
+    if let Some(a) = after {
+        sql.push_str(" AND key > ?");
+        p.push(a.to_string().into());
+    }
+    if !filter.sql.is_empty() {
+        sql.push_str(" AND (");
+        sql.push_str(&filter.sql);
+        sql.push(')');
+        p.extend(filter.params.iter().cloned());
+    }
+    sql.push_str(" ORDER BY key LIMIT ?");
+    p.push((limit as i64).into());
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(p), row_doc)?;
+    rows.map(|r| to_doc(r?)).collect()
+}
+
+/// Count documents of a kind matching a filter.
+pub fn count(
+    conn: &Connection,
+    tenant: &str,
+    kind: &str,
+    filter: &SqlFilter,
+    visible_before: i64,
+) -> Result<i64, ApiError> {
+    let mut sql = String::from(
+        "SELECT count(*) FROM docs WHERE tenant_id = ? AND kind = ? AND created_ms <= ?",
+    );
+    let mut p: Vec<SqlValue> = vec![
+        tenant.to_string().into(),
+        kind.to_string().into(),
+        visible_before.into(),
+    ];
+    if !filter.sql.is_empty() {
+        sql.push_str(" AND (");
+        sql.push_str(&filter.sql);
+        sql.push(')');
+        p.extend(filter.params.iter().cloned());
+    }
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(p), |r| r.get(0))?)
+}
+
+/// Member ids of a group, in id order.
+pub fn group_member_ids(
+    conn: &Connection,
+    tenant: &str,
+    group_id: &str,
+) -> Result<Vec<String>, ApiError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT member_id FROM group_members WHERE tenant_id = ?1 AND group_id = ?2 ORDER BY member_id",
+    )?;
+    let rows = stmt.query_map(params![tenant, group_id], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Add a member to a group (no-op if present).
+pub fn add_group_member(
+    conn: &Connection,
+    tenant: &str,
+    group_id: &str,
+    member_id: &str,
+) -> Result<(), ApiError> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO group_members (tenant_id, group_id, member_id) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![tenant, group_id, member_id])?;
+    Ok(())
+}
+
+/// Record that a seed object was applied once; returns false if it already was.
+pub fn mark_seeded(
+    conn: &Connection,
+    tenant: &str,
+    kind: &str,
+    key: &str,
+) -> Result<bool, ApiError> {
+    let n = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO seed_applied (tenant_id, kind, key) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![tenant, kind, key])?;
+    Ok(n == 1)
+}
+
+/// Whether a seed object was already applied.
+pub fn was_seeded(
+    conn: &Connection,
+    tenant: &str,
+    kind: &str,
+    key: &str,
+) -> Result<bool, ApiError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM seed_applied WHERE tenant_id = ?1 AND kind = ?2 AND key = ?3",
+        )?
+        .query_row(params![tenant, kind, key], |_| Ok(()))
+        .optional()?
+        .is_some())
+}

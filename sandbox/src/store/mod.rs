@@ -1,0 +1,260 @@
+//! Persistence: the cheap-clone [`Store`] handle over SQLite.
+//!
+//! Layout (see `SCHEMA`): a generic `docs` table keyed by (tenant, kind, key) holding JSON
+//! documents (users, groups, partner configurations, identity-sync policies, templates, the
+//! cross-tenant access policy root and default), plus the few relational tables the MTO needs
+//! (`mto_orgs`, `mto_members`, `join_requests`), the async work queue `jobs` with due times,
+//! `tenants`/`apps` from the seed, `group_members`, `seed_applied` and `meta` (token key).
+//!
+//! Concurrency: SQLite calls block, so every call runs on tokio's blocking pool
+//! ([`Store::read`], [`Store::write`]) and takes a std `Mutex` around one connection only for
+//! the duration of that synchronous closure — never across an `.await`. With a database file
+//! the store keeps one writer connection and a few reader connections (WAL lets readers run
+//! while the writer commits); in memory there is a single connection.
+//!
+//! Durability: WAL with `synchronous=NORMAL`. A write is committed before the handler answers,
+//! and a committed WAL transaction survives the process being killed (`kill -9`); only an OS
+//! crash or power loss could lose the last transactions, which a test sandbox accepts.
+
+pub mod docs;
+pub mod mto;
+pub mod tenants;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use crate::error::ApiError;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tenants (
+    id             TEXT PRIMARY KEY,
+    display_name   TEXT NOT NULL,
+    initial_domain TEXT NOT NULL COLLATE NOCASE UNIQUE,
+    created_ms     INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS apps (
+    tenant_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    secret    TEXT NOT NULL,
+    roles     TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, client_id)
+);
+CREATE TABLE IF NOT EXISTS docs (
+    tenant_id  TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, kind, key)
+);
+CREATE INDEX IF NOT EXISTS docs_upn
+    ON docs (tenant_id, kind, lower(json_extract(body, '$.userPrincipalName')));
+CREATE TABLE IF NOT EXISTS group_members (
+    tenant_id TEXT NOT NULL,
+    group_id  TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, group_id, member_id)
+);
+CREATE TABLE IF NOT EXISTS seed_applied (
+    tenant_id TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, kind, key)
+);
+CREATE TABLE IF NOT EXISTS mto_orgs (
+    org_id         TEXT PRIMARY KEY,
+    display_name   TEXT NOT NULL,
+    description    TEXT,
+    created_ms     INTEGER NOT NULL,
+    creator_tenant TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mto_members (
+    org_id       TEXT NOT NULL,
+    tenant_id    TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    added_ms     INTEGER NOT NULL,
+    joined_ms    INTEGER,
+    added_by     TEXT NOT NULL,
+    transition   TEXT,
+    local_id     TEXT,
+    PRIMARY KEY (org_id, tenant_id)
+);
+CREATE INDEX IF NOT EXISTS mto_members_tenant ON mto_members (tenant_id);
+CREATE TABLE IF NOT EXISTS join_requests (
+    tenant_id    TEXT PRIMARY KEY,
+    id           TEXT NOT NULL,
+    added_by     TEXT NOT NULL,
+    member_state TEXT,
+    role         TEXT,
+    transition   TEXT
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    due_ms    INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    tenant_id TEXT NOT NULL,
+    org_id    TEXT,
+    payload   TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs (due_ms);
+"#;
+
+/// Errors opening the database (start-up only; request-time errors are [`ApiError`]s).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite refused.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The data directory could not be created.
+    #[error("data directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Cheap-clone handle to the database.
+#[derive(Clone)]
+pub struct Store {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// The only connection that writes. A std Mutex (not tokio's) because it is locked only
+    /// inside synchronous closures on the blocking pool and never held across an `.await`.
+    writer: Mutex<Connection>,
+    /// Read-only connections (file mode only; empty in memory, where reads use `writer`).
+    /// Same locking rule as `writer`.
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+const READERS: usize = 3;
+
+impl Store {
+    /// Open (creating if needed) `DIR/sandbox.db`, or a private in-memory database.
+    pub fn open(data_dir: Option<&Path>) -> Result<Store, StoreError> {
+        let (writer, readers) = match data_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                let path = dir.join("sandbox.db");
+                let writer = Connection::open(&path)?;
+                writer.pragma_update(None, "journal_mode", "WAL")?;
+                writer.pragma_update(None, "synchronous", "NORMAL")?;
+                writer.busy_timeout(std::time::Duration::from_secs(5))?;
+                writer.execute_batch(SCHEMA)?;
+                let mut readers = Vec::new();
+                for _ in 0..READERS {
+                    let r = Connection::open(&path)?;
+                    r.busy_timeout(std::time::Duration::from_secs(5))?;
+                    r.pragma_update(None, "query_only", "ON")?;
+                    readers.push(Mutex::new(r));
+                }
+                (writer, readers)
+            }
+            None => {
+                let writer = Connection::open_in_memory()?;
+                writer.execute_batch(SCHEMA)?;
+                (writer, Vec::new())
+            }
+        };
+        Ok(Store {
+            shared: Arc::new(Shared {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+        // A panic inside a closure poisons the mutex; the connection itself is still usable
+        // (an open transaction was rolled back when it was dropped).
+        m.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Run `f` on a read connection, synchronously. Use from blocking contexts only.
+    pub fn read_blocking<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        if self.shared.readers.is_empty() {
+            return f(&Self::lock(&self.shared.writer));
+        }
+        let n = self.shared.next_reader.fetch_add(1, Ordering::Relaxed) % self.shared.readers.len();
+        // Prefer a free reader; fall back to waiting on the round-robin pick.
+        for i in 0..self.shared.readers.len() {
+            let idx = (n + i) % self.shared.readers.len();
+            if let Ok(conn) = self.shared.readers[idx].try_lock() {
+                return f(&conn);
+            }
+        }
+        f(&Self::lock(&self.shared.readers[n]))
+    }
+
+    /// Run `f` in an IMMEDIATE transaction on the writer and commit it, synchronously.
+    /// `f` returning an error rolls the transaction back.
+    pub fn write_blocking<T>(
+        &self,
+        f: impl FnOnce(&Transaction) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut conn = Self::lock(&self.shared.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Run `f` on a read connection on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.read_blocking(f))
+            .await
+            .map_err(|e| ApiError::Internal(format!("store task: {e}")))?
+    }
+
+    /// Run `f` in a committed write transaction on the blocking pool. The commit happens before
+    /// this returns, so a handler that answers after it has made the write durable.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&Transaction) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.write_blocking(f))
+            .await
+            .map_err(|e| ApiError::Internal(format!("store task: {e}")))?
+    }
+
+    /// The HMAC key for access tokens: stored in `meta` so tokens survive a restart
+    /// (a new in-memory database gets a new random key).
+    pub fn token_key(&self) -> Result<Vec<u8>, ApiError> {
+        self.write_blocking(|tx| {
+            use rusqlite::OptionalExtension;
+            let existing: Option<Vec<u8>> = tx
+                .query_row("SELECT value FROM meta WHERE key = 'token_key'", [], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if let Some(k) = existing {
+                return Ok(k);
+            }
+            let key: [u8; 32] = rand::random();
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('token_key', ?1)",
+                [&key[..]],
+            )?;
+            Ok(key.to_vec())
+        })
+    }
+}

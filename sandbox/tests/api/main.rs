@@ -1,0 +1,13 @@
+//! HTTP-level tests of the sandbox: the real router driven with `tower::ServiceExt::oneshot`,
+//! over an in-memory store seeded with `tests/fixtures/seed.json` (tenants A, B, C).
+//! One module per area; every test goes through the `harness` check helpers.
+
+mod batch;
+mod errors;
+mod faults;
+mod groups;
+mod harness;
+mod mto;
+mod policy;
+mod token;
+mod users;
