@@ -138,18 +138,18 @@ fn apply_docs(mut state: Value, sync: &serde_json::Value, partner: &serde_json::
         "outbound_auto_redeem",
         opt_bool(partner, "/automaticUserConsentSettings/outboundAllowed"),
     );
-    // Both templates carry a level; report the identity template's unless
-    // they differ, in which case the partner template's mismatch shows as drift.
+    // Both templates carry a level and the attribute sets both. When they
+    // disagree, report the one that moved away from the state, so the
+    // change shows as drift and apply writes both again.
+    let prior = state.get("application_level").clone();
     let sync_levels = levels_of(sync);
     let partner_levels = levels_of(partner);
-    state.set(
-        "application_level",
-        if sync_levels == partner_levels {
-            sync_levels
-        } else {
-            partner_levels
-        },
-    );
+    let reported = if sync_levels == partner_levels || sync_levels != prior {
+        sync_levels
+    } else {
+        partner_levels
+    };
+    state.set("application_level", reported);
     state
 }
 
