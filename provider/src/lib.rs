@@ -11,6 +11,7 @@
 pub mod config;
 pub mod data_sources;
 pub mod diag;
+pub mod docs;
 pub mod functions;
 pub mod graph;
 pub mod resources;
@@ -84,9 +85,12 @@ impl Provider for MtoProvider {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Client>>> {
-        vec![Arc::new(
-            data_sources::configured_tenants::ConfiguredTenants,
-        )]
+        vec![
+            Arc::new(data_sources::configured_tenants::ConfiguredTenants),
+            Arc::new(data_sources::organization::OrganizationData),
+            Arc::new(data_sources::users::UsersData),
+            Arc::new(data_sources::sync_job::SyncJobData),
+        ]
     }
 
     fn functions(&self) -> Vec<Arc<dyn Function>> {
