@@ -156,6 +156,15 @@ async fn bind_in_range() -> Result<TcpListener, String> {
 }
 
 async fn run<P: Provider>(provider: P, opts: &ServeOptions, debug: bool) -> Result<(), String> {
+    // Terraform handles Ctrl-C itself and calls StopProvider; the whole
+    // process group gets the SIGINT too, which must not kill us mid-apply.
+    // Installed first, before anyone can know we are listening.
+    #[cfg(unix)]
+    let _sigint = if debug {
+        None
+    } else {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok()
+    };
     let stop = CancellationToken::new();
     let shutdown = CancellationToken::new();
     let service = ProviderService::new(provider, stop.clone()).map_err(|errors| {
@@ -201,14 +210,6 @@ async fn run<P: Provider>(provider: P, opts: &ServeOptions, debug: bool) -> Resu
         out.flush().map_err(|e| e.to_string())?;
     }
 
-    // Terraform handles Ctrl-C itself and calls StopProvider; the whole
-    // process group gets the SIGINT too, which must not kill us mid-apply.
-    #[cfg(unix)]
-    let _sigint = if debug {
-        None
-    } else {
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok()
-    };
     if debug {
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
