@@ -31,6 +31,8 @@ pub struct Client {
     pub graph: graph::GraphClient,
     /// Serializes read-modify-write updates of shared Graph objects.
     pub locks: resources::common::KeyedLocks,
+    /// Collection snapshots that serve many refreshes with one request.
+    pub read_cache: resources::common::ReadCache,
 }
 
 #[derive(Default)]
@@ -69,6 +71,7 @@ impl Provider for MtoProvider {
             config,
             graph,
             locks: Default::default(),
+            read_cache: Default::default(),
         })
     }
 

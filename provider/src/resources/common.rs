@@ -236,3 +236,64 @@ pub fn keep_empty_equivalent(new: Value, prior: &Value) -> Value {
         new
     }
 }
+
+/// Whole-collection snapshots for refresh: when Terraform refreshes many
+/// resources of one tenant, one list request can answer all their reads.
+/// Entries live for a short time and are dropped by any write through the
+/// same provider process (writes never read from here).
+#[derive(Default)]
+pub struct ReadCache {
+    entries: Mutex<HashMap<String, Arc<CacheEntry>>>,
+}
+
+type Snapshot = Arc<HashMap<String, serde_json::Value>>;
+
+struct CacheEntry {
+    created: Instant,
+    cell: tokio::sync::OnceCell<Snapshot>,
+}
+
+impl ReadCache {
+    /// The snapshot under `key`, fetched once (concurrent callers wait for
+    /// the same fetch). Failed fetches are not kept.
+    pub async fn get_or_fetch<F, Fut>(
+        &self,
+        key: &str,
+        ttl: Duration,
+        fetch: F,
+    ) -> Result<Snapshot, GraphError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<HashMap<String, serde_json::Value>, GraphError>>,
+    {
+        let entry = {
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            let fresh = entries
+                .get(key)
+                .filter(|e| e.created.elapsed() < ttl)
+                .cloned();
+            match fresh {
+                Some(e) => e,
+                None => {
+                    let e = Arc::new(CacheEntry {
+                        created: Instant::now(),
+                        cell: tokio::sync::OnceCell::new(),
+                    });
+                    entries.insert(key.to_owned(), e.clone());
+                    e
+                }
+            }
+        };
+        entry
+            .cell
+            .get_or_try_init(|| async { fetch().await.map(Arc::new) })
+            .await
+            .cloned()
+    }
+
+    /// Drops every snapshot whose key starts with `prefix`.
+    pub fn invalidate(&self, prefix: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|k, _| !k.starts_with(prefix));
+    }
+}

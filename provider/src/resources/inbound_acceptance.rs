@@ -181,6 +181,7 @@ impl Resource<Client> for InboundAcceptance {
             .locks
             .lock(&partner::lock_key(tenant, source))
             .await;
+        partner::invalidate(&ctx.client.read_cache, tenant);
         match partner::ensure(&api, source, Direction::Inbound, auto_redeem).await {
             Ok(created) => private.set(CREATED_PARTNER, created),
             Err(e) => {
@@ -231,12 +232,12 @@ impl Resource<Client> for InboundAcceptance {
             Ok(a) => a,
             Err(d) => return ReadResult::failed(req.state, req.private, d),
         };
-        match read_back(&api, source, false).await {
-            Ok(Some((p, s))) => {
+        match partner::refresh_get(&api, &ctx.client.read_cache, source).await {
+            Ok(Some((p, Some(s)))) => {
                 ReadResult::found(apply_docs(req.state.clone(), &p, &s), req.private)
             }
             // Either half missing: the acceptance is not in place any more.
-            Ok(None) => ReadResult::gone(),
+            Ok(_) => ReadResult::gone(),
             Err(e) => ReadResult::failed(
                 req.state,
                 req.private,
@@ -262,6 +263,7 @@ impl Resource<Client> for InboundAcceptance {
             .locks
             .lock(&partner::lock_key(tenant, source))
             .await;
+        partner::invalidate(&ctx.client.read_cache, tenant);
         let auto_redeem = planned.get("auto_redeem").as_bool().unwrap_or(true);
         if let Err(e) = partner::ensure(&api, source, Direction::Inbound, auto_redeem).await {
             return ApplyResult::err(
@@ -322,6 +324,7 @@ impl Resource<Client> for InboundAcceptance {
             .locks
             .lock(&partner::lock_key(tenant, source))
             .await;
+        partner::invalidate(&ctx.client.read_cache, tenant);
         // The sync policy goes first: Graph refuses to delete a partner
         // configuration that still has one.
         let sync = if created_sync {

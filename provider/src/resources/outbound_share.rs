@@ -441,6 +441,7 @@ impl Resource<Client> for OutboundShare {
                 .locks
                 .lock(&partner::lock_key(tenant, target))
                 .await;
+            partner::invalidate(&ctx.client.read_cache, tenant);
             let auto_redeem = planned.get("auto_redeem").as_bool().unwrap_or(true);
             match partner::ensure(&api, target, Direction::Outbound, auto_redeem).await {
                 Ok(created) => private.set(CREATED_PARTNER, created),
@@ -539,7 +540,11 @@ impl Resource<Client> for OutboundShare {
             .get(format!("/servicePrincipals/{}", seg(sp_id)))
             .batched();
         let assignments_call = assignments(&api, sp_id);
-        let partner_call = partner::get(&api, target, false);
+        let partner_call = async {
+            partner::refresh_get(&api, &ctx.client.read_cache, target)
+                .await
+                .map(|found| found.map(|(doc, _)| doc))
+        };
         let (sp, assigned, partner_doc) =
             tokio::join!(sp_call.send(), assignments_call, partner_call);
         let sp = match sp {
@@ -630,6 +635,7 @@ impl Resource<Client> for OutboundShare {
                 .locks
                 .lock(&partner::lock_key(tenant, target))
                 .await;
+            partner::invalidate(&ctx.client.read_cache, tenant);
             let value = planned.get("auto_redeem").as_bool().unwrap_or(true);
             if let Err(e) = partner::ensure(&api, target, Direction::Outbound, value).await {
                 return ApplyResult::err(
@@ -716,6 +722,7 @@ impl Resource<Client> for OutboundShare {
             .locks
             .lock(&partner::lock_key(tenant, target))
             .await;
+        partner::invalidate(&ctx.client.read_cache, tenant);
         let created = req.private.get::<bool>(CREATED_PARTNER).unwrap_or(false);
         match partner::release(&api, target, Direction::Outbound, created).await {
             Ok(()) => Diagnostics::new(),

@@ -1,0 +1,279 @@
+"""Benchmark driver for terraform-provider-mto (see bench/run.sh).
+
+Each comparison runs in the same invocation as its baseline, and results are
+quoted as ratios: the machine is shared and noisy, absolute numbers are not
+comparable between runs.
+"""
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASE = ROOT / "target" / "release"
+PROVIDER = RELEASE / "terraform-provider-mto"
+SANDBOX = RELEASE / "mto-sandbox"
+ADDRESS = "registry.terraform.io/mto-provider/mto"
+COOKIE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
+QUICK = "--quick" in sys.argv
+
+TENANT_B = {
+    "id": "bbbbbbbb-0000-4000-8000-00000000000b",
+    "client_id": "b0000000-0000-4000-8000-0000000000b1",
+    "secret": "bench-secret-b",
+}
+
+REQUIRED = 'terraform {\n  required_providers {\n    mto = { source = "mto-provider/mto" }\n  }\n}\n'
+
+
+class Bench:
+    def __init__(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="mto-bench-"))
+        self.rss_log = self.tmp / "provider-rss.log"
+        # A wrapper in the dev_overrides directory records each provider
+        # process's peak RSS (GNU time) without changing what Terraform runs.
+        wrap = self.tmp / "plugins"
+        wrap.mkdir()
+        script = wrap / "terraform-provider-mto"
+        script.write_text(
+            f'#!/bin/sh\nexec /usr/bin/time -a -o {self.rss_log} -f "%M" {PROVIDER} "$@"\n'
+        )
+        script.chmod(0o755)
+        self.cli = self.tmp / "cli.tfrc"
+        self.cli.write_text(
+            f'provider_installation {{\n  dev_overrides {{\n    "{ADDRESS}" = "{wrap}"\n  }}\n  direct {{}}\n}}\n'
+        )
+        self.env = dict(os.environ)
+        self.env.update(
+            {
+                "TF_CLI_CONFIG_FILE": str(self.cli),
+                "TF_IN_AUTOMATION": "1",
+                "CHECKPOINT_DISABLE": "1",
+                "TF_INPUT": "0",
+            }
+        )
+        for k in ("TF_LOG", "TF_LOG_PATH"):
+            self.env.pop(k, None)
+        self.rows = []
+        self.sandbox = None
+
+    def close(self):
+        if self.sandbox:
+            self.sandbox.kill()
+            self.sandbox.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def workdir(self, name, body):
+        d = self.tmp / name
+        d.mkdir(exist_ok=True)
+        (d / "main.tf").write_text(REQUIRED + body)
+        return d
+
+    def tf(self, d, *args, check=True):
+        r = subprocess.run(
+            ["terraform", *args, "-no-color"], cwd=d, env=self.env, capture_output=True, text=True
+        )
+        if check and r.returncode != 0:
+            raise SystemExit(f"terraform {' '.join(args)} failed in {d}:\n{r.stdout}\n{r.stderr}")
+        return r
+
+    def hyperfine(self, commands, runs):
+        """Median seconds of each command, measured interleaved by hyperfine."""
+        out = self.tmp / "hf.json"
+        args = ["hyperfine", "-N" if False else "--shell=none", "--warmup", "1", "--runs", str(runs), "--export-json", str(out)]
+        args = ["hyperfine", "--warmup", "1", "--runs", str(runs), "--export-json", str(out)]
+        for cwd, cmd in commands:
+            args.append(f"cd {cwd} && {cmd}")
+        subprocess.run(args, env=self.env, check=True, capture_output=True)
+        data = json.loads(out.read_text())
+        return [statistics.median(r["times"]) for r in data["results"]]
+
+    def row(self, what, value, baseline, target, note=""):
+        self.rows.append((what, value, baseline, target, note))
+        print(f"  {what}: {value} | {baseline} | {target} {note}", flush=True)
+
+    # -- provider process -------------------------------------------------
+
+    def provider_process(self):
+        print("provider process", flush=True)
+        times = []
+        for _ in range(20):
+            env = dict(self.env, TF_PLUGIN_MAGIC_COOKIE=COOKIE, PLUGIN_PROTOCOL_VERSIONS="5,6")
+            started = time.perf_counter()
+            p = subprocess.Popen([PROVIDER], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            p.stdout.readline()
+            times.append(time.perf_counter() - started)
+            p.kill()
+            p.wait()
+        ms = statistics.median(times) * 1000
+        self.row("startup to handshake line", f"{ms:.1f} ms", "-", "< 10 ms")
+        size = PROVIDER.stat().st_size / (1 << 20)
+        self.row("release binary size", f"{size:.1f} MiB", "-", "< 15 MiB")
+
+    # -- the function config vs terraform_data ------------------------------
+
+    def function_plan(self):
+        print("plan: mesh from provider::mto::pairs vs the same mesh written out", flush=True)
+        tenants = ["a", "b", "c", "d"]
+        pairs = [{"source": s, "target": t} for s in tenants for t in tenants if s != t]
+        ours = self.workdir(
+            "fn",
+            "locals {\n  mesh = { for p in provider::mto::pairs(" + json.dumps(tenants) + ') : "${p.source}>${p.target}" => p }\n}\n'
+            'resource "terraform_data" "share" {\n  for_each = local.mesh\n  input    = each.value\n}\n',
+        )
+        literal = "{ " + ", ".join(f'"{p["source"]}>{p["target"]}" = {{ source = "{p["source"]}", target = "{p["target"]}" }}' for p in pairs) + " }"
+        base = self.workdir(
+            "fn-base",
+            f"locals {{\n  mesh = {literal}\n}}\n"
+            'resource "terraform_data" "share" {\n  for_each = local.mesh\n  input    = each.value\n}\n',
+        )
+        self.tf(ours, "apply", "-auto-approve")
+        self.tf(base, "apply", "-auto-approve")
+        t_ours, t_base = self.hyperfine([(ours, "terraform plan -no-color"), (base, "terraform plan -no-color")], 10 if QUICK else 20)
+        self.row(
+            "plan, 12-share mesh via provider::mto::pairs",
+            f"{t_ours * 1000:.0f} ms",
+            f"{t_base * 1000:.0f} ms (same mesh as a literal, terraform_data only)",
+            "<= 1.15x",
+            f"ratio {t_ours / t_base:.2f}x; the difference is Terraform starting the plugin 3 times",
+        )
+
+    # -- many resources against the sandbox -------------------------------
+
+    def start_sandbox(self):
+        seed = {
+            "tenants": [
+                {
+                    "id": TENANT_B["id"],
+                    "displayName": "Bench B",
+                    "initialDomain": "benchb.onmicrosoft.com",
+                    "apps": [
+                        {
+                            "clientId": TENANT_B["client_id"],
+                            "clientSecret": TENANT_B["secret"],
+                            "roles": ["Policy.ReadWrite.CrossTenantAccess", "Policy.Read.All"],
+                        }
+                    ],
+                    "users": [],
+                    "groups": [],
+                }
+            ]
+        }
+        (self.tmp / "seed.json").write_text(json.dumps(seed))
+        self.sandbox = subprocess.Popen(
+            [SANDBOX, "serve", "--in-memory", "--addr", "127.0.0.1:0", "--seed", str(self.tmp / "seed.json")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=dict(os.environ, MTO_SANDBOX_LOG="warn"),
+            text=True,
+        )
+        line = self.sandbox.stdout.readline()
+        self.url = line.split("listening on ")[1].strip()
+
+    def stats_total(self):
+        import urllib.request
+
+        with urllib.request.urlopen(f"{self.url}/_sandbox/stats") as r:
+            s = json.loads(r.read())
+        token = sum(v for k, v in s.get("routes", {}).items() if "oauth2" in k)
+        return s.get("total", 0), token, s
+
+    def reset_stats(self):
+        import urllib.request
+
+        urllib.request.urlopen(urllib.request.Request(f"{self.url}/_sandbox/stats/reset", method="POST")).read()
+
+    def many(self, n):
+        print(f"plan and no-op apply: {n} x mto_inbound_acceptance vs {n} x terraform_data", flush=True)
+        provider = (
+            f'provider "mto" {{\n  graph_endpoint = "{self.url}"\n  login_endpoint = "{self.url}"\n'
+            f'  tenant {{\n    tenant_id = "{TENANT_B["id"]}"\n    client_id = "{TENANT_B["client_id"]}"\n'
+            f'    client_secret = "{TENANT_B["secret"]}"\n  }}\n}}\n'
+        )
+        sources = [str(uuid.UUID(int=(0xD0000000 << 96) + i)) for i in range(n)]
+        ours = self.workdir(
+            f"many-{n}",
+            provider
+            + "locals {\n  sources = " + json.dumps(sources) + "\n}\n"
+            + 'resource "mto_inbound_acceptance" "a" {\n  for_each = toset(local.sources)\n'
+            + f'  tenant_id = "{TENANT_B["id"]}"\n  source_tenant_id = each.value\n}}\n',
+        )
+        base = self.workdir(
+            f"base-{n}",
+            "locals {\n  sources = " + json.dumps(sources) + "\n}\n"
+            + 'resource "terraform_data" "a" {\n  for_each = toset(local.sources)\n  input = each.value\n}\n',
+        )
+        self.tf(ours, "apply", "-auto-approve", "-parallelism=50")
+        self.tf(base, "apply", "-auto-approve", "-parallelism=50")
+        runs = 5
+        for par in (10, 50):
+            t_ours, t_base = self.hyperfine(
+                [(ours, f"terraform plan -no-color -parallelism={par}"), (base, f"terraform plan -no-color -parallelism={par}")], runs
+            )
+            self.row(f"plan N={n}, parallelism {par}", f"{t_ours:.2f} s", f"{t_base:.2f} s", "<= 1.15x", f"ratio {t_ours / t_base:.2f}x")
+            a_ours, a_base = self.hyperfine(
+                [
+                    (ours, f"terraform apply -auto-approve -no-color -parallelism={par}"),
+                    (base, f"terraform apply -auto-approve -no-color -parallelism={par}"),
+                ],
+                runs,
+            )
+            self.row(f"no-op apply N={n}, parallelism {par}", f"{a_ours:.2f} s", f"{a_base:.2f} s", "<= 1.15x", f"ratio {a_ours / a_base:.2f}x")
+        # Graph requests per refreshed resource, token requests included.
+        self.reset_stats()
+        self.tf(ours, "plan", "-parallelism=10")
+        total, tokens, stats = self.stats_total()
+        inner = sum(stats.get("batchInner", {}).values())
+        self.row(
+            f"Graph HTTP requests per refreshed resource, N={n}",
+            f"{total / n:.3f}",
+            f"{total} requests ({tokens} token, {inner} reads inside $batch)",
+            "<= 0.1",
+        )
+        self.rss_log.write_text("")
+        self.tf(ours, "plan", "-parallelism=10")
+        rss = [int(x) for x in self.rss_log.read_text().split() if x.isdigit()]
+        if rss:
+            self.row(f"provider peak RSS during plan N={n}", f"{max(rss) / 1024:.1f} MiB", "-", "< 30 MiB")
+        self.tf(ours, "destroy", "-auto-approve", "-parallelism=50")
+
+    def report(self):
+        lines = [
+            f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.uname().nodename} "
+            f"({os.cpu_count()} cores), {'quick' if QUICK else 'full'} run, medians.",
+            "",
+            "| measurement | result | baseline (same run) | target | note |",
+            "|---|---|---|---|---|",
+        ]
+        for what, value, baseline, target, note in self.rows:
+            lines.append(f"| {what} | {value} | {baseline} | {target} | {note} |")
+        text = "\n".join(lines) + "\n"
+        out = ROOT / "bench" / "results"
+        out.mkdir(exist_ok=True)
+        (out / f"{time.strftime('%Y%m%d-%H%M%S')}.md").write_text(text)
+        print()
+        print(text)
+
+
+def main():
+    b = Bench()
+    try:
+        b.provider_process()
+        b.function_plan()
+        b.start_sandbox()
+        for n in [100] if QUICK else [100, 1000]:
+            b.many(n)
+        b.report()
+    finally:
+        b.close()
+
+
+if __name__ == "__main__":
+    main()
