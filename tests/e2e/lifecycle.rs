@@ -46,6 +46,12 @@ impl Lifecycle<'_> {
         self.run_inner(false);
     }
 
+    /// For resources whose import id holds ids that Graph assigns: the id
+    /// is taken from the created state's `id` attribute.
+    pub fn run_with_import_from_state(self) {
+        self.run_inner(true);
+    }
+
     fn run_inner(self, recreate: bool) {
         let ws = Workspace::new();
         ws.write_config(&self.config);

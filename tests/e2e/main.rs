@@ -8,3 +8,4 @@ mod organization;
 mod policies;
 mod provider_block;
 mod provider_function;
+mod sharing;

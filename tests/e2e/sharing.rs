@@ -1,0 +1,299 @@
+//! mto_outbound_share and mto_sync_job against the sandbox's real
+//! synchronization engine.
+
+use mto_e2e::{Sandbox, TENANT_A, TENANT_B, Workspace, test_users};
+use serde_json::json;
+
+use crate::lifecycle::Lifecycle;
+
+const PARTNERS: &str = "/policies/crossTenantAccessPolicy/partners";
+
+fn user(i: usize) -> String {
+    test_users(&TENANT_A)[i].0.clone()
+}
+
+/// B accepts A; A shares `users` with B; a job provisions them.
+fn config(sb: &Sandbox, users: &[String], user_type: &str, enabled: bool) -> String {
+    format!(
+        r#"{provider}
+resource "mto_inbound_acceptance" "b_from_a" {{
+  tenant_id        = "{b}"
+  source_tenant_id = "{a}"
+}}
+
+resource "mto_outbound_share" "a_to_b" {{
+  tenant_id        = mto_inbound_acceptance.b_from_a.source_tenant_id
+  target_tenant_id = mto_inbound_acceptance.b_from_a.tenant_id
+  user_ids         = {users}
+}}
+
+resource "mto_sync_job" "a_to_b" {{
+  tenant_id            = mto_outbound_share.a_to_b.tenant_id
+  service_principal_id = mto_outbound_share.a_to_b.service_principal_id
+  user_type            = "{user_type}"
+  enabled              = {enabled}
+  provision_on_demand  = mto_outbound_share.a_to_b.user_ids
+}}
+
+data "mto_users" "b" {{
+  tenant_id  = "{b}"
+  depends_on = [mto_sync_job.a_to_b]
+}}
+
+output "people_in_b" {{
+  value = {{ for u in data.mto_users.b.users : u.display_name => u.kind }}
+}}
+"#,
+        provider = sb.provider_block(&[&TENANT_A, &TENANT_B]),
+        a = TENANT_A.id,
+        b = TENANT_B.id,
+        users = serde_json::to_string(users).unwrap(),
+    )
+}
+
+fn sync_now(sb: &Sandbox) -> serde_json::Value {
+    reqwest::blocking::Client::new()
+        .post(format!("{}/_sandbox/sync/run", sb.url))
+        .json(&json!({}))
+        .send()
+        .expect("sync run")
+        .json()
+        .unwrap_or(serde_json::Value::Null)
+}
+
+#[test]
+fn share_provisions_the_users_as_members_people_search_finds() {
+    let sb = Sandbox::standard();
+    let ws = Workspace::new();
+    ws.write_config(&config(&sb, &[user(0)], "Member", true));
+    ws.apply().assert_success();
+    let people = &ws.outputs()["people_in_b"]["value"];
+    assert_eq!(people["Alice A"], "b2b_member", "{people}");
+    assert_eq!(
+        people["Bruno A"],
+        serde_json::Value::Null,
+        "unshared users stay home: {people}"
+    );
+    assert_eq!(people["Alice B"], "internal");
+    ws.assert_plan_empty();
+
+    // A cycle changes nothing; the plan stays empty.
+    sync_now(&sb);
+    ws.assert_plan_empty();
+
+    // The B2B member as Graph shows it in B.
+    let b = sb.graph(&TENANT_B);
+    let (_, found) = b.get("/users?$filter=startswith(displayName,'Alice A')&$select=userType,showInAddressList,userPrincipalName,creationType");
+    let u = &found["value"][0];
+    assert_eq!(u["userType"], "Member", "{found}");
+    assert_eq!(u["showInAddressList"], true);
+    assert!(
+        u["userPrincipalName"]
+            .as_str()
+            .unwrap()
+            .contains("#EXT#@tenantb.onmicrosoft.com"),
+        "{u}"
+    );
+}
+
+#[test]
+fn outbound_share_lifecycle() {
+    let sb = Sandbox::standard();
+    let a = sb.graph(&TENANT_A);
+    let name = format!("MTO_Sync_{}", TENANT_B.id);
+    let find_sp = move |g: &mto_e2e::GraphApi| -> Option<serde_json::Value> {
+        let (_, r) = g.get(&format!(
+            "/servicePrincipals?$filter=displayName eq '{name}'"
+        ));
+        r["value"].as_array().and_then(|v| v.first().cloned())
+    };
+    let find = find_sp.clone();
+    Lifecycle {
+        address: "mto_outbound_share.a_to_b",
+        config: config(&sb, &[user(0)], "Member", true),
+        updated: config(&sb, &[user(0), user(1)], "Member", true),
+        import_id: format!("{}/{}", TENANT_A.id, TENANT_B.id),
+        standalone: false,
+        check_created: Box::new(|v| {
+            assert_eq!(v["configuration_name"], format!("MTO_Sync_{}", TENANT_B.id));
+            assert!(
+                v["service_principal_id"]
+                    .as_str()
+                    .is_some_and(|s| s.len() == 36)
+            );
+        }),
+        check_updated: Box::new(|v| assert_eq!(v["user_ids"].as_array().unwrap().len(), 2)),
+        drift: Box::new(|| {
+            let sp = find_sp(&a).expect("configuration");
+            let sp_id = sp["id"].as_str().unwrap();
+            let (_, list) = a.get(&format!("/servicePrincipals/{sp_id}/appRoleAssignedTo"));
+            let first = list["value"][0]["id"].as_str().unwrap().to_owned();
+            assert_eq!(
+                a.delete(&format!(
+                    "/servicePrincipals/{sp_id}/appRoleAssignedTo/{first}"
+                )),
+                204
+            );
+        }),
+        delete: Box::new(|| {
+            let sp = find(&a).expect("configuration");
+            let (_, apps) = a.get(&format!(
+                "/applications?$filter=appId eq '{}'",
+                sp["appId"].as_str().unwrap()
+            ));
+            let app_id = apps["value"][0]["id"].as_str().unwrap().to_owned();
+            assert_eq!(a.delete(&format!("/applications/{app_id}")), 204);
+        }),
+        assert_gone: Box::new(|| {
+            let g = sb.graph(&TENANT_A);
+            let (_, r) = g.get(&format!(
+                "/servicePrincipals?$filter=displayName eq 'MTO_Sync_{}'",
+                TENANT_B.id
+            ));
+            assert_eq!(r["value"].as_array().map(Vec::len), Some(0), "{r}");
+            assert_eq!(
+                g.get(&format!("{PARTNERS}/{}", TENANT_B.id)).0,
+                404,
+                "partner configuration left behind"
+            );
+        }),
+    }
+    .run();
+}
+
+#[test]
+fn sync_job_lifecycle() {
+    let sb = Sandbox::standard();
+    let a = sb.graph(&TENANT_A);
+    let sp_of = |g: &mto_e2e::GraphApi| -> String {
+        let (_, r) = g.get(&format!(
+            "/servicePrincipals?$filter=displayName eq 'MTO_Sync_{}'",
+            TENANT_B.id
+        ));
+        r["value"][0]["id"].as_str().unwrap().to_owned()
+    };
+    let job_of = |g: &mto_e2e::GraphApi, sp: &str| -> String {
+        let (_, r) = g.get(&format!("/servicePrincipals/{sp}/synchronization/jobs"));
+        r["value"][0]["id"].as_str().unwrap().to_owned()
+    };
+    Lifecycle {
+        address: "mto_sync_job.a_to_b",
+        config: config(&sb, &[user(0)], "Member", true),
+        updated: config(&sb, &[user(0)], "Guest", true),
+        import_id: String::new(),
+        standalone: false,
+        check_created: Box::new(|v| {
+            assert_eq!(v["enabled"], true);
+            assert_eq!(v["user_type"], "Member");
+            assert_eq!(v["show_in_address_list"], true);
+        }),
+        check_updated: Box::new(|v| assert_eq!(v["user_type"], "Guest")),
+        drift: Box::new(|| {
+            let sp = sp_of(&a);
+            let job = job_of(&a, &sp);
+            assert_eq!(
+                a.post(
+                    &format!("/servicePrincipals/{sp}/synchronization/jobs/{job}/pause"),
+                    json!({})
+                )
+                .0,
+                204
+            );
+        }),
+        delete: Box::new(|| {
+            let sp = sp_of(&a);
+            let job = job_of(&a, &sp);
+            assert_eq!(
+                a.delete(&format!(
+                    "/servicePrincipals/{sp}/synchronization/jobs/{job}"
+                )),
+                204
+            );
+        }),
+        assert_gone: Box::new(|| {
+            // The share is destroyed too, and its jobs with it.
+            let (_, r) = sb.graph(&TENANT_A).get(&format!(
+                "/servicePrincipals?$filter=displayName eq 'MTO_Sync_{}'",
+                TENANT_B.id
+            ));
+            assert_eq!(r["value"].as_array().map(Vec::len), Some(0), "{r}");
+        }),
+    }
+    .run_with_import_from_state();
+}
+
+#[test]
+fn a_share_the_target_has_not_accepted_fails_with_the_fix() {
+    let sb = Sandbox::standard();
+    let ws = Workspace::new();
+    ws.write_config(&format!(
+        r#"{provider}
+resource "mto_outbound_share" "a_to_b" {{
+  tenant_id        = "{a}"
+  target_tenant_id = "{b}"
+  user_ids         = ["{u}"]
+  timeouts {{ create = "30s" }}
+}}
+"#,
+        provider = sb.provider_block(&[&TENANT_A, &TENANT_B]),
+        a = TENANT_A.id,
+        b = TENANT_B.id,
+        u = user(0),
+    ));
+    ws.apply().assert_failure_mentions(&[
+        "does not accept synchronization",
+        "AzureDirectoryB2BManagementPolicyCheckFailure",
+        "mto_inbound_acceptance",
+    ]);
+}
+
+#[test]
+fn an_empty_user_set_is_refused_at_plan() {
+    let sb = Sandbox::standard();
+    let ws = Workspace::new();
+    ws.write_config(&config(&sb, &[], "Member", true));
+    ws.run(&["plan"])
+        .assert_failure_mentions(&["Nothing to share", "user_ids"]);
+}
+
+#[test]
+fn an_unknown_user_type_is_refused_at_plan() {
+    let sb = Sandbox::standard();
+    let ws = Workspace::new();
+    ws.write_config(&config(&sb, &[user(0)], "Visitor", true));
+    ws.run(&["plan"])
+        .assert_failure_mentions(&["Invalid value", "user_type", "Member, Guest"]);
+}
+
+#[test]
+fn a_quarantined_job_shows_in_plan_and_apply_repairs_it() {
+    let sb = Sandbox::standard();
+    let ws = Workspace::new();
+    ws.write_config(&config(&sb, &[user(0)], "Member", true));
+    ws.apply().assert_success();
+    // B withdraws inbound sync behind Terraform's back; the next cycle quarantines the job.
+    let b = sb.graph(&TENANT_B);
+    let sync = format!("{PARTNERS}/{}/identitySynchronization", TENANT_A.id);
+    assert_eq!(
+        b.patch(&sync, json!({"userSyncInbound": {"isSyncAllowed": false}})),
+        204
+    );
+    sync_now(&sb);
+    let r = ws.plan_exit_code();
+    assert_eq!(r.code, 2, "{}", r.output());
+    let out = mto_e2e::unwrap_lines(&r.output());
+    assert!(out.contains("is quarantined"), "{}", r.output());
+    assert!(
+        out.contains("mto_sync_job.a_to_b will be updated in-place"),
+        "{}",
+        r.output()
+    );
+    // Apply restores B's acceptance (drift) and restarts the job.
+    ws.apply().assert_success();
+    sync_now(&sb);
+    ws.run(&["apply", "-refresh-only", "-auto-approve"])
+        .assert_success();
+    let job = ws.resource_values("mto_sync_job.a_to_b");
+    assert_ne!(job["status"]["code"], "Quarantine", "{job}");
+    ws.assert_plan_empty();
+}
