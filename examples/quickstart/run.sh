@@ -41,9 +41,15 @@ command -v "$TERRAFORM" >/dev/null 2>&1 || die "terraform not found: install Ter
 command -v curl >/dev/null 2>&1 || die "curl not found"
 
 started=$(date +%s)
-step "building terraform-provider-mto and mto-sandbox (release)"
-(cd "$root" && cargo build --release --quiet -p terraform-provider-mto -p mto-sandbox)
-bin="$root/target/release"
+if [ -n "${MTO_BIN_DIR:-}" ]; then
+  # Prebuilt binaries (the end-to-end test uses the debug build).
+  bin=$MTO_BIN_DIR
+  [ -x "$bin/terraform-provider-mto" ] && [ -x "$bin/mto-sandbox" ] || die "no binaries in MTO_BIN_DIR=$bin"
+else
+  step "building terraform-provider-mto and mto-sandbox (release)"
+  (cd "$root" && cargo build --release --quiet -p terraform-provider-mto -p mto-sandbox)
+  bin="${CARGO_TARGET_DIR:-$root/target}/release"
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mto-quickstart.XXXXXX")
 sandbox_pid=""

@@ -8,4 +8,5 @@ mod organization;
 mod policies;
 mod provider_block;
 mod provider_function;
+mod quickstart;
 mod sharing;
