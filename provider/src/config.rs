@@ -15,6 +15,10 @@ use tfplugin::{Attribute, AttributePath, Block, Diagnostics, Schema, Value};
 
 pub const DEFAULT_GRAPH_ENDPOINT: &str = "https://graph.microsoft.com";
 pub const DEFAULT_LOGIN_ENDPOINT: &str = "https://login.microsoftonline.com";
+/// How long after creating an object a refresh that cannot find it keeps
+/// looking: Graph replicates new objects to its read replicas with a delay
+/// (seconds in practice; no bound is documented).
+pub const DEFAULT_REPLICATION_GRACE: &str = "30s";
 
 /// One tenant's application credentials.
 #[derive(Clone, Deserialize)]
@@ -45,6 +49,8 @@ pub struct ProviderConfig {
     pub tenants: BTreeMap<String, TenantCredentials>,
     pub graph_endpoint: url::Url,
     pub login_endpoint: url::Url,
+    /// See [`DEFAULT_REPLICATION_GRACE`].
+    pub replication_grace: std::time::Duration,
 }
 
 impl ProviderConfig {
@@ -94,6 +100,16 @@ pub fn schema() -> Schema {
                     .optional()
                     .description(format!(
                         "Base URL of the Microsoft identity platform. Defaults to `{DEFAULT_LOGIN_ENDPOINT}`. Plain `http` is accepted only for loopback addresses."
+                    )),
+            )
+            .attribute(
+                Attribute::string("replication_grace_period")
+                    .optional()
+                    .validator(tfplugin::validate::DurationString)
+                    .description(format!(
+                        "How long after this provider created an object a refresh that cannot find it keeps looking \
+                         before reporting it deleted (Graph replicates new objects with a delay, so a plan right \
+                         after an apply may not see them yet). Default `{DEFAULT_REPLICATION_GRACE}`; `0s` turns it off."
                     )),
             )
             .block(NestedBlock::list("tenant", tenant)),
@@ -227,10 +243,16 @@ pub fn parse(config: &Value, diags: &mut Diagnostics) -> Option<ProviderConfig> 
     if diags.has_errors() {
         return None;
     }
+    let grace = config
+        .get("replication_grace_period")
+        .as_str()
+        .unwrap_or(DEFAULT_REPLICATION_GRACE);
+    let replication_grace = tfplugin::validate::parse_duration(grace).unwrap_or_default();
     Some(ProviderConfig {
         tenants,
         graph_endpoint: graph_endpoint?,
         login_endpoint: login_endpoint?,
+        replication_grace,
     })
 }
 

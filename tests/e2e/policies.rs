@@ -163,3 +163,16 @@ fn a_tenant_missing_from_the_provider_block_is_refused_at_plan() {
     ws.run(&["plan"])
         .assert_failure_mentions(&["Tenant not configured", TENANT_B.id, "tenant_id"]);
 }
+
+#[test]
+fn under_replication_lag_apply_reads_back_and_the_next_plan_is_empty() {
+    // Objects read as missing for 2 s after they are created.
+    let sb = Sandbox::start(mto_e2e::SandboxOptions {
+        seed: mto_e2e::standard_seed(),
+        extra_args: vec!["--faults".into(), "lag=2s".into()],
+    });
+    let ws = Workspace::new();
+    ws.write_config(&acceptance(&sb, true));
+    ws.apply().assert_success();
+    ws.assert_plan_empty();
+}

@@ -474,7 +474,7 @@ impl Sandbox {
     /// A provider block for the given tenants of this sandbox.
     pub fn provider_block(&self, tenants: &[&TestTenant]) -> String {
         let mut out = format!(
-            "provider \"mto\" {{\n  graph_endpoint = \"{url}\"\n  login_endpoint = \"{url}\"\n",
+            "provider \"mto\" {{\n  graph_endpoint = \"{url}\"\n  login_endpoint = \"{url}\"\n  replication_grace_period = \"3s\"\n",
             url = self.url
         );
         for t in tenants {

@@ -94,6 +94,7 @@ fn client(m: &Mock, secret: &str) -> GraphClient {
         tenants,
         graph_endpoint: m.url.parse().unwrap(),
         login_endpoint: m.url.parse().unwrap(),
+        replication_grace: Duration::from_secs(0),
     })
     .unwrap()
 }

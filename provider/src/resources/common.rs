@@ -297,3 +297,58 @@ impl ReadCache {
         entries.retain(|k, _| !k.starts_with(prefix));
     }
 }
+
+const CREATED_AT: &str = "created_at";
+
+/// Records in private state when the resource created its object.
+pub fn mark_created(private: &mut tfplugin::Private) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    private.set(CREATED_AT, now);
+}
+
+/// The rest of the grace period, if the object was created recently.
+pub fn settle_remaining(private: &tfplugin::Private, grace: Duration) -> Option<Duration> {
+    let created: u64 = private.get(CREATED_AT)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    grace
+        .checked_sub(Duration::from_secs(now.saturating_sub(created)))
+        .filter(|d| !d.is_zero())
+}
+
+/// A refresh found nothing. Graph replicates new objects with a delay, so
+/// if this provider created the object less than the provider's
+/// `replication_grace_period` ago, look again (directly, not through
+/// snapshots) until it shows up or the period ends: a spurious "will be
+/// created" right after an apply is worse than a short wait.
+pub async fn settle<T, F, Fut>(
+    ctx: &Ctx<'_, Client>,
+    private: &tfplugin::Private,
+    mut fetch: F,
+) -> Result<Option<T>, GraphError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, GraphError>>,
+{
+    let Some(remaining) = settle_remaining(private, ctx.client.config.replication_grace) else {
+        return Ok(None);
+    };
+    let scope = Scope::new(ctx.cancel, remaining);
+    match wait_until(
+        &scope,
+        Duration::from_secs(2),
+        "a new object to replicate",
+        &mut fetch,
+    )
+    .await
+    {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind == ErrorKind::Timeout => Ok(None),
+        Err(e) => Err(e),
+    }
+}

@@ -22,8 +22,8 @@ use tfplugin::{
 };
 
 use super::common::{
-    check_distinct, check_tenants, id_attribute, join_id, other_tenant_attribute, req_str,
-    require_guids, split_id, tenant_api, tenant_id_attribute,
+    check_distinct, check_tenants, id_attribute, join_id, mark_created, other_tenant_attribute,
+    req_str, require_guids, settle, split_id, tenant_api, tenant_id_attribute,
 };
 use super::partner::{self, Direction};
 use crate::Client;
@@ -163,6 +163,8 @@ impl Resource<Client> for InboundAcceptance {
     }
 
     async fn create(&self, ctx: &Ctx<'_, Client>, req: CreateRequest<'_>) -> ApplyResult {
+        let mut req = req;
+        mark_created(&mut req.private);
         let planned = req.planned;
         let (tenant, source) = (
             req_str(planned, "tenant_id"),
@@ -232,12 +234,17 @@ impl Resource<Client> for InboundAcceptance {
             Ok(a) => a,
             Err(d) => return ReadResult::failed(req.state, req.private, d),
         };
-        match partner::refresh_get(&api, &ctx.client.read_cache, source).await {
-            Ok(Some((p, Some(s)))) => {
+        let found = match partner::refresh_get(&api, &ctx.client.read_cache, source).await {
+            Ok(Some((p, Some(s)))) => Ok(Some((p, s))),
+            Ok(_) => settle(ctx, &req.private, || read_back(&api, source, false)).await,
+            Err(e) => Err(e),
+        };
+        match found {
+            Ok(Some((p, s))) => {
                 ReadResult::found(apply_docs(req.state.clone(), &p, &s), req.private)
             }
             // Either half missing: the acceptance is not in place any more.
-            Ok(_) => ReadResult::gone(),
+            Ok(None) => ReadResult::gone(),
             Err(e) => ReadResult::failed(
                 req.state,
                 req.private,

@@ -21,8 +21,8 @@ use tfplugin::{
 };
 
 use super::common::{
-    check_distinct, check_tenants, id_attribute, json_str, other_tenant_attribute, req_str,
-    require_guids, tenant_api, tenant_id_attribute, wait_until,
+    check_distinct, check_tenants, id_attribute, json_str, mark_created, other_tenant_attribute,
+    req_str, require_guids, settle, tenant_api, tenant_id_attribute, wait_until,
 };
 use crate::Client;
 use crate::diag;
@@ -195,6 +195,8 @@ impl Resource<Client> for JoinRequest {
     }
 
     async fn create(&self, ctx: &Ctx<'_, Client>, req: CreateRequest<'_>) -> ApplyResult {
+        let mut req = req;
+        mark_created(&mut req.private);
         let planned = req.planned;
         let (tenant, owner) = (
             req_str(planned, "tenant_id"),
@@ -270,7 +272,17 @@ impl Resource<Client> for JoinRequest {
             Ok(a) => a,
             Err(d) => return ReadResult::failed(req.state, req.private, d),
         };
-        match get(&api).await {
+        let found = match get(&api).await {
+            Ok(doc) if is_request(&doc) => Ok(doc),
+            Ok(doc) => settle(ctx, &req.private, || async {
+                let doc = get(&api).await?;
+                Ok(is_request(&doc).then_some(doc))
+            })
+            .await
+            .map(|found| found.unwrap_or(doc)),
+            Err(e) => Err(e),
+        };
+        match found {
             Ok(doc) if is_request(&doc) => {
                 let mut r = ReadResult::found(apply_doc(req.state.clone(), &doc), req.private);
                 if let Some(details) = failed(&doc) {

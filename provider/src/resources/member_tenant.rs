@@ -19,8 +19,9 @@ use tfplugin::{
 };
 
 use super::common::{
-    check_distinct, check_tenants, id_attribute, join_id, json_str, other_tenant_attribute,
-    req_str, require_guids, split_id, tenant_api, tenant_id_attribute, wait_until,
+    check_distinct, check_tenants, id_attribute, join_id, json_str, mark_created,
+    other_tenant_attribute, req_str, require_guids, settle, split_id, tenant_api,
+    tenant_id_attribute, wait_until,
 };
 use crate::Client;
 use crate::diag;
@@ -158,6 +159,8 @@ impl Resource<Client> for MemberTenant {
     }
 
     async fn create(&self, ctx: &Ctx<'_, Client>, req: CreateRequest<'_>) -> ApplyResult {
+        let mut req = req;
+        mark_created(&mut req.private);
         let planned = req.planned;
         let (tenant, member) = (
             req_str(planned, "tenant_id"),
@@ -264,7 +267,11 @@ impl Resource<Client> for MemberTenant {
             Ok(a) => a,
             Err(d) => return ReadResult::failed(req.state, req.private, d),
         };
-        match get(&api, member).await {
+        let found = match get(&api, member).await {
+            Ok(None) => settle(ctx, &req.private, || get(&api, member)).await,
+            other => other,
+        };
+        match found {
             Ok(Some(doc)) => ReadResult::found(apply_doc(req.state.clone(), &doc), req.private),
             Ok(None) => ReadResult::gone(),
             Err(e) => ReadResult::failed(

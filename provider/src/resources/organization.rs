@@ -21,8 +21,8 @@ use tfplugin::{
 };
 
 use super::common::{
-    check_tenants, id_attribute, json_str, keep_empty_equivalent, req_str, require_guids,
-    tenant_api, tenant_id_attribute, wait_until,
+    check_tenants, id_attribute, json_str, keep_empty_equivalent, mark_created, req_str,
+    require_guids, settle, tenant_api, tenant_id_attribute, wait_until,
 };
 use crate::Client;
 use crate::diag;
@@ -116,6 +116,8 @@ impl Resource<Client> for Organization {
     }
 
     async fn create(&self, ctx: &Ctx<'_, Client>, req: CreateRequest<'_>) -> ApplyResult {
+        let mut req = req;
+        mark_created(&mut req.private);
         let planned = req.planned;
         let tenant = req_str(planned, "tenant_id");
         let name = req_str(planned, "display_name");
@@ -203,7 +205,11 @@ impl Resource<Client> for Organization {
             Ok(a) => a,
             Err(d) => return ReadResult::failed(req.state, req.private, d),
         };
-        match get(&api).await {
+        let found = match get(&api).await {
+            Ok(None) => settle(ctx, &req.private, || get(&api)).await,
+            other => other,
+        };
+        match found {
             Ok(Some(doc)) => ReadResult::found(apply_doc(req.state.clone(), &doc), req.private),
             Ok(None) => ReadResult::gone(),
             Err(e) => ReadResult::failed(

@@ -36,8 +36,8 @@ use tfplugin::{
 };
 
 use super::common::{
-    check_distinct, check_tenants, id_attribute, join_id, other_tenant_attribute, req_str,
-    require_guids, split_id, tenant_api, tenant_id_attribute,
+    check_distinct, check_tenants, id_attribute, join_id, mark_created, other_tenant_attribute,
+    req_str, require_guids, settle, split_id, tenant_api, tenant_id_attribute,
 };
 use super::partner::{self, Direction};
 use crate::Client;
@@ -419,6 +419,8 @@ impl Resource<Client> for OutboundShare {
     }
 
     async fn create(&self, ctx: &Ctx<'_, Client>, req: CreateRequest<'_>) -> ApplyResult {
+        let mut req = req;
+        mark_created(&mut req.private);
         let planned = req.planned;
         let (tenant, target) = (
             req_str(planned, "tenant_id"),
@@ -545,11 +547,35 @@ impl Resource<Client> for OutboundShare {
                 .await
                 .map(|found| found.map(|(doc, _)| doc))
         };
-        let (sp, assigned, partner_doc) =
+        let (sp, mut assigned, partner_doc) =
             tokio::join!(sp_call.send(), assignments_call, partner_call);
         let sp = match sp {
             Ok(sp) => sp.unwrap_or_default(),
-            Err(e) if e.is_not_found() => return ReadResult::gone(),
+            Err(e) if e.is_not_found() => {
+                let sp_path = format!("/servicePrincipals/{}", seg(sp_id));
+                let again = settle(ctx, &req.private, || async {
+                    match api.get(sp_path.clone()).send().await {
+                        Ok(v) => Ok(Some(v.unwrap_or_default())),
+                        Err(e) if e.is_not_found() => Ok(None),
+                        Err(e) => Err(e),
+                    }
+                })
+                .await;
+                match again {
+                    Ok(Some(sp)) => {
+                        assigned = assignments(&api, sp_id).await;
+                        sp
+                    }
+                    Ok(None) => return ReadResult::gone(),
+                    Err(e) => {
+                        return ReadResult::failed(
+                            state,
+                            req.private,
+                            diag::graph("Cannot read the synchronization configuration", &e).into(),
+                        );
+                    }
+                }
+            }
             Err(e) => {
                 return ReadResult::failed(
                     state,

@@ -26,8 +26,8 @@ use tfplugin::{
 };
 
 use super::common::{
-    check_tenants, id_attribute, join_id, json_str, req_str, require_guids, split_id, tenant_api,
-    tenant_id_attribute, wait_until,
+    check_tenants, id_attribute, join_id, json_str, mark_created, req_str, require_guids, settle,
+    split_id, tenant_api, tenant_id_attribute, wait_until,
 };
 use crate::Client;
 use crate::diag;
@@ -483,6 +483,8 @@ impl Resource<Client> for SyncJob {
     }
 
     async fn create(&self, ctx: &Ctx<'_, Client>, req: CreateRequest<'_>) -> ApplyResult {
+        let mut req = req;
+        mark_created(&mut req.private);
         let planned = req.planned;
         let (tenant, sp) = (
             req_str(planned, "tenant_id"),
@@ -582,7 +584,7 @@ impl Resource<Client> for SyncJob {
             Ok(a) => a,
             Err(d) => return ReadResult::failed(state, req.private, d),
         };
-        let (j, schema) = tokio::join!(read_job(&api, sp, job, false), async {
+        let (j, mut schema) = tokio::join!(read_job(&api, sp, job, false), async {
             match api
                 .get(format!("{}/schema", job_path(sp, job)))
                 .batched()
@@ -596,7 +598,20 @@ impl Resource<Client> for SyncJob {
         });
         let j = match j {
             Ok(Some(j)) => j,
-            Ok(None) => return ReadResult::gone(),
+            Ok(None) => match settle(ctx, &req.private, || read_job(&api, sp, job, false)).await {
+                Ok(Some(j)) => {
+                    schema = get_schema(&api, sp, job, false).await.map(Some);
+                    j
+                }
+                Ok(None) => return ReadResult::gone(),
+                Err(e) => {
+                    return ReadResult::failed(
+                        state,
+                        req.private,
+                        diag::graph("Cannot read the synchronization job", &e).into(),
+                    );
+                }
+            },
             Err(e) => {
                 return ReadResult::failed(
                     state,
