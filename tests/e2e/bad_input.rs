@@ -108,6 +108,7 @@ fn a_missing_permission_names_the_permission_needed() {
     let sb = Sandbox::start(SandboxOptions {
         seed,
         extra_args: vec![],
+        ..Default::default()
     });
     let ws = ws_with(
         &sb,

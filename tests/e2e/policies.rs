@@ -170,6 +170,7 @@ fn under_replication_lag_apply_reads_back_and_the_next_plan_is_empty() {
     let sb = Sandbox::start(mto_e2e::SandboxOptions {
         seed: mto_e2e::standard_seed(),
         extra_args: vec!["--faults".into(), "lag=2s".into()],
+        ..Default::default()
     });
     let ws = Workspace::new();
     ws.write_config(&acceptance(&sb, true));

@@ -279,12 +279,42 @@ fn find_resource(module: &serde_json::Value, address: &str) -> Option<serde_json
 pub struct Sandbox {
     child: Child,
     pub url: String,
-    _dir: tempfile::TempDir,
+    args: Vec<std::ffi::OsString>,
+    dir: tempfile::TempDir,
 }
 
+#[derive(Default)]
 pub struct SandboxOptions {
     pub seed: serde_json::Value,
     pub extra_args: Vec<String>,
+    /// Keep data in a directory (so the sandbox can be killed and restarted)
+    /// instead of in memory.
+    pub persistent: bool,
+}
+
+fn spawn_sandbox(args: &[std::ffi::OsString]) -> (Child, String) {
+    let mut child = Command::new(sandbox_bin())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start mto-sandbox");
+    let stdout = child.stdout.take().expect("sandbox stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.split("listening on ").nth(1) {
+                let _ = tx.send(url.trim().to_owned());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("mto-sandbox did not print its address within 30 s")
+        });
+    (child, url)
 }
 
 impl Sandbox {
@@ -295,42 +325,47 @@ impl Sandbox {
             .expect("temp dir");
         let seed = dir.path().join("seed.json");
         std::fs::write(&seed, serde_json::to_vec_pretty(&opts.seed).unwrap()).expect("write seed");
-        let mut child = Command::new(sandbox_bin())
-            .arg("serve")
-            .args([
-                "--addr",
-                "127.0.0.1:0",
-                "--in-memory",
-                "--join-delay",
-                "200ms",
-            ])
-            .arg("--seed")
-            .arg(&seed)
-            .args(&opts.extra_args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start mto-sandbox");
-        let stdout = child.stdout.take().expect("sandbox stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.split("listening on ").nth(1) {
-                    let _ = tx.send(url.trim().to_owned());
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| {
-                let _ = child.kill();
-                panic!("mto-sandbox did not print its address within 30 s")
-            });
+        let mut args: Vec<std::ffi::OsString> =
+            ["serve", "--addr", "127.0.0.1:0", "--join-delay", "200ms"]
+                .iter()
+                .map(Into::into)
+                .collect();
+        if opts.persistent {
+            args.push("--data".into());
+            args.push(dir.path().join("data").into());
+        } else {
+            args.push("--in-memory".into());
+        }
+        args.push("--seed".into());
+        args.push(seed.into());
+        args.extend(opts.extra_args.iter().map(Into::into));
+        let (child, url) = spawn_sandbox(&args);
+        // A restart must come back on the same address.
+        let port = url.rsplit(':').next().unwrap_or_default().to_owned();
+        args[2] = format!("127.0.0.1:{port}").into();
         Sandbox {
             child,
             url,
-            _dir: dir,
+            args,
+            dir,
         }
+    }
+
+    /// Kills the sandbox with SIGKILL (no chance to flush anything).
+    pub fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same address and data (persistent sandboxes).
+    pub fn restart(&mut self) {
+        let (child, url) = spawn_sandbox(&self.args);
+        assert_eq!(url, self.url, "the sandbox came back on another address");
+        self.child = child;
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// A Graph access token for one tenant's app, from the sandbox's login endpoint.
@@ -468,6 +503,7 @@ impl Sandbox {
         Sandbox::start(SandboxOptions {
             seed: standard_seed(),
             extra_args: vec!["--sync-interval".into(), "1s".into()],
+            ..Default::default()
         })
     }
 

@@ -324,7 +324,12 @@ fn error_from(
             .map(str::to_owned)
     });
     GraphError {
-        kind: GraphError::classify(raw.status, &code),
+        // Graph reports some duplicates as a 400 ("… already exists …").
+        kind: if raw.status == 400 && message.contains("already exists") {
+            ErrorKind::Conflict
+        } else {
+            GraphError::classify(raw.status, &code)
+        },
         status: Some(raw.status),
         code,
         message,
@@ -361,6 +366,9 @@ pub struct Call<'a> {
     body: Option<serde_json::Value>,
     headers: Vec<(&'static str, String)>,
     retry_not_found: bool,
+    /// Whether sending twice is harmless (false for creates that would
+    /// make a second object).
+    idempotent: bool,
     retry_if: Option<RetryPredicate>,
     batched: bool,
     deadline: Option<Instant>,
@@ -384,6 +392,7 @@ impl<'a> TenantApi<'a> {
             body: None,
             headers: Vec::new(),
             retry_not_found: false,
+            idempotent: true,
             retry_if: None,
             batched: false,
             deadline: None,
@@ -476,6 +485,13 @@ impl<'a> Call<'a> {
         self
     }
 
+    /// Marks a create that must not be sent twice: after a transport
+    /// failure the caller looks for the object before trying again.
+    pub fn not_idempotent(mut self) -> Call<'a> {
+        self.idempotent = false;
+        self
+    }
+
     /// Stops retrying earlier than the operation's deadline.
     pub fn deadline(mut self, at: Instant) -> Call<'a> {
         self.deadline = Some(at);
@@ -553,9 +569,10 @@ impl<'a> Call<'a> {
                     force_new_token = true;
                     Some(Duration::ZERO)
                 }
-                ErrorKind::Throttled | ErrorKind::Transport => {
-                    Some(err.retry_after.unwrap_or_else(|| backoff(attempt)))
-                }
+                ErrorKind::Throttled => Some(err.retry_after.unwrap_or_else(|| backoff(attempt))),
+                // No answer: the request may or may not have been carried
+                // out. Sending it again is safe only if it is idempotent.
+                ErrorKind::Transport if self.idempotent => Some(backoff(attempt)),
                 ErrorKind::Server if matches!(err.status, Some(500 | 502 | 503 | 504)) => {
                     Some(err.retry_after.unwrap_or_else(|| backoff(attempt)))
                 }

@@ -26,7 +26,7 @@ use super::common::{
 };
 use crate::Client;
 use crate::diag;
-use crate::graph::{GraphError, Scope, TenantApi, seg};
+use crate::graph::{ErrorKind, GraphError, Scope, TenantApi, seg};
 
 const CREATE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 const UPDATE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
@@ -166,8 +166,28 @@ impl Resource<Client> for Organization {
                 }
             }
             Ok(None) => {
-                if let Err(e) = api.put(MTO, body(planned)).send().await {
-                    return fail("Cannot create the multi-tenant organization", &e);
+                let put = api.put(MTO, body(planned)).not_idempotent().send().await;
+                if let Err(e) = put {
+                    // A lost answer, or a create that raced us: if the
+                    // organization now exists under our name, it is ours.
+                    let ours = matches!(e.kind, ErrorKind::Transport | ErrorKind::Conflict)
+                        && wait_until(
+                            &Scope::new(ctx.cancel, Duration::from_secs(30)),
+                            Duration::from_secs(5),
+                            "the organization",
+                            || async { Ok(get(&api).await.ok().flatten()) },
+                        )
+                        .await
+                        .ok()
+                        .and_then(|doc| {
+                            doc.get("displayName")
+                                .and_then(|v| v.as_str())
+                                .map(|n| n == name)
+                        })
+                        .unwrap_or(false);
+                    if !ours {
+                        return fail("Cannot create the multi-tenant organization", &e);
+                    }
                 }
             }
             Err(e) => return fail("Cannot read the tenant's multi-tenant organization", &e),

@@ -166,12 +166,40 @@ async fn find_by_name(api: &TenantApi<'_>, name: &str) -> Result<Vec<Configurati
         .collect())
 }
 
+/// The configurations named `name`, instantiating one if there is none.
+/// When the answer to an instantiate request is lost, it looks again before
+/// trying again, so a lost answer does not leave two configurations.
+async fn find_or_instantiate(
+    api: &TenantApi<'_>,
+    name: &str,
+) -> Result<Vec<Configuration>, GraphError> {
+    let mut lost = 0;
+    loop {
+        let found = find_by_name(api, name).await?;
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        match instantiate(api, name).await {
+            Ok(c) => return Ok(vec![c]),
+            Err(e) if e.kind == ErrorKind::Transport && lost < 8 => {
+                lost += 1;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(250 << lost.min(5))) => {}
+                    _ = api.scope().cancel.cancelled() => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 async fn instantiate(api: &TenantApi<'_>, name: &str) -> Result<Configuration, GraphError> {
     let out = api
         .post(
             format!("/applicationTemplates/{CTS_TEMPLATE_ID}/instantiate"),
             json!({"displayName": name}),
         )
+        .not_idempotent()
         .send()
         .await?
         .unwrap_or_default();
@@ -456,28 +484,19 @@ impl Resource<Client> for OutboundShare {
                 }
             }
         }
-        let existing = match find_by_name(&api, &name).await {
+        let existing = match find_or_instantiate(&api, &name).await {
             Ok(found) => found,
             Err(e) => {
                 return ApplyResult::err(
                     Value::Null,
                     private,
-                    diag::graph("Cannot look for an existing configuration", &e).into(),
+                    diag::graph("Cannot create the synchronization configuration", &e).into(),
                 );
             }
         };
         let mut config = match existing.as_slice() {
             [one] => one.clone(),
-            [] => match instantiate(&api, &name).await {
-                Ok(c) => c,
-                Err(e) => {
-                    return ApplyResult::err(
-                        Value::Null,
-                        private,
-                        diag::graph("Cannot create the synchronization configuration", &e).into(),
-                    );
-                }
-            },
+            [] => unreachable!("find_or_instantiate returns at least one configuration"),
             many => {
                 let mut d = Diagnostics::new();
                 d.error_at(

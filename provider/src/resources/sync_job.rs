@@ -433,6 +433,45 @@ async fn provision_now(
     Ok(())
 }
 
+/// The configuration's Azure2Azure job, created if there is none. A create
+/// whose answer was lost is followed by a new look, not a second create.
+async fn find_or_create_job(
+    api: &TenantApi<'_>,
+    sp: &str,
+) -> Result<serde_json::Value, GraphError> {
+    let mut lost = 0;
+    loop {
+        let existing = match api.get_all(&jobs_path(sp)).await {
+            Ok(jobs) => jobs
+                .into_iter()
+                .find(|j| j.get("templateId").and_then(|v| v.as_str()) == Some(TEMPLATE)),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e),
+        };
+        if let Some(j) = existing {
+            return Ok(j);
+        }
+        let created = api
+            .post(jobs_path(sp), json!({"templateId": TEMPLATE}))
+            .retry_not_found()
+            .retry_if(fresh_configuration_error)
+            .not_idempotent()
+            .send()
+            .await;
+        match created {
+            Ok(j) => return Ok(j.unwrap_or_default()),
+            Err(e) if e.kind == ErrorKind::Transport && lost < 8 => {
+                lost += 1;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(250 << lost.min(5))) => {}
+                    _ = api.scope().cancel.cancelled() => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 async fn read_job(
     api: &TenantApi<'_>,
     sp: &str,
@@ -497,37 +536,15 @@ impl Resource<Client> for SyncJob {
         };
         // One Azure2Azure job per configuration: adopt one left by an
         // interrupted apply.
-        let existing = match api.get_all(&jobs_path(sp)).await {
-            Ok(jobs) => jobs
-                .into_iter()
-                .find(|j| j.get("templateId").and_then(|v| v.as_str()) == Some(TEMPLATE)),
-            Err(e) if e.is_not_found() => None,
+        let job = match find_or_create_job(&api, sp).await {
+            Ok(j) => j,
             Err(e) => {
                 return ApplyResult::err(
                     Value::Null,
                     req.private,
-                    diag::graph("Cannot list the configuration's jobs", &e).into(),
+                    diag::graph("Cannot create the synchronization job", &e).into(),
                 );
             }
-        };
-        let job = match existing {
-            Some(j) => j,
-            None => match api
-                .post(jobs_path(sp), json!({"templateId": TEMPLATE}))
-                .retry_not_found()
-                .retry_if(fresh_configuration_error)
-                .send()
-                .await
-            {
-                Ok(j) => j.unwrap_or_default(),
-                Err(e) => {
-                    return ApplyResult::err(
-                        Value::Null,
-                        req.private,
-                        diag::graph("Cannot create the synchronization job", &e).into(),
-                    );
-                }
-            },
         };
         let job_id = job
             .get("id")
