@@ -10,4 +10,5 @@ mod policies;
 mod provider_block;
 mod provider_function;
 mod quickstart;
+mod resilience;
 mod sharing;

@@ -523,6 +523,15 @@ impl Sandbox {
         out
     }
 
+    /// Graph calls with a token obtained elsewhere.
+    pub fn graph_with_token(&self, token: String) -> GraphApi {
+        GraphApi {
+            base: format!("{}/v1.0", self.url),
+            token,
+            http: reqwest::blocking::Client::new(),
+        }
+    }
+
     /// Graph calls as one tenant's app, for setting up and checking tests.
     pub fn graph(&self, t: &TestTenant) -> GraphApi {
         GraphApi {
