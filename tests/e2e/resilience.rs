@@ -122,6 +122,8 @@ fn expected_census() -> BTreeMap<String, usize> {
 
 fn converged(sb: &Sandbox, ws: &Workspace) {
     ws.assert_plan_empty();
+    // The census itself must not be disturbed by injected faults.
+    sb.set_faults(serde_json::json!({}));
     assert_eq!(
         census(sb),
         expected_census(),

@@ -549,6 +549,16 @@ impl Sandbox {
             .expect("stats JSON")
     }
 
+    /// Replaces the fault settings (`{}` turns every fault off).
+    pub fn set_faults(&self, faults: serde_json::Value) {
+        let r = reqwest::blocking::Client::new()
+            .put(format!("{}/_sandbox/faults", self.url))
+            .json(&faults)
+            .send()
+            .expect("set faults");
+        assert!(r.status().is_success(), "set faults: {}", r.status());
+    }
+
     pub fn reset_stats(&self) {
         reqwest::blocking::Client::new()
             .post(format!("{}/_sandbox/stats/reset", self.url))
