@@ -31,6 +31,10 @@ pub mod kind {
     pub const CTAP_ROOT: &str = "ctap.root";
     /// Cross-tenant access policy default configuration (singleton).
     pub const CTAP_DEFAULT: &str = "ctap.default";
+    /// An application (key: object id).
+    pub const APPLICATION: &str = "application";
+    /// A service principal (key: object id).
+    pub const SERVICE_PRINCIPAL: &str = "servicePrincipal";
 }
 
 /// A stored document.

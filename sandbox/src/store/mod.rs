@@ -4,7 +4,8 @@
 //! documents (users, groups, partner configurations, identity-sync policies, templates, the
 //! cross-tenant access policy root and default), plus the few relational tables the MTO needs
 //! (`mto_orgs`, `mto_members`, `join_requests`), the async work queue `jobs` with due times,
-//! `tenants`/`apps` from the seed, `group_members`, `seed_applied` and `meta` (token key).
+//! `tenants`/`apps` from the seed, `group_members`, `seed_applied` and `meta` (token key), and the
+//! cross-tenant synchronization tables of [`sync`] (assignments, jobs, secrets, entries, links).
 //!
 //! Concurrency: SQLite calls block, so every call runs on tokio's blocking pool
 //! ([`Store::read`], [`Store::write`]) and takes a std `Mutex` around one connection only for
@@ -18,6 +19,7 @@
 
 pub mod docs;
 pub mod mto;
+pub mod sync;
 pub mod tenants;
 
 use std::path::Path;
@@ -149,6 +151,7 @@ impl Store {
                 writer.pragma_update(None, "synchronous", "NORMAL")?;
                 writer.busy_timeout(std::time::Duration::from_secs(5))?;
                 writer.execute_batch(SCHEMA)?;
+                writer.execute_batch(sync::SCHEMA)?;
                 let mut readers = Vec::new();
                 for _ in 0..READERS {
                     let r = Connection::open(&path)?;
@@ -161,6 +164,7 @@ impl Store {
             None => {
                 let writer = Connection::open_in_memory()?;
                 writer.execute_batch(SCHEMA)?;
+                writer.execute_batch(sync::SCHEMA)?;
                 (writer, Vec::new())
             }
         };
