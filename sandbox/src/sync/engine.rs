@@ -622,7 +622,6 @@ fn prepare(store: &Store, key: &JobKey, now: i64) -> Result<Option<Prepared>, Ap
                 source: key.tenant_id.clone(),
                 target: t.id,
                 target_domain: t.initial_domain,
-                job_id: key.job_id.clone(),
                 rule,
                 now,
             }),
