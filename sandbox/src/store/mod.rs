@@ -150,6 +150,9 @@ impl Store {
                 writer.pragma_update(None, "journal_mode", "WAL")?;
                 writer.pragma_update(None, "synchronous", "NORMAL")?;
                 writer.busy_timeout(std::time::Duration::from_secs(5))?;
+                // A 64 MiB page cache (default 2 MiB) keeps the index pages a synchronization
+                // cycle writes in memory; pages are allocated only as the database grows.
+                writer.pragma_update(None, "cache_size", -65536)?;
                 writer.execute_batch(SCHEMA)?;
                 writer.execute_batch(sync::SCHEMA)?;
                 let mut readers = Vec::new();

@@ -67,14 +67,14 @@ CREATE TABLE IF NOT EXISTS sync_entries (
     error         TEXT,
     updated_ms    INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, job_id, source_id)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS b2b_links (
     target_tenant TEXT NOT NULL,
     source_tenant TEXT NOT NULL,
     source_id     TEXT NOT NULL,
     target_id     TEXT NOT NULL,
     PRIMARY KEY (target_tenant, source_tenant, source_id)
-);
+) WITHOUT ROWID;
 "#;
 
 // ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::policy;
@@ -37,10 +38,10 @@ use crate::store::Store;
 use crate::store::docs::{self, Doc, kind};
 use crate::store::sync::{self as ss, Entry, JobRow, state};
 use crate::store::tenants;
-use crate::util::{new_guid, now_ms, rfc3339};
+use crate::util::{now_ms, rfc3339};
 
 /// Users per transaction.
-pub const CHUNK: usize = 1000;
+pub const CHUNK: usize = 2000;
 /// How long a user soft-deleted by the engine can be restored (then it is purged and recreated).
 pub const RESTORE_WINDOW_MS: i64 = 30 * 24 * 3600 * 1000;
 
@@ -155,18 +156,41 @@ pub enum Outcome {
 // ---------------------------------------------------------------------------------------------
 // Source evaluation
 
+/// A source user's document parsed lazily: property name → its raw JSON text, borrowed from the
+/// stored body. Steady-state cycles only hash raw texts; values are built only for users that
+/// changed.
+pub struct Raw<'a>(HashMap<&'a str, &'a RawValue>);
+
+impl<'a> Raw<'a> {
+    /// Parse a stored user body (None if it is not an object with plain property names).
+    pub fn parse(body: &'a str) -> Option<Raw<'a>> {
+        serde_json::from_str(body).ok().map(Raw)
+    }
+
+    fn raw(&self, k: &str) -> Option<&'a RawValue> {
+        self.0.get(k).copied().filter(|r| r.get() != "null")
+    }
+
+    /// A string property.
+    pub fn str(&self, k: &str) -> Option<String> {
+        self.raw(k)
+            .and_then(|r| serde_json::from_str::<String>(r.get()).ok())
+    }
+
+    fn value(&self, k: &str) -> Option<Value> {
+        self.raw(k).and_then(|r| serde_json::from_str(r.get()).ok())
+    }
+}
+
 /// Whether a source user may be synchronized: an internal member (reference §6.7).
-pub fn is_internal_member(u: &Map<String, Value>) -> bool {
-    let member = match u.get("userType").and_then(Value::as_str) {
+pub fn is_internal_member(u: &Raw<'_>) -> bool {
+    let member = match u.str("userType") {
         None => true,
         Some(t) => t.eq_ignore_ascii_case("Member"),
     };
-    let upn = u
-        .get("userPrincipalName")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let upn = u.str("userPrincipalName").unwrap_or_default();
     let external = upn.to_ascii_uppercase().contains("#EXT#")
-        || u.get("creationType").and_then(Value::as_str) == Some("Invitation");
+        || u.str("creationType").as_deref() == Some("Invitation");
     member && !external
 }
 
@@ -177,21 +201,20 @@ pub fn b2b_upn(source_upn: &str, target_domain: &str) -> String {
 
 /// The target values the mappings produce for a source user, in mapping order (a later mapping
 /// of the same target wins), with the add-only flag. Null source values are skipped.
-fn desired(rule: &UserRule, src: &Map<String, Value>, target_domain: &str) -> Vec<(String, Value, bool)> {
+fn desired(rule: &UserRule, src: &Raw<'_>, target_domain: &str) -> Vec<(String, Value, bool)> {
     let mut out: Vec<(String, Value, bool)> = Vec::with_capacity(rule.mappings.len());
     for m in &rule.mappings {
         let v = match &m.source {
             Source::Const(v) => v.clone(),
-            Source::Prop(p) => match src.get(p) {
-                None | Some(Value::Null) => continue,
-                Some(v) => v.clone(),
+            Source::Prop(p) => match src.value(p) {
+                None => continue,
+                Some(v) => v,
             },
             Source::FirstPhone => match src
-                .get("businessPhones")
-                .and_then(Value::as_array)
-                .and_then(|a| a.first())
+                .value("businessPhones")
+                .and_then(|v| v.as_array().and_then(|a| a.first().cloned()))
             {
-                Some(v @ Value::String(_)) => v.clone(),
+                Some(v @ Value::String(_)) => v,
                 _ => continue,
             },
         };
@@ -212,22 +235,34 @@ fn desired(rule: &UserRule, src: &Map<String, Value>, target_domain: &str) -> Ve
     out
 }
 
-/// FNV-1a over the desired values: what the entry remembers of the last export.
-fn hash_values(values: &[(String, Value, bool)]) -> i64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |bytes: &[u8]| {
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    for (k, v, add_only) in values {
-        feed(k.as_bytes());
-        feed(&[0, u8::from(*add_only)]);
-        feed(v.to_string().as_bytes());
-        feed(&[0xff]);
+fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    // 0 means "re-evaluate" in the entries table.
+    h
+}
+
+/// The part of the hash every user of a cycle shares: the compiled mappings (targets, sources,
+/// constants, add-only flags) and the target domain. Changing a mapping changes every hash.
+fn rule_seed(rule: &UserRule, target_domain: &str) -> u64 {
+    let h = fnv(0xcbf2_9ce4_8422_2325, format!("{:?}", rule.mappings).as_bytes());
+    fnv(h, target_domain.as_bytes())
+}
+
+/// What the entry remembers of the last export: FNV-1a over the rule seed and the raw JSON texts
+/// of the mapped source properties. Never 0 (0 means "re-evaluate").
+fn hash_raw(seed: u64, rule: &UserRule, src: &Raw<'_>) -> i64 {
+    let mut h = seed;
+    for m in &rule.mappings {
+        let raw = match &m.source {
+            Source::Const(_) => None,
+            Source::Prop(p) => src.raw(p),
+            Source::FirstPhone => src.raw("businessPhones"),
+        };
+        h = fnv(h, raw.map_or(b"\0".as_slice(), |r| r.get().as_bytes()));
+        h = fnv(h, &[0xff]);
+    }
     (h as i64) | 1
 }
 
@@ -239,17 +274,12 @@ struct Evaluated {
     hash: i64,
 }
 
-fn evaluate(cx: &Cx, id: &str, src: &Map<String, Value>) -> Evaluated {
-    let values = desired(&cx.rule, src, &cx.target_domain);
+fn evaluate(cx: &Cx, seed: u64, id: &str, src: &Raw<'_>) -> Evaluated {
     Evaluated {
         source_id: id.to_string(),
-        upn: src
-            .get("userPrincipalName")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
-        hash: hash_values(&values),
-        values,
+        upn: src.str("userPrincipalName").unwrap_or_default(),
+        hash: hash_raw(seed, &cx.rule, src),
+        values: desired(&cx.rule, src, &cx.target_domain),
     }
 }
 
@@ -477,7 +507,9 @@ fn create(
             return Ok(conflict("mail or proxy address", m, other, *internal));
         }
     }
-    let id = new_guid();
+    // Time-ordered (UUID v7) object ids: a cycle's inserts append to the document index instead
+    // of touching random pages of it. They are ordinary GUIDs to clients.
+    let id = uuid::Uuid::now_v7().hyphenated().to_string();
     let display = ev
         .values
         .iter()
@@ -641,27 +673,49 @@ fn scope_ids(store: &Store, key: &JobKey, sync_all: bool) -> Result<Vec<String>,
     })
 }
 
+/// Stored bodies of a few users, by id (None if there is no such user).
 fn load_sources(
     store: &Store,
     tenant: &str,
     ids: &[String],
-) -> Result<Vec<(String, Option<Map<String, Value>>)>, ApiError> {
+) -> Result<Vec<(String, Option<String>)>, ApiError> {
     store.read_blocking(|c| {
+        use rusqlite::OptionalExtension;
         let mut stmt = c.prepare_cached(
             "SELECT body FROM docs WHERE tenant_id = ?1 AND kind = 'user' AND key = ?2",
         )?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            use rusqlite::OptionalExtension;
             let body: Option<String> = stmt.query_row([tenant, id.as_str()], |r| r.get(0)).optional()?;
-            let parsed = match body {
-                Some(b) => match serde_json::from_str::<Value>(&b)? {
-                    Value::Object(m) => Some(m),
-                    _ => None,
-                },
-                None => None,
-            };
-            out.push((id.clone(), parsed));
+            out.push((id.clone(), body));
+        }
+        Ok(out)
+    })
+}
+
+/// Stored bodies of a chunk of **sorted** ids, with one range scan over the tenant's users
+/// (users between them that are not in the chunk are skipped without being parsed).
+fn load_chunk(store: &Store, tenant: &str, ids: &[String]) -> Result<Vec<(String, String)>, ApiError> {
+    let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
+        return Ok(Vec::new());
+    };
+    store.read_blocking(|c| {
+        let mut stmt = c.prepare_cached(
+            "SELECT key, body FROM docs
+             WHERE tenant_id = ?1 AND kind = 'user' AND key >= ?2 AND key <= ?3 ORDER BY key",
+        )?;
+        let mut rows = stmt.query(rusqlite::params![tenant, first, last])?;
+        let mut out = Vec::with_capacity(ids.len());
+        let mut want = ids.iter().peekable();
+        while let Some(r) = rows.next()? {
+            let key: String = r.get(0)?;
+            while want.peek().is_some_and(|w| w.as_str() < key.as_str()) {
+                want.next();
+            }
+            if want.peek().is_some_and(|w| w.as_str() == key.as_str()) {
+                out.push((key, r.get(1)?));
+                want.next();
+            }
         }
         Ok(out)
     })
@@ -748,22 +802,26 @@ pub fn run_cycle(store: &Store, key: &JobKey, interval: Duration) -> Result<Cycl
         }
         let mut in_scope: HashSet<String> = HashSet::with_capacity(ids.len());
         let mut addrs = Addresses::default();
+        let seed = rule_seed(&cx.rule, &cx.target_domain);
         for chunk in ids.chunks(CHUNK) {
-            let sources = load_sources(store, &key.tenant_id, chunk)?;
+            let sources = load_chunk(store, &key.tenant_id, chunk)?;
             let mut work: Vec<Evaluated> = Vec::new();
-            for (id, doc) in sources {
-                let Some(doc) = doc else { continue };
+            for (id, body) in sources {
+                let Some(doc) = Raw::parse(&body) else {
+                    tracing::warn!(user = %id, "source user document cannot be read; skipped");
+                    continue;
+                };
                 if !is_internal_member(&doc) {
                     continue;
                 }
-                in_scope.insert(id.clone());
-                let ev = evaluate(&cx, &id, &doc);
+                let hash = hash_raw(seed, &cx.rule, &doc);
                 let unchanged = entries
                     .get(&id)
-                    .is_some_and(|e| e.state == state::SYNCED && e.hash == ev.hash);
+                    .is_some_and(|e| e.state == state::SYNCED && e.hash == hash);
                 if !unchanged {
-                    work.push(ev);
+                    work.push(evaluate(&cx, seed, &id, &doc));
                 }
+                in_scope.insert(id);
             }
             entitled = in_scope.len() as u64;
             if work.is_empty() {
@@ -897,11 +955,12 @@ pub fn provision_on_demand(store: &Store, key: &JobKey, subjects: &[String]) -> 
     let sources = load_sources(store, &key.tenant_id, subjects)?;
     let mut out = Vec::new();
     let mut addrs = Addresses::default();
-    for (id, doc) in sources {
+    for (id, body) in sources {
+        let doc = body.as_deref().and_then(Raw::parse);
         let mut r = OnDemandResult {
             object_id: id.clone(),
-            upn: doc.as_ref().and_then(|d| d.get("userPrincipalName")).and_then(Value::as_str).map(str::to_string),
-            display_name: doc.as_ref().and_then(|d| d.get("displayName")).and_then(Value::as_str).map(str::to_string),
+            upn: doc.as_ref().and_then(|d| d.str("userPrincipalName")),
+            display_name: doc.as_ref().and_then(|d| d.str("displayName")),
             found: doc.is_some(),
             assigned: scope.contains(&id),
             internal: doc.as_ref().is_some_and(is_internal_member),
@@ -937,7 +996,7 @@ pub fn provision_on_demand(store: &Store, key: &JobKey, subjects: &[String]) -> 
                 return Err(job_gone(key));
             }
             if in_scope {
-                let ev = evaluate(cx, &id, &doc);
+                let ev = evaluate(cx, rule_seed(&cx.rule, &cx.target_domain), &id, &doc);
                 if entry.as_ref().is_some_and(|e| e.state == state::SYNCED && e.hash == ev.hash)
                     && let Some(t) = entry.as_ref().and_then(|e| e.target_id.clone())
                     && docs::get(tx, &cx.target, kind::USER, &t)?.is_some()
@@ -994,21 +1053,34 @@ mod tests {
         );
     }
 
-    #[test]
-    fn only_internal_members_are_in_scope() {
-        let m = |v: Value| v.as_object().unwrap().clone();
-        assert!(is_internal_member(&m(json!({"userPrincipalName": "a@x.com", "userType": "Member"}))));
-        assert!(is_internal_member(&m(json!({"userPrincipalName": "a@x.com"}))));
-        assert!(!is_internal_member(&m(json!({"userPrincipalName": "a@x.com", "userType": "Guest"}))));
-        assert!(!is_internal_member(&m(json!({"userPrincipalName": "a_y.com#EXT#@x.com", "userType": "Member"}))));
+    fn internal(v: Value) -> bool {
+        let s = v.to_string();
+        is_internal_member(&Raw::parse(&s).unwrap())
     }
 
     #[test]
-    fn the_hash_changes_with_any_mapped_value_and_is_never_zero() {
-        let a = vec![("displayName".to_string(), json!("Annie"), false)];
-        let b = vec![("displayName".to_string(), json!("Annie A"), false)];
-        assert_ne!(hash_values(&a), hash_values(&b));
-        assert_eq!(hash_values(&a), hash_values(&a.clone()));
-        assert_ne!(hash_values(&[]), 0);
+    fn only_internal_members_are_in_scope() {
+        assert!(internal(json!({"userPrincipalName": "a@x.com", "userType": "Member"})));
+        assert!(internal(json!({"userPrincipalName": "a@x.com", "userType": null})));
+        assert!(!internal(json!({"userPrincipalName": "a@x.com", "userType": "Guest"})));
+        assert!(!internal(json!({"userPrincipalName": "a_y.com#EXT#@x.com", "userType": "Member"})));
+        assert!(!internal(json!({"userPrincipalName": "a@x.com", "creationType": "Invitation"})));
+    }
+
+    #[test]
+    fn the_hash_follows_mapped_values_and_mappings_only() {
+        let rule = schema::compile(&schema::default_schema("j"));
+        let seed = rule_seed(&rule, "b.onmicrosoft.com");
+        let h = |v: Value| {
+            let s = v.to_string();
+            hash_raw(seed, &rule, &Raw::parse(&s).unwrap())
+        };
+        let annie = h(json!({"displayName": "Annie", "userPrincipalName": "a@x.com"}));
+        assert_eq!(annie, h(json!({"userPrincipalName": "a@x.com", "displayName": "Annie", "ageGroup": "x"})));
+        assert_ne!(annie, h(json!({"displayName": "Annie A", "userPrincipalName": "a@x.com"})));
+        assert_ne!(annie, 0);
+        let other_seed = rule_seed(&rule, "c.onmicrosoft.com");
+        let s = json!({"displayName": "Annie", "userPrincipalName": "a@x.com"}).to_string();
+        assert_ne!(annie, hash_raw(other_seed, &rule, &Raw::parse(&s).unwrap()));
     }
 }
