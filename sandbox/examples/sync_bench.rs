@@ -273,11 +273,13 @@ async fn run(url: &str, label: &str) {
     );
     for j in jobs {
         println!(
-            "  job target={} created={} exported={} cycle={:.2}s",
+            "  job target={} created={} exported={} cycle={:.2}s (read+evaluate {:.2}s, write transactions {:.2}s)",
             j["targetTenantId"].as_str().unwrap_or("?"),
             j["created"],
             j["countExported"],
-            j["durationMs"].as_u64().unwrap_or(0) as f64 / 1000.0
+            j["durationMs"].as_u64().unwrap_or(0) as f64 / 1000.0,
+            j["readMs"].as_u64().unwrap_or(0) as f64 / 1000.0,
+            j["writeMs"].as_u64().unwrap_or(0) as f64 / 1000.0,
         );
     }
 }

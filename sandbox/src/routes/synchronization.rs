@@ -778,8 +778,8 @@ fn steps(r: &OnDemandResult, ts: &str) -> Vec<Value> {
         Value::Object(values.iter().map(|(k, v)| (k.clone(), as_text(v))).collect())
     };
     let last = match r.outcome.as_ref().ok() {
-        Some(Outcome::Created { target_id, values }) => {
-            let mut d = details(values);
+        Some(Outcome::Created { target_id }) => {
+            let mut d = details(&r.values);
             d["objectId"] = json!(target_id);
             step("EntryExportAdd", "Export", "Success", format!("User '{who}' was created in {target_name}"), ts, d)
         }

@@ -140,6 +140,25 @@ pub fn insert(
     Ok(n == 1)
 }
 
+/// Insert a document whose body is already serialized (the synchronization engine builds bodies
+/// outside the write transaction). Returns whether it was inserted.
+pub fn insert_json(
+    conn: &Connection,
+    tenant: &str,
+    kind: &str,
+    key: &str,
+    body: &str,
+    created_ms: i64,
+) -> Result<bool, ApiError> {
+    let n = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO docs (tenant_id, kind, key, body, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![tenant, kind, key, body, created_ms])?;
+    Ok(n == 1)
+}
+
 /// Insert or replace a document's body (keeps `created_ms` of an existing row).
 pub fn upsert(
     conn: &Connection,

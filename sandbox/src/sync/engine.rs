@@ -102,6 +102,10 @@ pub struct CycleReport {
     pub error: Option<Value>,
     /// Wall time of the cycle.
     pub duration_ms: u64,
+    /// Of which reading and evaluating source users (no lock held).
+    pub read_ms: u64,
+    /// Of which write transactions (including waiting for the writer).
+    pub write_ms: u64,
 }
 
 /// The per-cycle context shared by the steps.
@@ -137,8 +141,8 @@ struct JobFailure {
 /// The result of reconciling one user.
 #[derive(Clone, Debug)]
 pub enum Outcome {
-    /// A B2B user was created.
-    Created { target_id: String, values: Vec<(String, Value)> },
+    /// A B2B user was created (with the evaluated values).
+    Created { target_id: String },
     /// Changed attributes were written.
     Updated { target_id: String, changed: Vec<(String, Value)> },
     /// A user the engine had soft-deleted was restored (and updated).
@@ -272,6 +276,8 @@ struct Evaluated {
     upn: String,
     values: Vec<(String, Value, bool)>,
     hash: i64,
+    /// The target user to insert if the user turns out to need one (built ahead of the lock).
+    new_user: Option<NewUser>,
 }
 
 fn evaluate(cx: &Cx, seed: u64, id: &str, src: &Raw<'_>) -> Evaluated {
@@ -280,6 +286,7 @@ fn evaluate(cx: &Cx, seed: u64, id: &str, src: &Raw<'_>) -> Evaluated {
         upn: src.str("userPrincipalName").unwrap_or_default(),
         hash: hash_raw(seed, &cx.rule, src),
         values: desired(&cx.rule, src, &cx.target_domain),
+        new_user: None,
     }
 }
 
@@ -480,33 +487,29 @@ fn reconcile(
     create(tx, cx, ev, addrs)
 }
 
-fn create(
-    tx: &Connection,
-    cx: &Cx,
-    ev: &Evaluated,
-    addrs: &mut Addresses,
-) -> Result<Outcome, ApiError> {
+/// A B2B user document built before the write transaction, so the writer lock covers only the
+/// inserts.
+struct NewUser {
+    id: String,
+    upn: String,
+    /// Lower-case mail, for the address conflict check.
+    mail: Option<String>,
+    body: String,
+}
+
+fn build_new_user(cx: &Cx, ev: &Evaluated) -> Result<NewUser, ApiError> {
     let upn = ev
         .values
         .iter()
         .find(|(k, _, _)| k == "userPrincipalName")
         .and_then(|(_, v, _)| v.as_str().map(str::to_string))
         .unwrap_or_else(|| b2b_upn(&ev.upn, &cx.target_domain));
-    if let Some(other) = docs::find_by_upn(tx, &cx.target, kind::USER, &upn, i64::MAX)? {
-        return Ok(conflict("userPrincipalName", &upn, &other.key, is_internal_doc(&other.body)));
-    }
     let mail = ev
         .values
         .iter()
         .find(|(k, _, _)| k == "mail")
         .and_then(|(_, v, _)| v.as_str())
         .map(str::to_lowercase);
-    if let Some(m) = &mail {
-        addrs.load(tx, &cx.target)?;
-        if let Some((other, internal)) = addrs.owners.get(m) {
-            return Ok(conflict("mail or proxy address", m, other, *internal));
-        }
-    }
     // Time-ordered (UUID v7) object ids: a cycle's inserts append to the document index instead
     // of touching random pages of it. They are ordinary GUIDs to clients.
     let id = uuid::Uuid::now_v7().hyphenated().to_string();
@@ -538,15 +541,44 @@ fn create(
         "_source".into(),
         json!({"tenantId": cx.source, "objectId": ev.source_id}),
     );
-    docs::insert(tx, &cx.target, kind::USER, &id, &doc, cx.now)?;
-    ss::put_link(tx, &cx.target, &cx.source, &ev.source_id, &id)?;
-    if let Some(m) = mail {
-        addrs.owners.insert(m, (id.clone(), false));
+    Ok(NewUser {
+        id,
+        upn,
+        mail,
+        body: serde_json::to_string(&doc)?,
+    })
+}
+
+fn create(
+    tx: &Connection,
+    cx: &Cx,
+    ev: &Evaluated,
+    addrs: &mut Addresses,
+) -> Result<Outcome, ApiError> {
+    let built;
+    let nu = match &ev.new_user {
+        Some(n) => n,
+        None => {
+            built = build_new_user(cx, ev)?;
+            &built
+        }
+    };
+    if let Some(other) = docs::find_by_upn(tx, &cx.target, kind::USER, &nu.upn, i64::MAX)? {
+        return Ok(conflict("userPrincipalName", &nu.upn, &other.key, is_internal_doc(&other.body)));
     }
-    let values = ev.values.iter().map(|(k, v, _)| (k.clone(), v.clone())).collect();
+    if let Some(m) = &nu.mail {
+        addrs.load(tx, &cx.target)?;
+        if let Some((other, internal)) = addrs.owners.get(m) {
+            return Ok(conflict("mail or proxy address", m, other, *internal));
+        }
+    }
+    docs::insert_json(tx, &cx.target, kind::USER, &nu.id, &nu.body, cx.now)?;
+    ss::put_link(tx, &cx.target, &cx.source, &ev.source_id, &nu.id)?;
+    if let Some(m) = &nu.mail {
+        addrs.owners.insert(m.clone(), (nu.id.clone(), false));
+    }
     Ok(Outcome::Created {
-        target_id: id,
-        values,
+        target_id: nu.id.clone(),
     })
 }
 
@@ -780,6 +812,7 @@ pub fn run_cycle(store: &Store, key: &JobKey, interval: Duration) -> Result<Cycl
     report.target_tenant_id = Some(cx.target.clone());
     let mut counts = Counts::default();
     let mut entitled = 0u64;
+    let (mut read_time, mut write_time) = (Duration::ZERO, Duration::ZERO);
     if cx.rule.enabled {
         let ids = scope_ids(store, key, prep.sync_all)?;
         let mut entries = store.read_blocking(|c| ss::entries(c, &key.tenant_id, &key.job_id))?;
@@ -804,6 +837,7 @@ pub fn run_cycle(store: &Store, key: &JobKey, interval: Duration) -> Result<Cycl
         let mut addrs = Addresses::default();
         let seed = rule_seed(&cx.rule, &cx.target_domain);
         for chunk in ids.chunks(CHUNK) {
+            let read_started = std::time::Instant::now();
             let sources = load_chunk(store, &key.tenant_id, chunk)?;
             let mut work: Vec<Evaluated> = Vec::new();
             for (id, body) in sources {
@@ -819,14 +853,20 @@ pub fn run_cycle(store: &Store, key: &JobKey, interval: Duration) -> Result<Cycl
                     .get(&id)
                     .is_some_and(|e| e.state == state::SYNCED && e.hash == hash);
                 if !unchanged {
-                    work.push(evaluate(&cx, seed, &id, &doc));
+                    let mut ev = evaluate(&cx, seed, &id, &doc);
+                    if entries.get(&id).is_none_or(|e| e.target_id.is_none()) && cx.rule.add {
+                        ev.new_user = Some(build_new_user(&cx, &ev)?);
+                    }
+                    work.push(ev);
                 }
                 in_scope.insert(id);
             }
             entitled = in_scope.len() as u64;
+            read_time += read_started.elapsed();
             if work.is_empty() {
                 continue;
             }
+            let write_started = std::time::Instant::now();
             store.write_blocking(|tx| {
                 if !ss::job_exists(tx, &key.tenant_id, &key.service_principal_id, &key.job_id)? {
                     return Err(job_gone(key));
@@ -842,6 +882,7 @@ pub fn run_cycle(store: &Store, key: &JobKey, interval: Duration) -> Result<Cycl
                 }
                 Ok(())
             })?;
+            write_time += write_started.elapsed();
         }
         // Entries that left the scope.
         let leaving: Vec<(String, Entry)> = entries
@@ -849,6 +890,7 @@ pub fn run_cycle(store: &Store, key: &JobKey, interval: Duration) -> Result<Cycl
             .filter(|(id, e)| !in_scope.contains(id) && e.state != state::DELETED)
             .collect();
         for chunk in leaving.chunks(CHUNK) {
+            let write_started = std::time::Instant::now();
             store.write_blocking(|tx| {
                 if !ss::job_exists(tx, &key.tenant_id, &key.service_principal_id, &key.job_id)? {
                     return Err(job_gone(key));
@@ -869,6 +911,7 @@ pub fn run_cycle(store: &Store, key: &JobKey, interval: Duration) -> Result<Cycl
                 }
                 Ok(())
             })?;
+            write_time += write_started.elapsed();
         }
     }
     let ended = now_ms();
@@ -906,6 +949,8 @@ pub fn run_cycle(store: &Store, key: &JobKey, interval: Duration) -> Result<Cycl
     report.deleted = counts.deleted;
     report.restored = counts.restored;
     report.duration_ms = started.elapsed().as_millis() as u64;
+    report.read_ms = read_time.as_millis() as u64;
+    report.write_ms = write_time.as_millis() as u64;
     Ok(report)
 }
 
@@ -938,6 +983,8 @@ pub struct OnDemandResult {
     pub internal: bool,
     /// The target user before the run, if linked.
     pub matched: Option<String>,
+    /// The values the mappings produce (in scope only).
+    pub values: Vec<(String, Value)>,
     /// The outcome, or the job failure that prevented it.
     pub outcome: Result<Outcome, (String, String)>,
     /// The target tenant.
@@ -965,6 +1012,7 @@ pub fn provision_on_demand(store: &Store, key: &JobKey, subjects: &[String]) -> 
             assigned: scope.contains(&id),
             internal: doc.as_ref().is_some_and(is_internal_member),
             matched: None,
+            values: Vec::new(),
             outcome: Ok(Outcome::Skipped {
                 reason: "NotEffectivelyEntitled",
                 message: String::new(),
@@ -991,12 +1039,14 @@ pub fn provision_on_demand(store: &Store, key: &JobKey, subjects: &[String]) -> 
             None => store.read_blocking(|c| ss::find_link(c, &cx.target, &cx.source, &id))?,
         };
         let in_scope = r.assigned && r.internal && cx.rule.enabled;
+        let mut values = Vec::new();
         let outcome = store.write_blocking(|tx| {
             if !ss::job_exists(tx, &key.tenant_id, &key.service_principal_id, &key.job_id)? {
                 return Err(job_gone(key));
             }
             if in_scope {
                 let ev = evaluate(cx, rule_seed(&cx.rule, &cx.target_domain), &id, &doc);
+                values = ev.values.iter().map(|(k, v, _)| (k.clone(), v.clone())).collect();
                 if entry.as_ref().is_some_and(|e| e.state == state::SYNCED && e.hash == ev.hash)
                     && let Some(t) = entry.as_ref().and_then(|e| e.target_id.clone())
                     && docs::get(tx, &cx.target, kind::USER, &t)?.is_some()
@@ -1036,6 +1086,7 @@ pub fn provision_on_demand(store: &Store, key: &JobKey, subjects: &[String]) -> 
             }
         })?;
         r.outcome = Ok(outcome);
+        r.values = values;
         out.push(r);
     }
     Ok(out)
