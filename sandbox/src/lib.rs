@@ -104,13 +104,25 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let _worker = jobs::start(state.clone());
     let _sync_worker = sync::worker::start(state.clone());
+    let sync = state.sync.clone();
     let app = router(state).into_make_service_with_connect_info::<PeerAddr>();
     let (fired_tx, fired_rx) = tokio::sync::oneshot::channel::<()>();
+    let sync_on_signal = sync.clone();
     let signal = async move {
         shutdown.await;
+        sync_on_signal.shutdown();
         let _ = fired_tx.send(());
     };
     let server = axum::serve(listener.into(), app).with_graceful_shutdown(signal);
+    // Whichever way serving ends, running synchronization cycles stop at their next chunk, so
+    // the process can exit promptly.
+    struct StopSync(sync::SyncHandle);
+    impl Drop for StopSync {
+        fn drop(&mut self) {
+            self.0.shutdown();
+        }
+    }
+    let _stop_sync = StopSync(sync);
     tokio::select! {
         r = server => r,
         _ = async {

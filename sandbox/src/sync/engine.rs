@@ -22,6 +22,7 @@
 //! 6. writes the job status (counts, last execution, steady state) and the next due time.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -761,8 +762,22 @@ fn job_gone(key: &JobKey) -> ApiError {
 // ---------------------------------------------------------------------------------------------
 // The cycle
 
-/// Run one cycle of a job now. `interval` is the schedule interval (next due time).
-pub fn run_cycle(store: &Store, key: &JobKey, interval: Duration) -> Result<CycleReport, ApiError> {
+/// Run one cycle of a job now. `interval` is the schedule interval (next due time). When `stop`
+/// becomes true the cycle ends at its next chunk with [`ApiError::Unavailable`], leaving the due
+/// time as it was (what it committed stays committed).
+pub fn run_cycle(
+    store: &Store,
+    key: &JobKey,
+    interval: Duration,
+    stop: &AtomicBool,
+) -> Result<CycleReport, ApiError> {
+    let stopped = || {
+        if stop.load(Ordering::SeqCst) {
+            Err(ApiError::Unavailable { retry_after: 0 })
+        } else {
+            Ok(())
+        }
+    };
     let began = now_ms();
     let started = std::time::Instant::now();
     let mut report = CycleReport {
@@ -837,6 +852,7 @@ pub fn run_cycle(store: &Store, key: &JobKey, interval: Duration) -> Result<Cycl
         let mut addrs = Addresses::default();
         let seed = rule_seed(&cx.rule, &cx.target_domain);
         for chunk in ids.chunks(CHUNK) {
+            stopped()?;
             let read_started = std::time::Instant::now();
             let sources = load_chunk(store, &key.tenant_id, chunk)?;
             let mut work: Vec<Evaluated> = Vec::new();
@@ -890,6 +906,7 @@ pub fn run_cycle(store: &Store, key: &JobKey, interval: Duration) -> Result<Cycl
             .filter(|(id, e)| !in_scope.contains(id) && e.state != state::DELETED)
             .collect();
         for chunk in leaving.chunks(CHUNK) {
+            stopped()?;
             let write_started = std::time::Instant::now();
             store.write_blocking(|tx| {
                 if !ss::job_exists(tx, &key.tenant_id, &key.service_principal_id, &key.job_id)? {

@@ -23,6 +23,7 @@ pub mod status;
 pub mod worker;
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -56,6 +57,9 @@ struct Inner {
     permits: Semaphore,
     /// Engine activity counters for `/_sandbox/stats` (not Graph requests).
     counters: Mutex<Counters>,
+    /// Set when the server shuts down: running cycles stop at their next chunk (what they
+    /// committed stays; the cycle is due again after a restart).
+    stopping: AtomicBool,
 }
 
 /// Engine activity since start or the last stats reset.
@@ -91,6 +95,7 @@ impl Default for SyncHandle {
                 on_demand: Mutex::new(HashMap::new()),
                 permits: Semaphore::new(parallel),
                 counters: Mutex::new(Counters::default()),
+                stopping: AtomicBool::new(false),
             }),
         }
     }
@@ -101,6 +106,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl SyncHandle {
+    /// Ask running cycles to stop at their next chunk (server shutdown).
+    pub fn shutdown(&self) {
+        self.inner.stopping.store(true, Ordering::SeqCst);
+    }
+
     /// Wake the worker (a job was started or its due time changed).
     pub fn wake(&self) {
         self.inner.wakeup.notify_one();
@@ -188,13 +198,24 @@ pub async fn run_jobs(state: &AppState, keys: Vec<JobKey>) -> Vec<CycleReport> {
             let res = tokio::task::spawn_blocking(move || {
                 let job_lock = handle.job_lock(&k);
                 let _g = lock(&job_lock);
-                engine::run_cycle(&store, &k, interval)
+                engine::run_cycle(&store, &k, interval, &handle.inner.stopping)
             })
             .await
             .map_err(|e| ApiError::Internal(format!("sync task: {e}")))
             .and_then(|r| r);
             let report = match res {
                 Ok(r) => r,
+                Err(ApiError::Unavailable { .. }) => {
+                    tracing::info!(job = %key.job_id, "synchronization cycle interrupted by shutdown");
+                    CycleReport {
+                        tenant_id: key.tenant_id.clone(),
+                        service_principal_id: key.service_principal_id.clone(),
+                        job_id: key.job_id.clone(),
+                        state: "Skipped".into(),
+                        error: Some(json!({"code": "Interrupted", "message": "The server is shutting down."})),
+                        ..Default::default()
+                    }
+                }
                 Err(e) => {
                     let skipped = matches!(e, ApiError::NotFound { .. });
                     if !skipped {
