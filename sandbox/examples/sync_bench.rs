@@ -51,7 +51,9 @@ fn main() {
         "run" => rt.block_on(run(&url, &arg(&args, "--label", "cycle"))),
         "check" => rt.block_on(check(&url, targets, users)),
         _ => {
-            eprintln!("usage: sync_bench seed|setup|run|check [--users N] [--targets N] [--url U] [--label L]");
+            eprintln!(
+                "usage: sync_bench seed|setup|run|check [--users N] [--targets N] [--url U] [--label L]"
+            );
             std::process::exit(2);
         }
     }
@@ -162,7 +164,10 @@ async fn setup(url: &str, targets: usize) {
         .await;
         tgt.call(
             reqwest::Method::PUT,
-            &format!("/policies/crossTenantAccessPolicy/partners/{}/identitySynchronization", tenant_id(1)),
+            &format!(
+                "/policies/crossTenantAccessPolicy/partners/{}/identitySynchronization",
+                tenant_id(1)
+            ),
             Some(json!({"displayName": "Tenant 1", "userSyncInbound": {"isSyncAllowed": true}})),
         )
         .await;
@@ -194,9 +199,11 @@ async fn setup(url: &str, targets: usize) {
         src.call(
             reqwest::Method::PUT,
             &format!("/servicePrincipals/{sp}/synchronization/secrets"),
-            Some(json!({"value": [{"key": "AuthenticationType", "value": "SyncPolicy"},
+            Some(
+                json!({"value": [{"key": "AuthenticationType", "value": "SyncPolicy"},
                                    {"key": "CompanyId", "value": tenant_id(t)},
-                                   {"key": "SyncAll", "value": "false"}]})),
+                                   {"key": "SyncAll", "value": "false"}]}),
+            ),
         )
         .await;
         let job = src
@@ -231,7 +238,10 @@ async fn setup(url: &str, targets: usize) {
             if j["status"]["code"] == "Active" {
                 break;
             }
-            assert!(Instant::now() < deadline, "first cycle did not complete: {j}");
+            assert!(
+                Instant::now() < deadline,
+                "first cycle did not complete: {j}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -269,7 +279,9 @@ async fn run(url: &str, label: &str) {
         sum("updated"),
         sum("deleted"),
         sum("countEscrowed"),
-        jobs.iter().map(|j| j["state"].as_str().unwrap_or("?")).collect::<Vec<_>>(),
+        jobs.iter()
+            .map(|j| j["state"].as_str().unwrap_or("?"))
+            .collect::<Vec<_>>(),
     );
     for j in jobs {
         println!(
@@ -288,7 +300,10 @@ async fn check(url: &str, targets: usize, users: usize) {
     for t in 2..=targets + 1 {
         let api = Api::login(url, t).await;
         let n = api.call(reqwest::Method::GET, "/users/$count", None).await;
-        let n: usize = n.as_str().map(|s| s.parse().unwrap()).unwrap_or_else(|| n.as_u64().unwrap() as usize);
+        let n: usize = n
+            .as_str()
+            .map(|s| s.parse().unwrap())
+            .unwrap_or_else(|| n.as_u64().unwrap() as usize);
         println!("target {t}: {n} users (expected {users})");
         assert_eq!(n, users, "target {t} has {n} users");
     }

@@ -330,10 +330,7 @@ impl Access {
 /// Permission names the seed may grant (those in [`PERMISSIONS`] plus a few the provider's
 /// documentation mentions).
 pub fn known_permission(name: &str) -> bool {
-    const EXTRA: &[&str] = &[
-        "AuditLog.Read.All",
-        "User.ReadBasic.All",
-    ];
+    const EXTRA: &[&str] = &["AuditLog.Read.All", "User.ReadBasic.All"];
     EXTRA.contains(&name) || PERMISSIONS.iter().any(|(_, _, p)| p.contains(&name))
 }
 

@@ -464,8 +464,13 @@ async fn binary_kill_9_during_a_large_cycle_neither_duplicates_nor_loses_users()
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let data_s = data.to_str().unwrap().to_string();
-    let roles = json!(["Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
-                       "Synchronization.ReadWrite.All", "Policy.ReadWrite.CrossTenantAccess", "User.ReadWrite.All"]);
+    let roles = json!([
+        "Application.ReadWrite.All",
+        "AppRoleAssignment.ReadWrite.All",
+        "Synchronization.ReadWrite.All",
+        "Policy.ReadWrite.CrossTenantAccess",
+        "User.ReadWrite.All"
+    ]);
     let users: Vec<Value> = (0..USERS)
         .map(|i| json!({"displayName": format!("User {i}"), "userPrincipalName": format!("u{i}@contosoa.onmicrosoft.com"),
                         "mail": format!("u{i}@contosoa.com")}))
@@ -496,18 +501,58 @@ async fn binary_kill_9_during_a_large_cycle_neither_duplicates_nor_loses_users()
     let g = format!("{url}/v1.0");
     let partners = format!("{g}/policies/crossTenantAccessPolicy/partners");
     use reqwest::Method as M;
-    graph(&c, M::POST, &partners, &tb, Some(json!({"tenantId": A_ID, "automaticUserConsentSettings": {"inboundAllowed": true}}))).await;
-    graph(&c, M::PUT, &format!("{partners}/{A_ID}/identitySynchronization"), &tb,
-          Some(json!({"userSyncInbound": {"isSyncAllowed": true}}))).await;
-    graph(&c, M::POST, &partners, &ta, Some(json!({"tenantId": B_ID, "automaticUserConsentSettings": {"outboundAllowed": true}}))).await;
-    let inst = graph(&c, M::POST, &format!("{g}/applicationTemplates/518e5f48-1fc8-4c48-9387-9fdf28b0dfe7/instantiate"),
-                     &ta, Some(json!({"displayName": "MTO_Sync_B"}))).await;
+    graph(
+        &c,
+        M::POST,
+        &partners,
+        &tb,
+        Some(json!({"tenantId": A_ID, "automaticUserConsentSettings": {"inboundAllowed": true}})),
+    )
+    .await;
+    graph(
+        &c,
+        M::PUT,
+        &format!("{partners}/{A_ID}/identitySynchronization"),
+        &tb,
+        Some(json!({"userSyncInbound": {"isSyncAllowed": true}})),
+    )
+    .await;
+    graph(
+        &c,
+        M::POST,
+        &partners,
+        &ta,
+        Some(json!({"tenantId": B_ID, "automaticUserConsentSettings": {"outboundAllowed": true}})),
+    )
+    .await;
+    let inst = graph(
+        &c,
+        M::POST,
+        &format!("{g}/applicationTemplates/518e5f48-1fc8-4c48-9387-9fdf28b0dfe7/instantiate"),
+        &ta,
+        Some(json!({"displayName": "MTO_Sync_B"})),
+    )
+    .await;
     let sp = inst["servicePrincipal"]["id"].as_str().unwrap().to_string();
     let sync = format!("{g}/servicePrincipals/{sp}/synchronization");
-    graph(&c, M::PUT, &format!("{sync}/secrets"), &ta, Some(json!({"value": [
+    graph(
+        &c,
+        M::PUT,
+        &format!("{sync}/secrets"),
+        &ta,
+        Some(json!({"value": [
         {"key": "CompanyId", "value": B_ID}, {"key": "AuthenticationType", "value": "SyncPolicy"},
-        {"key": "SyncAll", "value": "true"}]}))).await;
-    let job = graph(&c, M::POST, &format!("{sync}/jobs"), &ta, Some(json!({"templateId": "Azure2Azure"}))).await["id"]
+        {"key": "SyncAll", "value": "true"}]})),
+    )
+    .await;
+    let job = graph(
+        &c,
+        M::POST,
+        &format!("{sync}/jobs"),
+        &ta,
+        Some(json!({"templateId": "Azure2Azure"})),
+    )
+    .await["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -526,7 +571,10 @@ async fn binary_kill_9_during_a_large_cycle_neither_duplicates_nor_loses_users()
         if n > 0 {
             break n;
         }
-        assert!(Instant::now() < deadline, "the cycle never committed a chunk");
+        assert!(
+            Instant::now() < deadline,
+            "the cycle never committed a chunk"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
     p.child.kill().unwrap(); // SIGKILL in the middle of the cycle
@@ -552,10 +600,26 @@ async fn binary_kill_9_during_a_large_cycle_neither_duplicates_nor_loses_users()
         .unwrap();
     let rep = &r["jobs"][0];
     assert_eq!(rep["state"], "Succeeded", "{r}");
-    assert_eq!(rep["countEscrowed"], 0, "a duplicate attempt would be an escrow: {r}");
+    assert_eq!(
+        rep["countEscrowed"], 0,
+        "a duplicate attempt would be an escrow: {r}"
+    );
     assert_eq!(count(c.clone(), p2.url.clone(), tb.clone()).await, USERS);
-    let j = graph(&c, M::GET, &format!("{}/v1.0/servicePrincipals/{sp}/synchronization/jobs/{job}", p2.url), &ta, None).await;
-    assert_eq!(j["status"]["synchronizedEntryCountByType"], json!([{"key": "User", "value": USERS}]));
+    let j = graph(
+        &c,
+        M::GET,
+        &format!(
+            "{}/v1.0/servicePrincipals/{sp}/synchronization/jobs/{job}",
+            p2.url
+        ),
+        &ta,
+        None,
+    )
+    .await;
+    assert_eq!(
+        j["status"]["synchronizedEntryCountByType"],
+        json!([{"key": "User", "value": USERS}])
+    );
     assert_eq!(p2.terminate().code(), Some(0));
 
     // In the database: one B user per A user, each linked once.
@@ -569,5 +633,8 @@ async fn binary_kill_9_during_a_large_cycle_neither_duplicates_nor_loses_users()
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .unwrap();
-    assert_eq!((users, distinct_sources, links), (USERS as i64, USERS as i64, USERS as i64));
+    assert_eq!(
+        (users, distinct_sources, links),
+        (USERS as i64, USERS as i64, USERS as i64)
+    );
 }

@@ -26,8 +26,7 @@ use serde_json::{Map, Value, json};
 
 use super::users::{Listing, list_paged};
 use super::{
-    Ctx, check_properties, entity_fragment, expect_object, json_response, no_content,
-    with_context,
+    Ctx, check_properties, entity_fragment, expect_object, json_response, no_content, with_context,
 };
 use crate::AppState;
 use crate::auth::Access;
@@ -251,8 +250,8 @@ pub async fn instantiate(
     let (app, sp) = st
         .store
         .write(move |tx| {
-            let tenant = tenants::get_tenant(tx, &t)?
-                .ok_or_else(ApiError::directory_object_not_found)?;
+            let tenant =
+                tenants::get_tenant(tx, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
             let (app, sp) = new_configuration(&name, &tenant, now);
             let app_key = app["id"].as_str().unwrap_or_default().to_string();
             let sp_key = sp["id"].as_str().unwrap_or_default().to_string();
@@ -441,7 +440,15 @@ pub async fn delete_application(
                     sql: "json_extract(body, '$.appId') = ?".into(),
                     params: vec![app_id.to_string().into()],
                 };
-                for d in docs::list(tx, &t, kind::SERVICE_PRINCIPAL, &filter, None, 1000, i64::MAX)? {
+                for d in docs::list(
+                    tx,
+                    &t,
+                    kind::SERVICE_PRINCIPAL,
+                    &filter,
+                    None,
+                    1000,
+                    i64::MAX,
+                )? {
                     if !sps.contains(&d.key) {
                         sps.push(d.key);
                     }
@@ -512,7 +519,10 @@ pub async fn list_assignments(
     let mut body = Map::new();
     body.insert(
         "@odata.context".into(),
-        json!(ctx.context(&format!("servicePrincipals('{}')/appRoleAssignedTo", sp.key))),
+        json!(ctx.context(&format!(
+            "servicePrincipals('{}')/appRoleAssignedTo",
+            sp.key
+        ))),
     );
     if more && let Some(last) = rows.last() {
         let token = PageToken {
@@ -583,17 +593,29 @@ pub async fn create_assignment(
                     .body
                     .get("appRoles")
                     .and_then(Value::as_array)
-                    .is_some_and(|r| r.iter().any(|x| x.get("id").and_then(Value::as_str) == Some(role.as_str())));
+                    .is_some_and(|r| {
+                        r.iter()
+                            .any(|x| x.get("id").and_then(Value::as_str) == Some(role.as_str()))
+                    });
             if !known_role {
                 return Err(ApiError::request_bad_request(format!(
                     "Permission being assigned was not found on application '{}'.",
-                    sp.body.get("appId").and_then(Value::as_str).unwrap_or_default()
+                    sp.body
+                        .get("appId")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
                 )));
             }
             let (ptype, pname) = if let Some(u) = docs::get(tx, &t, kind::USER, &principal)? {
-                ("User", u.body.get("displayName").cloned().unwrap_or(Value::Null))
+                (
+                    "User",
+                    u.body.get("displayName").cloned().unwrap_or(Value::Null),
+                )
             } else if let Some(g) = docs::get(tx, &t, kind::GROUP, &principal)? {
-                ("Group", g.body.get("displayName").cloned().unwrap_or(Value::Null))
+                (
+                    "Group",
+                    g.body.get("displayName").cloned().unwrap_or(Value::Null),
+                )
             } else {
                 return Err(ApiError::resource_not_found(&principal));
             };
@@ -675,7 +697,10 @@ pub async fn get_assignment(
         .await?
         .ok_or_else(|| ApiError::resource_not_found(&id))?;
     let body = with_context(
-        ctx.context(&format!("servicePrincipals('{}')/appRoleAssignedTo/$entity", sp.key)),
+        ctx.context(&format!(
+            "servicePrincipals('{}')/appRoleAssignedTo/$entity",
+            sp.key
+        )),
         obj(a.body),
     );
     Ok(json_response(StatusCode::OK, &body))

@@ -32,7 +32,8 @@ use crate::sync::{policy, schema, status};
 use crate::util::{new_guid, now_ms, parse_guid, rfc3339};
 
 /// The `key` of a provisionOnDemand answer for CTS (reference §6.9).
-pub const STATUS_INFO_KEY: &str = "Microsoft.Identity.Health.CPP.Common.DataContracts.SyncFabric.StatusInfo";
+pub const STATUS_INFO_KEY: &str =
+    "Microsoft.Identity.Health.CPP.Common.DataContracts.SyncFabric.StatusInfo";
 
 /// Secret keys whose values `GET .../secrets` shows in clear; every other value reads `*`.
 /// UNCONFIRMED which keys Graph masks; these carry no credential.
@@ -327,7 +328,11 @@ pub async fn restart_job(
         Some(Value::Object(c)) => match c.get("resetScope") {
             None | Some(Value::Null) => String::new(),
             Some(Value::String(s)) => s.clone(),
-            Some(_) => return Err(ApiError::bad_request("criteria.resetScope must be a string.")),
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "criteria.resetScope must be a string.",
+                ));
+            }
         },
         Some(_) => return Err(ApiError::bad_request("criteria must be an object.")),
     };
@@ -345,7 +350,11 @@ pub async fn restart_job(
         scopes.push(canon.to_string());
     }
     if scopes.is_empty() {
-        scopes = vec!["Watermark".into(), "Escrows".into(), "QuarantineState".into()];
+        scopes = vec![
+            "Watermark".into(),
+            "Escrows".into(),
+            "QuarantineState".into(),
+        ];
     }
     let (t, j) = (ctx.tenant().to_string(), job.clone());
     modify_job(&st, &ctx, &sp, &job, move |tx, body, _| {
@@ -419,7 +428,11 @@ async fn validate_credentials(
     let saved = match body.get("useSavedCredentials") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(ApiError::bad_request("useSavedCredentials must be a boolean.")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "useSavedCredentials must be a boolean.",
+            ));
+        }
     };
     let given = credential_pairs(body.get("credentials"))?;
     let (t, s) = (ctx.tenant().to_string(), sp.key.clone());
@@ -507,7 +520,11 @@ pub async fn get_schema(
         _ => Map::new(),
     };
     let out = with_context(
-        ctx.context(&format!("{}/jobs('{}')/schema/$entity", sp_path(&sp.key), j.job_id)),
+        ctx.context(&format!(
+            "{}/jobs('{}')/schema/$entity",
+            sp_path(&sp.key),
+            j.job_id
+        )),
         m,
     );
     Ok(json_response(StatusCode::OK, &out))
@@ -647,7 +664,10 @@ pub async fn provision_on_demand(
             .and_then(Value::as_array)
             .ok_or_else(|| ApiError::bad_request("parameters[].subjects must be an array."))?
         {
-            let ty = s.get("objectTypeName").and_then(Value::as_str).unwrap_or("");
+            let ty = s
+                .get("objectTypeName")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             if !ty.eq_ignore_ascii_case("User") {
                 return Err(ApiError::bad_request(format!(
                     "objectTypeName '{ty}' is not supported; cross-tenant synchronization provisions users on demand."
@@ -688,7 +708,14 @@ fn as_text(v: &Value) -> Value {
     }
 }
 
-fn step(name: &str, ty: &str, status: &str, description: String, ts: &str, details: Value) -> Value {
+fn step(
+    name: &str,
+    ty: &str,
+    status: &str,
+    description: String,
+    ts: &str,
+    details: Value,
+) -> Value {
     json!({
         "name": name,
         "type": ty,
@@ -708,7 +735,10 @@ fn steps(r: &OnDemandResult, ts: &str) -> Vec<Value> {
             "EntryImport",
             "Import",
             "Failure",
-            format!("User '{}' was not found in Azure Active Directory.", r.object_id),
+            format!(
+                "User '{}' was not found in Azure Active Directory.",
+                r.object_id
+            ),
             ts,
             json!({"objectId": r.object_id}),
         ));
@@ -750,7 +780,9 @@ fn steps(r: &OnDemandResult, ts: &str) -> Vec<Value> {
             ));
             return out;
         }
-        Ok(Outcome::Skipped { reason, message }) if *reason == "NotEffectivelyEntitled" && r.matched.is_none() => {
+        Ok(Outcome::Skipped { reason, message })
+            if *reason == "NotEffectivelyEntitled" && r.matched.is_none() =>
+        {
             out.push(step(
                 "EntrySynchronizationSkip",
                 "Export",
@@ -775,18 +807,37 @@ fn steps(r: &OnDemandResult, ts: &str) -> Vec<Value> {
         json!({"matchingAttribute": "alternativeSecurityIds", "targetObjectId": r.matched}),
     ));
     let details = |values: &[(String, Value)]| {
-        Value::Object(values.iter().map(|(k, v)| (k.clone(), as_text(v))).collect())
+        Value::Object(
+            values
+                .iter()
+                .map(|(k, v)| (k.clone(), as_text(v)))
+                .collect(),
+        )
     };
     let last = match r.outcome.as_ref().ok() {
         Some(Outcome::Created { target_id }) => {
             let mut d = details(&r.values);
             d["objectId"] = json!(target_id);
-            step("EntryExportAdd", "Export", "Success", format!("User '{who}' was created in {target_name}"), ts, d)
+            step(
+                "EntryExportAdd",
+                "Export",
+                "Success",
+                format!("User '{who}' was created in {target_name}"),
+                ts,
+                d,
+            )
         }
         Some(Outcome::Updated { target_id, changed }) => {
             let mut d = details(changed);
             d["objectId"] = json!(target_id);
-            step("EntryExportUpdate", "Export", "Success", format!("User '{who}' was updated in {target_name}"), ts, d)
+            step(
+                "EntryExportUpdate",
+                "Export",
+                "Success",
+                format!("User '{who}' was updated in {target_name}"),
+                ts,
+                d,
+            )
         }
         Some(Outcome::Restored { target_id }) => step(
             "EntryExportUpdate",
@@ -808,7 +859,9 @@ fn steps(r: &OnDemandResult, ts: &str) -> Vec<Value> {
             "EntrySynchronizationSkip",
             "Export",
             "Skipped",
-            format!("The state of the user in both the source and target systems already match. No change to the User '{who}' currently needs to be made."),
+            format!(
+                "The state of the user in both the source and target systems already match. No change to the User '{who}' currently needs to be made."
+            ),
             ts,
             json!({"SkipReason": "RedundantExport"}),
         ),
@@ -816,12 +869,20 @@ fn steps(r: &OnDemandResult, ts: &str) -> Vec<Value> {
             "EntrySynchronizationSkip",
             "Export",
             "Skipped",
-            if message.is_empty() { format!("User '{who}' was skipped.") } else { message.clone() },
+            if message.is_empty() {
+                format!("User '{who}' was skipped.")
+            } else {
+                message.clone()
+            },
             ts,
             json!({"SkipReason": reason}),
         ),
         Some(Outcome::Escrowed { code, message }) => step(
-            if r.matched.is_some() { "EntryExportUpdate" } else { "EntryExportAdd" },
+            if r.matched.is_some() {
+                "EntryExportUpdate"
+            } else {
+                "EntryExportAdd"
+            },
             "Export",
             "Failure",
             message.clone(),

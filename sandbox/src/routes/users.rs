@@ -600,7 +600,11 @@ pub fn soft_delete_user(
 
 /// Restore a soft-deleted user (used by the synchronization engine; Graph's restore endpoint is
 /// not emulated). The caller checks that the UPN is free.
-pub fn restore_user(tx: &rusqlite::Connection, tenant: &str, mut doc: Doc) -> Result<Doc, ApiError> {
+pub fn restore_user(
+    tx: &rusqlite::Connection,
+    tenant: &str,
+    mut doc: Doc,
+) -> Result<Doc, ApiError> {
     docs::delete(tx, tenant, kind::DELETED_USER, &doc.key)?;
     doc.body.remove("deletedDateTime");
     docs::upsert(tx, tenant, kind::USER, &doc.key, &doc.body, doc.created_ms)?;

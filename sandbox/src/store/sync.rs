@@ -117,11 +117,7 @@ fn with_body((mut a, body): (Assignment, String)) -> Result<Assignment, ApiError
 }
 
 /// Insert an assignment; false if the same (principal, role) is already assigned.
-pub fn insert_assignment(
-    c: &Connection,
-    tenant: &str,
-    a: &Assignment,
-) -> Result<bool, ApiError> {
+pub fn insert_assignment(c: &Connection, tenant: &str, a: &Assignment) -> Result<bool, ApiError> {
     let n = c
         .prepare_cached(
             "INSERT OR IGNORE INTO app_role_assignments
@@ -298,14 +294,18 @@ pub fn get_job(
 }
 
 /// Whether a job still exists (checked by the engine before each chunk it writes).
-pub fn job_exists(c: &Connection, tenant: &str, sp_id: &str, job_id: &str) -> Result<bool, ApiError> {
-    Ok(c
-        .prepare_cached(
-            "SELECT 1 FROM sync_jobs WHERE tenant_id = ?1 AND sp_id = ?2 AND job_id = ?3",
-        )?
-        .query_row(params![tenant, sp_id, job_id], |_| Ok(()))
-        .optional()?
-        .is_some())
+pub fn job_exists(
+    c: &Connection,
+    tenant: &str,
+    sp_id: &str,
+    job_id: &str,
+) -> Result<bool, ApiError> {
+    Ok(c.prepare_cached(
+        "SELECT 1 FROM sync_jobs WHERE tenant_id = ?1 AND sp_id = ?2 AND job_id = ?3",
+    )?
+    .query_row(params![tenant, sp_id, job_id], |_| Ok(()))
+    .optional()?
+    .is_some())
 }
 
 /// Jobs of a service principal in creation order.
@@ -379,7 +379,12 @@ pub fn update_schema(
 }
 
 /// Delete a job and its entries (target users and their B2B links stay).
-pub fn delete_job(c: &Connection, tenant: &str, sp_id: &str, job_id: &str) -> Result<bool, ApiError> {
+pub fn delete_job(
+    c: &Connection,
+    tenant: &str,
+    sp_id: &str,
+    job_id: &str,
+) -> Result<bool, ApiError> {
     let n = c.execute(
         "DELETE FROM sync_jobs WHERE tenant_id = ?1 AND sp_id = ?2 AND job_id = ?3",
         params![tenant, sp_id, job_id],
@@ -418,7 +423,11 @@ pub fn delete_sp_state(c: &Connection, tenant: &str, sp_id: &str) -> Result<(), 
 // Secrets
 
 /// A service principal's secrets `(key, value)` in key order.
-pub fn secrets(c: &Connection, tenant: &str, sp_id: &str) -> Result<Vec<(String, String)>, ApiError> {
+pub fn secrets(
+    c: &Connection,
+    tenant: &str,
+    sp_id: &str,
+) -> Result<Vec<(String, String)>, ApiError> {
     let mut stmt = c.prepare_cached(
         "SELECT key, value FROM sync_secrets WHERE tenant_id = ?1 AND sp_id = ?2 ORDER BY key",
     )?;
@@ -509,21 +518,20 @@ pub fn entry(
     job_id: &str,
     source_id: &str,
 ) -> Result<Option<Entry>, ApiError> {
-    Ok(c
-        .prepare_cached(
-            "SELECT target_tenant, target_id, hash, state, error
+    Ok(c.prepare_cached(
+        "SELECT target_tenant, target_id, hash, state, error
              FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2 AND source_id = ?3",
-        )?
-        .query_row(params![tenant, job_id, source_id], |r| {
-            Ok(Entry {
-                target_tenant: r.get(0)?,
-                target_id: r.get(1)?,
-                hash: r.get(2)?,
-                state: r.get(3)?,
-                error: r.get(4)?,
-            })
+    )?
+    .query_row(params![tenant, job_id, source_id], |r| {
+        Ok(Entry {
+            target_tenant: r.get(0)?,
+            target_id: r.get(1)?,
+            hash: r.get(2)?,
+            state: r.get(3)?,
+            error: r.get(4)?,
         })
-        .optional()?)
+    })
+    .optional()?)
 }
 
 /// Insert or replace an entry.
@@ -559,7 +567,12 @@ pub fn put_entry(
 }
 
 /// Remove an entry.
-pub fn delete_entry(c: &Connection, tenant: &str, job_id: &str, source_id: &str) -> Result<(), ApiError> {
+pub fn delete_entry(
+    c: &Connection,
+    tenant: &str,
+    job_id: &str,
+    source_id: &str,
+) -> Result<(), ApiError> {
     c.prepare_cached(
         "DELETE FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2 AND source_id = ?3",
     )?
@@ -615,13 +628,14 @@ pub fn find_link(
     source_tenant: &str,
     source_id: &str,
 ) -> Result<Option<String>, ApiError> {
-    Ok(c
-        .prepare_cached(
-            "SELECT target_id FROM b2b_links
+    Ok(c.prepare_cached(
+        "SELECT target_id FROM b2b_links
              WHERE target_tenant = ?1 AND source_tenant = ?2 AND source_id = ?3",
-        )?
-        .query_row(params![target_tenant, source_tenant, source_id], |r| r.get(0))
-        .optional()?)
+    )?
+    .query_row(params![target_tenant, source_tenant, source_id], |r| {
+        r.get(0)
+    })
+    .optional()?)
 }
 
 /// Record (or move) the alternativeSecurityId link of a source user.

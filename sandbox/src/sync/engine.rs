@@ -145,7 +145,10 @@ pub enum Outcome {
     /// A B2B user was created (with the evaluated values).
     Created { target_id: String },
     /// Changed attributes were written.
-    Updated { target_id: String, changed: Vec<(String, Value)> },
+    Updated {
+        target_id: String,
+        changed: Vec<(String, Value)>,
+    },
     /// A user the engine had soft-deleted was restored (and updated).
     Restored { target_id: String },
     /// Linked to the user; nothing to write.
@@ -153,7 +156,10 @@ pub enum Outcome {
     /// The target user was soft-deleted.
     Deleted { target_id: String },
     /// Nothing done, with the reason (`SkipReason`).
-    Skipped { reason: &'static str, message: String },
+    Skipped {
+        reason: &'static str,
+        message: String,
+    },
     /// Failed; retried every cycle.
     Escrowed { code: &'static str, message: String },
 }
@@ -227,7 +233,10 @@ fn desired(rule: &UserRule, src: &Raw<'_>, target_domain: &str) -> Vec<(String, 
             Target::Prop(p) => (p.as_str(), v),
             Target::Phones => ("businessPhones", json!([v])),
             Target::Upn => match v.as_str() {
-                Some(s) => ("userPrincipalName", Value::String(b2b_upn(s, target_domain))),
+                Some(s) => (
+                    "userPrincipalName",
+                    Value::String(b2b_upn(s, target_domain)),
+                ),
                 None => continue,
             },
         };
@@ -251,7 +260,10 @@ fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
 /// The part of the hash every user of a cycle shares: the compiled mappings (targets, sources,
 /// constants, add-only flags) and the target domain. Changing a mapping changes every hash.
 fn rule_seed(rule: &UserRule, target_domain: &str) -> u64 {
-    let h = fnv(0xcbf2_9ce4_8422_2325, format!("{:?}", rule.mappings).as_bytes());
+    let h = fnv(
+        0xcbf2_9ce4_8422_2325,
+        format!("{:?}", rule.mappings).as_bytes(),
+    );
     fnv(h, target_domain.as_bytes())
 }
 
@@ -330,7 +342,10 @@ impl Addresses {
             })?;
             for row in rows {
                 let (id, mail, proxies, upn, creation) = row?;
-                let internal = !upn.unwrap_or_default().to_ascii_uppercase().contains("#EXT#")
+                let internal = !upn
+                    .unwrap_or_default()
+                    .to_ascii_uppercase()
+                    .contains("#EXT#")
                     && creation.as_deref() != Some("Invitation");
                 if let Some(m) = mail {
                     out.insert(m.to_lowercase(), (id.clone(), internal));
@@ -369,7 +384,10 @@ fn conflict(kind_: &str, value: &str, other: &str, internal: bool) -> Outcome {
 // Reconciliation of one user (inside a write transaction)
 
 fn is_internal_doc(d: &Map<String, Value>) -> bool {
-    let upn = d.get("userPrincipalName").and_then(Value::as_str).unwrap_or("");
+    let upn = d
+        .get("userPrincipalName")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     !upn.to_ascii_uppercase().contains("#EXT#")
         && d.get("creationType").and_then(Value::as_str) != Some("Invitation")
 }
@@ -460,8 +478,14 @@ fn reconcile(
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_string();
-                if let Some(other) = docs::find_by_upn(tx, &cx.target, kind::USER, &upn, i64::MAX)? {
-                    return Ok(conflict("userPrincipalName", &upn, &other.key, is_internal_doc(&other.body)));
+                if let Some(other) = docs::find_by_upn(tx, &cx.target, kind::USER, &upn, i64::MAX)?
+                {
+                    return Ok(conflict(
+                        "userPrincipalName",
+                        &upn,
+                        &other.key,
+                        is_internal_doc(&other.body),
+                    ));
                 }
                 let mut doc = restore_user(tx, &cx.target, doc)?;
                 doc.body.remove("_syncDeleted");
@@ -565,7 +589,12 @@ fn create(
         }
     };
     if let Some(other) = docs::find_by_upn(tx, &cx.target, kind::USER, &nu.upn, i64::MAX)? {
-        return Ok(conflict("userPrincipalName", &nu.upn, &other.key, is_internal_doc(&other.body)));
+        return Ok(conflict(
+            "userPrincipalName",
+            &nu.upn,
+            &other.key,
+            is_internal_doc(&other.body),
+        ));
     }
     if let Some(m) = &nu.mail {
         addrs.load(tx, &cx.target)?;
@@ -617,8 +646,13 @@ fn entry_after(cx: &Cx, ev_hash: i64, prior: Option<&Entry>, o: &Outcome) -> Opt
         | Outcome::Unchanged { target_id } => {
             Some(mk(Some(target_id.clone()), ev_hash, state::SYNCED, None))
         }
-        Outcome::Deleted { target_id } => Some(mk(Some(target_id.clone()), 0, state::DELETED, None)),
-        Outcome::Skipped { reason: "TargetDeleted", .. } => prior
+        Outcome::Deleted { target_id } => {
+            Some(mk(Some(target_id.clone()), 0, state::DELETED, None))
+        }
+        Outcome::Skipped {
+            reason: "TargetDeleted",
+            ..
+        } => prior
             .and_then(|p| p.target_id.clone())
             .map(|t| mk(Some(t), ev_hash, state::SYNCED, None)),
         Outcome::Skipped { .. } => None,
@@ -644,7 +678,8 @@ struct Prepared {
 /// Load the job and decide whether it may run. `Ok(None)`: the job does not exist.
 fn prepare(store: &Store, key: &JobKey, now: i64) -> Result<Option<Prepared>, ApiError> {
     store.read_blocking(|c| {
-        let Some(job) = ss::get_job(c, &key.tenant_id, &key.service_principal_id, &key.job_id)? else {
+        let Some(job) = ss::get_job(c, &key.tenant_id, &key.service_principal_id, &key.job_id)?
+        else {
             return Ok(None);
         };
         let secrets = ss::secrets(c, &key.tenant_id, &key.service_principal_id)?;
@@ -668,7 +703,8 @@ fn prepare(store: &Store, key: &JobKey, now: i64) -> Result<Option<Prepared>, Ap
             // UNCONFIRMED code: a job without credentials cannot reach any target.
             return fail(
                 "CredentialsMissing",
-                "The synchronization secrets do not contain CompanyId (the target tenant id).".into(),
+                "The synchronization secrets do not contain CompanyId (the target tenant id)."
+                    .into(),
             );
         };
         let Some(t) = tenants::get_tenant(c, &target)? else {
@@ -719,7 +755,9 @@ fn load_sources(
         )?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            let body: Option<String> = stmt.query_row([tenant, id.as_str()], |r| r.get(0)).optional()?;
+            let body: Option<String> = stmt
+                .query_row([tenant, id.as_str()], |r| r.get(0))
+                .optional()?;
             out.push((id.clone(), body));
         }
         Ok(out)
@@ -728,7 +766,11 @@ fn load_sources(
 
 /// Stored bodies of a chunk of **sorted** ids, with one range scan over the tenant's users
 /// (users between them that are not in the chunk are skipped without being parsed).
-fn load_chunk(store: &Store, tenant: &str, ids: &[String]) -> Result<Vec<(String, String)>, ApiError> {
+fn load_chunk(
+    store: &Store,
+    tenant: &str,
+    ids: &[String],
+) -> Result<Vec<(String, String)>, ApiError> {
     let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
         return Ok(Vec::new());
     };
@@ -789,7 +831,12 @@ pub fn run_cycle(
     let Some(prep) = prepare(store, key, began)? else {
         return Err(job_gone(key));
     };
-    let quarantined = prep.job.body.pointer("/status/code").and_then(Value::as_str) == Some("Quarantine");
+    let quarantined = prep
+        .job
+        .body
+        .pointer("/status/code")
+        .and_then(Value::as_str)
+        == Some("Quarantine");
     let failure = match (&prep.failure, quarantined) {
         (Some(f), _) => Some(JobFailure {
             code: f.code,
@@ -802,9 +849,16 @@ pub fn run_cycle(
                 .body
                 .pointer("/status/quarantine/error/code")
                 .and_then(Value::as_str)
-                .map(|c| if c == policy::POLICY_CHECK_FAILED { policy::POLICY_CHECK_FAILED } else { "Quarantined" })
+                .map(|c| {
+                    if c == policy::POLICY_CHECK_FAILED {
+                        policy::POLICY_CHECK_FAILED
+                    } else {
+                        "Quarantined"
+                    }
+                })
                 .unwrap_or("Quarantined"),
-            message: "The job is in quarantine; start or restart it to resume synchronization.".into(),
+            message: "The job is in quarantine; start or restart it to resume synchronization."
+                .into(),
         }),
         (None, false) => None,
     };
@@ -892,7 +946,14 @@ pub fn run_cycle(
                     let o = reconcile(tx, &cx, ev, prior, &mut addrs)?;
                     tally(&mut counts, &o);
                     match entry_after(&cx, ev.hash, prior, &o) {
-                        Some(e) => ss::put_entry(tx, &key.tenant_id, &key.job_id, &ev.source_id, &e, cx.now)?,
+                        Some(e) => ss::put_entry(
+                            tx,
+                            &key.tenant_id,
+                            &key.job_id,
+                            &ev.source_id,
+                            &e,
+                            cx.now,
+                        )?,
                         None => ss::delete_entry(tx, &key.tenant_id, &key.job_id, &ev.source_id)?,
                     }
                 }
@@ -947,7 +1008,10 @@ pub fn run_cycle(
     })?;
     report.state = body
         .as_ref()
-        .and_then(|b| b.pointer("/status/lastExecution/state").and_then(Value::as_str))
+        .and_then(|b| {
+            b.pointer("/status/lastExecution/state")
+                .and_then(Value::as_str)
+        })
         .unwrap_or("Skipped")
         .to_string();
     report.status_code = body
@@ -957,7 +1021,10 @@ pub fn run_cycle(
         .to_string();
     report.count_escrowed = body
         .as_ref()
-        .and_then(|b| b.pointer("/status/lastExecution/countEscrowed").and_then(Value::as_u64))
+        .and_then(|b| {
+            b.pointer("/status/lastExecution/countEscrowed")
+                .and_then(Value::as_u64)
+        })
         .unwrap_or(0);
     report.count_entitled = entitled;
     report.count_exported = counts.exported();
@@ -1010,7 +1077,11 @@ pub struct OnDemandResult {
 
 /// Provision a few users of a job right now, whatever its schedule (reference §6.9). Does not
 /// change the job's status.
-pub fn provision_on_demand(store: &Store, key: &JobKey, subjects: &[String]) -> Result<Vec<OnDemandResult>, ApiError> {
+pub fn provision_on_demand(
+    store: &Store,
+    key: &JobKey,
+    subjects: &[String],
+) -> Result<Vec<OnDemandResult>, ApiError> {
     let now = now_ms();
     let Some(prep) = prepare(store, key, now)? else {
         return Err(job_gone(key));
@@ -1128,11 +1199,21 @@ mod tests {
 
     #[test]
     fn only_internal_members_are_in_scope() {
-        assert!(internal(json!({"userPrincipalName": "a@x.com", "userType": "Member"})));
-        assert!(internal(json!({"userPrincipalName": "a@x.com", "userType": null})));
-        assert!(!internal(json!({"userPrincipalName": "a@x.com", "userType": "Guest"})));
-        assert!(!internal(json!({"userPrincipalName": "a_y.com#EXT#@x.com", "userType": "Member"})));
-        assert!(!internal(json!({"userPrincipalName": "a@x.com", "creationType": "Invitation"})));
+        assert!(internal(
+            json!({"userPrincipalName": "a@x.com", "userType": "Member"})
+        ));
+        assert!(internal(
+            json!({"userPrincipalName": "a@x.com", "userType": null})
+        ));
+        assert!(!internal(
+            json!({"userPrincipalName": "a@x.com", "userType": "Guest"})
+        ));
+        assert!(!internal(
+            json!({"userPrincipalName": "a_y.com#EXT#@x.com", "userType": "Member"})
+        ));
+        assert!(!internal(
+            json!({"userPrincipalName": "a@x.com", "creationType": "Invitation"})
+        ));
     }
 
     #[test]
@@ -1144,8 +1225,14 @@ mod tests {
             hash_raw(seed, &rule, &Raw::parse(&s).unwrap())
         };
         let annie = h(json!({"displayName": "Annie", "userPrincipalName": "a@x.com"}));
-        assert_eq!(annie, h(json!({"userPrincipalName": "a@x.com", "displayName": "Annie", "ageGroup": "x"})));
-        assert_ne!(annie, h(json!({"displayName": "Annie A", "userPrincipalName": "a@x.com"})));
+        assert_eq!(
+            annie,
+            h(json!({"userPrincipalName": "a@x.com", "displayName": "Annie", "ageGroup": "x"}))
+        );
+        assert_ne!(
+            annie,
+            h(json!({"displayName": "Annie A", "userPrincipalName": "a@x.com"}))
+        );
         assert_ne!(annie, 0);
         let other_seed = rule_seed(&rule, "c.onmicrosoft.com");
         let s = json!({"displayName": "Annie", "userPrincipalName": "a@x.com"}).to_string();

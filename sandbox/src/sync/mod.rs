@@ -133,7 +133,10 @@ impl SyncHandle {
         let now = Instant::now();
         let mut g = lock(&self.inner.on_demand);
         let q = g.entry(key.clone()).or_default();
-        while q.front().is_some_and(|t| now.duration_since(*t) >= ON_DEMAND_WINDOW) {
+        while q
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= ON_DEMAND_WINDOW)
+        {
             q.pop_front();
         }
         if q.len() >= ON_DEMAND_LIMIT {
@@ -291,8 +294,12 @@ pub async fn select_jobs(
     let mut run = Vec::new();
     let mut skipped = Vec::new();
     for r in rows {
-        let matches = tenant.as_deref().is_none_or(|t| t.eq_ignore_ascii_case(&r.tenant_id))
-            && sp.as_deref().is_none_or(|s| s.eq_ignore_ascii_case(&r.sp_id))
+        let matches = tenant
+            .as_deref()
+            .is_none_or(|t| t.eq_ignore_ascii_case(&r.tenant_id))
+            && sp
+                .as_deref()
+                .is_none_or(|s| s.eq_ignore_ascii_case(&r.sp_id))
             && job.as_deref().is_none_or(|j| j == r.job_id);
         if !matches {
             continue;

@@ -33,7 +33,11 @@ pub fn missing(c: &Connection, source: &str, target: &str) -> Result<Vec<String>
         ));
     }
     let sync = docs::get(c, target, kind::IDENTITY_SYNC, source)?;
-    if !flag(sync.as_ref().map(|d| &d.body), "userSyncInbound", "isSyncAllowed") {
+    if !flag(
+        sync.as_ref().map(|d| &d.body),
+        "userSyncInbound",
+        "isSyncAllowed",
+    ) {
         out.push(format!(
             "the target tenant {target} does not allow user synchronization from {source} (its identitySynchronization policy for {source} needs userSyncInbound.isSyncAllowed = true)"
         ));

@@ -34,7 +34,11 @@ pub const SCHEMA_VERSION: &str = "v1.2";
 /// The rule id of `USER_INBOUND_USER`. UNCONFIRMED: Graph's value is not documented; the sandbox
 /// uses a fixed deterministic GUID (the same for every job) so clients can read it from the schema.
 pub fn rule_id() -> String {
-    seed_guid("00000000-0000-0000-0000-000000000000", "syncrule", RULE_NAME)
+    seed_guid(
+        "00000000-0000-0000-0000-000000000000",
+        "syncrule",
+        RULE_NAME,
+    )
 }
 
 /// A directory attribute: its name in the schema, the Graph user property it reads/writes
@@ -123,7 +127,8 @@ const ATTRS: &[Attr] = &[
 
 fn find_attr(name: &str) -> Option<&'static Attr> {
     ATTRS.iter().find(|a| {
-        a.name.eq_ignore_ascii_case(name) || (!a.prop.is_empty() && a.prop.eq_ignore_ascii_case(name))
+        a.name.eq_ignore_ascii_case(name)
+            || (!a.prop.is_empty() && a.prop.eq_ignore_ascii_case(name))
     })
 }
 
@@ -426,7 +431,12 @@ pub fn validate(job_id: &str, body: Value) -> Result<Value, ApiError> {
                     .get("targetAttributeName")
                     .and_then(Value::as_str)
                     .filter(|s| !s.trim().is_empty())
-                    .ok_or_else(|| malformed(&format!("{ap}.targetAttributeName"), "must be a non-empty string"))?;
+                    .ok_or_else(|| {
+                        malformed(
+                            &format!("{ap}.targetAttributeName"),
+                            "must be a non-empty string",
+                        )
+                    })?;
                 let source = am
                     .get("source")
                     .and_then(Value::as_object)
@@ -435,33 +445,54 @@ pub fn validate(job_id: &str, body: Value) -> Result<Value, ApiError> {
                     .get("type")
                     .and_then(Value::as_str)
                     .filter(|t| SOURCE_TYPES.contains(t))
-                    .ok_or_else(|| malformed(&format!("{ap}.source.type"), "must be Attribute, Constant or Function"))?;
+                    .ok_or_else(|| {
+                        malformed(
+                            &format!("{ap}.source.type"),
+                            "must be Attribute, Constant or Function",
+                        )
+                    })?;
                 let sname = source.get("name").and_then(Value::as_str).unwrap_or("");
                 if sty == "Attribute" && sname.trim().is_empty() {
-                    return Err(malformed(&format!("{ap}.source.name"), "must name a source attribute"));
+                    return Err(malformed(
+                        &format!("{ap}.source.name"),
+                        "must name a source attribute",
+                    ));
                 }
                 for (k, allowed) in [("flowType", FLOW_TYPES), ("flowBehavior", FLOW_BEHAVIORS)] {
                     match am.get(k) {
                         None | Some(Value::Null) => {}
                         Some(Value::String(s)) if allowed.contains(&s.as_str()) => {}
                         Some(_) => {
-                            return Err(malformed(&format!("{ap}.{k}"), &format!("must be one of {}", allowed.join(", "))));
+                            return Err(malformed(
+                                &format!("{ap}.{k}"),
+                                &format!("must be one of {}", allowed.join(", ")),
+                            ));
                         }
                     }
                 }
                 let priority = match am.get("matchingPriority") {
                     None | Some(Value::Null) => 0,
-                    Some(v) => v
-                        .as_i64()
-                        .ok_or_else(|| malformed(&format!("{ap}.matchingPriority"), "must be an integer"))?,
+                    Some(v) => v.as_i64().ok_or_else(|| {
+                        malformed(&format!("{ap}.matchingPriority"), "must be an integer")
+                    })?,
                 };
                 if !is_user {
                     continue;
                 }
                 if priority > 0 {
-                    matching.push((target.to_string(), priority, source.get("expression").and_then(Value::as_str).unwrap_or(sname).to_string()));
+                    matching.push((
+                        target.to_string(),
+                        priority,
+                        source
+                            .get("expression")
+                            .and_then(Value::as_str)
+                            .unwrap_or(sname)
+                            .to_string(),
+                    ));
                 }
-                if !target_attrs.iter().any(|t| t.eq_ignore_ascii_case(target)) && find_attr(target).is_none_or(|a| !a.target) {
+                if !target_attrs.iter().any(|t| t.eq_ignore_ascii_case(target))
+                    && find_attr(target).is_none_or(|a| !a.target)
+                {
                     return Err(schema_invalid(format!(
                         "The attribute '{target}' is not defined on object 'User' of directory '{TARGET_DIRECTORY}'."
                     )));
@@ -711,9 +742,17 @@ mod tests {
             }
         }
         let r = compile(&s);
-        assert!(r.mappings.iter().any(|m| m.source == Source::Const(json!("Guest"))));
-        assert!(r.mappings.iter().any(|m| m.target == Target::Prop("showInAddressList".into())
-            && m.source == Source::Const(json!(false))));
+        assert!(
+            r.mappings
+                .iter()
+                .any(|m| m.source == Source::Const(json!("Guest")))
+        );
+        assert!(
+            r.mappings
+                .iter()
+                .any(|m| m.target == Target::Prop("showInAddressList".into())
+                    && m.source == Source::Const(json!(false)))
+        );
     }
 
     #[test]
@@ -727,9 +766,19 @@ mod tests {
     #[test]
     fn changing_the_matching_attribute_is_schema_invalid() {
         let mut s = default_schema("j");
-        s["synchronizationRules"][0]["objectMappings"][0]["attributeMappings"][5]["matchingPriority"] = json!(2);
+        s["synchronizationRules"][0]["objectMappings"][0]["attributeMappings"][5]["matchingPriority"] =
+            json!(2);
         let e = validate("j", s).unwrap_err();
-        assert!(matches!(e, ApiError::BadRequest { code: "schemaInvalid", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                ApiError::BadRequest {
+                    code: "schemaInvalid",
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]
@@ -738,9 +787,22 @@ mod tests {
         assert!(validate("j", json!({"synchronizationRules": "x"})).is_err());
         let mut s = default_schema("j");
         s["synchronizationRules"][0]["objectMappings"][0]["flowTypes"] = json!("Add, Explode");
-        assert!(matches!(validate("j", s).unwrap_err(), ApiError::BadRequest { code: "BadRequest", .. }));
+        assert!(matches!(
+            validate("j", s).unwrap_err(),
+            ApiError::BadRequest {
+                code: "BadRequest",
+                ..
+            }
+        ));
         let mut s = default_schema("j");
-        s["synchronizationRules"][0]["objectMappings"][0]["attributeMappings"][3]["targetAttributeName"] = json!("shoeSize");
-        assert!(matches!(validate("j", s).unwrap_err(), ApiError::BadRequest { code: "schemaInvalid", .. }));
+        s["synchronizationRules"][0]["objectMappings"][0]["attributeMappings"][3]["targetAttributeName"] =
+            json!("shoeSize");
+        assert!(matches!(
+            validate("j", s).unwrap_err(),
+            ApiError::BadRequest {
+                code: "schemaInvalid",
+                ..
+            }
+        ));
     }
 }

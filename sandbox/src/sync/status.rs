@@ -27,7 +27,7 @@ pub fn iso8601(d: Duration) -> String {
     if ms == 0 {
         return "PT0S".into();
     }
-    if ms % 1000 != 0 {
+    if !ms.is_multiple_of(1000) {
         let s = format!("{:.3}", d.as_secs_f64());
         let s = s.trim_end_matches('0').trim_end_matches('.');
         return format!("PT{s}S");
@@ -84,7 +84,8 @@ pub fn new_job(job_id: &str, template_id: &str, interval: Duration) -> Value {
 
 fn has_completed(body: &Value) -> bool {
     matches!(
-        body.pointer("/status/lastExecution/state").and_then(Value::as_str),
+        body.pointer("/status/lastExecution/state")
+            .and_then(Value::as_str),
         Some("Succeeded" | "EntryLevelErrors")
     ) || body
         .pointer("/status/lastSuccessfulExecution")
@@ -132,12 +133,7 @@ pub struct Execution {
     pub exported: u64,
 }
 
-fn execution(
-    e: &Execution,
-    escrowed: i64,
-    state: &str,
-    error: Value,
-) -> Value {
+fn execution(e: &Execution, escrowed: i64, state: &str, error: Value) -> Value {
     json!({
         "activityIdentifier": new_guid(),
         "countEntitled": e.entitled,
@@ -187,7 +183,10 @@ pub fn complete(
     st["countSuccessiveCompleteFailures"] = json!(0);
     if e.exported == 0 && escrowed == 0 {
         let t = rfc3339(e.ended);
-        if st["steadyStateFirstAchievedTime"].as_str().is_none_or(|s| s == NEVER) {
+        if st["steadyStateFirstAchievedTime"]
+            .as_str()
+            .is_none_or(|s| s == NEVER)
+        {
             st["steadyStateFirstAchievedTime"] = json!(t);
         }
         st["steadyStateLastAchievedTime"] = json!(t);
@@ -199,7 +198,14 @@ pub fn complete(
         body["status"]["code"] = json!("Active");
     }
     let due = active.then(|| e.ended + interval.as_millis() as i64);
-    ss::update_job(tx, &key.tenant_id, &key.service_principal_id, &key.job_id, &body, due)?;
+    ss::update_job(
+        tx,
+        &key.tenant_id,
+        &key.service_principal_id,
+        &key.job_id,
+        &body,
+        due,
+    )?;
     Ok(Some(body))
 }
 
@@ -233,12 +239,19 @@ pub fn quarantine(
         .unwrap_or(0)
         + 1;
     let next = now + quarantine_delay(interval, failures).as_millis() as i64;
-    let prior = body.pointer("/status/quarantine").cloned().unwrap_or(Value::Null);
+    let prior = body
+        .pointer("/status/quarantine")
+        .cloned()
+        .unwrap_or(Value::Null);
     let series_began = prior
         .get("seriesBegan")
         .cloned()
         .unwrap_or_else(|| json!(rfc3339(now)));
-    let series_count = prior.get("seriesCount").and_then(Value::as_u64).unwrap_or(0) + 1;
+    let series_count = prior
+        .get("seriesCount")
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+        + 1;
     let error = json!({"code": code, "message": message, "tenantActionable": true});
     let exec = execution(
         &Execution {
@@ -264,7 +277,14 @@ pub fn quarantine(
     st["lastExecution"] = exec;
     st["countSuccessiveCompleteFailures"] = json!(failures);
     let due = schedule_active(&body).then_some(next);
-    ss::update_job(tx, &key.tenant_id, &key.service_principal_id, &key.job_id, &body, due)?;
+    ss::update_job(
+        tx,
+        &key.tenant_id,
+        &key.service_principal_id,
+        &key.job_id,
+        &body,
+        due,
+    )?;
     Ok(Some(body))
 }
 

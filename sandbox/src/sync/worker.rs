@@ -32,10 +32,7 @@ async fn run(state: AppState, mut stop: watch::Receiver<()>) {
         let now = now_ms();
         match state.store.read(move |c| ss::due_jobs(c, now)).await {
             Ok(due) if !due.is_empty() => {
-                let keys = due
-                    .iter()
-                    .map(|(t, s, j)| JobKey::new(t, s, j))
-                    .collect();
+                let keys = due.iter().map(|(t, s, j)| JobKey::new(t, s, j)).collect();
                 tokio::select! {
                     _ = super::run_jobs(&state, keys) => {}
                     _ = stop.changed() => return,

@@ -42,7 +42,10 @@ async fn instantiate_returns_the_cts_application_and_service_principal() {
         assert_eq!(role["isEnabled"], true);
         assert!(role["value"].is_null());
         assert!(mto_sandbox::util::parse_guid(role["id"].as_str().unwrap()).is_some());
-        assert!(o.get("_spId").is_none(), "private properties are never returned");
+        assert!(
+            o.get("_spId").is_none(),
+            "private properties are never returned"
+        );
     }
     assert_eq!(app["appRoles"][0]["id"], sp["appRoles"][0]["id"]);
     assert_eq!(app["signInAudience"], "AzureADMyOrg");
@@ -54,7 +57,10 @@ async fn instantiate_returns_the_cts_application_and_service_principal() {
     );
     assert_eq!(sp["appRoleAssignmentRequired"], true);
     assert_eq!(sp["servicePrincipalType"], "Application");
-    assert_eq!(sp["tags"], json!(["WindowsAzureActiveDirectoryIntegratedApp"]));
+    assert_eq!(
+        sp["tags"],
+        json!(["WindowsAzureActiveDirectoryIntegratedApp"])
+    );
     assert_ne!(sp["id"], app["id"]);
 
     // Readable by id and by the filters the provider uses.
@@ -63,7 +69,10 @@ async fn instantiate_returns_the_cts_application_and_service_principal() {
         .await
         .expect(200);
     let by_name = sb
-        .get("/v1.0/servicePrincipals?$filter=displayName%20eq%20'MTO_Sync_b'", &ta)
+        .get(
+            "/v1.0/servicePrincipals?$filter=displayName%20eq%20'MTO_Sync_b'",
+            &ta,
+        )
         .await;
     by_name.expect(200);
     assert_eq!(by_name.json["value"].as_array().unwrap().len(), 1);
@@ -144,13 +153,26 @@ async fn application_and_service_principal_can_be_renamed_and_template_owned_pro
             .json["displayName"],
         "renamed"
     );
-    assert_eq!(sb.get(&s.sp_path(), &ta).await.json["displayName"], "renamed");
-    sb.call("PATCH", &s.sp_path(), Some(&ta), Some(json!({"appRoles": []})))
-        .await
-        .expect(400);
-    sb.call("PATCH", &s.sp_path(), Some(&ta), Some(json!({"displayName": ""})))
-        .await
-        .expect(400);
+    assert_eq!(
+        sb.get(&s.sp_path(), &ta).await.json["displayName"],
+        "renamed"
+    );
+    sb.call(
+        "PATCH",
+        &s.sp_path(),
+        Some(&ta),
+        Some(json!({"appRoles": []})),
+    )
+    .await
+    .expect(400);
+    sb.call(
+        "PATCH",
+        &s.sp_path(),
+        Some(&ta),
+        Some(json!({"displayName": ""})),
+    )
+    .await
+    .expect(400);
 }
 
 #[tokio::test]
@@ -206,7 +228,11 @@ async fn assignment_of_unknown_or_foreign_principal_is_404_and_bad_role_is_400()
         )
         .await;
     r.expect(400);
-    assert!(r.message().contains("not found on application"), "{}", r.text);
+    assert!(
+        r.message().contains("not found on application"),
+        "{}",
+        r.text
+    );
     let r = sb
         .call(
             "POST",
@@ -226,7 +252,14 @@ async fn assignments_are_listed_with_paging_and_deleted_with_204() {
     let mut ids = vec![annie_id(), shared_group_id()];
     for i in 0..3 {
         ids.push(
-            create_user(&sb, &A, &format!("page{i}@contosoa.onmicrosoft.com"), &format!("Page {i}"), json!({})).await,
+            create_user(
+                &sb,
+                &A,
+                &format!("page{i}@contosoa.onmicrosoft.com"),
+                &format!("Page {i}"),
+                json!({}),
+            )
+            .await,
         );
     }
     for id in &ids {
@@ -270,7 +303,9 @@ async fn assignments_are_listed_with_paging_and_deleted_with_204() {
     )
     .await
     .expect(404);
-    let r = sb.get(&format!("{}/appRoleAssignedTo", s.sp_path()), &ta).await;
+    let r = sb
+        .get(&format!("{}/appRoleAssignedTo", s.sp_path()), &ta)
+        .await;
     assert_eq!(r.json["value"].as_array().unwrap().len(), 4);
 }
 
@@ -281,9 +316,14 @@ async fn deleting_the_application_deletes_its_service_principal_jobs_secrets_and
     let s = share(&sb, &A, &B, &annie_id()).await;
     run_sync(&sb).await;
     assert!(user_in(&sb, &B, ANNIE_IN_B).await.is_some());
-    sb.call("DELETE", &format!("/v1.0/applications/{}", s.app), Some(&ta), None)
-        .await
-        .expect(204);
+    sb.call(
+        "DELETE",
+        &format!("/v1.0/applications/{}", s.app),
+        Some(&ta),
+        None,
+    )
+    .await
+    .expect(204);
     sb.get(&format!("/v1.0/applications/{}", s.app), &ta)
         .await
         .expect(404);
@@ -337,9 +377,14 @@ async fn configuration_calls_need_application_and_synchronization_permissions() 
     sb.get(&format!("{}/jobs", s.sync_path()), &reader)
         .await
         .expect(403);
-    sb.call("POST", &format!("{}/start", s.job_path()), Some(&reader), None)
-        .await
-        .expect(403);
+    sb.call(
+        "POST",
+        &format!("{}/start", s.job_path()),
+        Some(&reader),
+        None,
+    )
+    .await
+    .expect(403);
     assign(&sb, &READER_A, &s, &annie_id()).await.expect(403);
     // Tenant B's token cannot see A's configuration at all.
     let tb = sb.token(&B).await;

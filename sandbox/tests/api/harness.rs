@@ -8,8 +8,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request};
 use mto_sandbox::config::{Config, FaultSpec};
 use mto_sandbox::jobs::{self, WorkerGuard};
-use mto_sandbox::sync::worker::SyncWorkerGuard;
 use mto_sandbox::store::Store;
+use mto_sandbox::sync::worker::SyncWorkerGuard;
 use mto_sandbox::{AppState, router, seed};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -301,8 +301,6 @@ pub const ANNIE_IN_B: &str = "annie_contosoa.onmicrosoft.com#EXT#@contosob.onmic
 
 /// A CTS configuration of `source` towards `target`, with its job.
 pub struct Share {
-    pub source: String,
-    pub target: String,
     pub sp: String,
     pub app: String,
     pub app_id: String,
@@ -366,10 +364,14 @@ pub async fn configure(sb: &Sandbox, source: &Tenant, target: &Tenant) -> Share 
         )
         .await;
     r.expect(201);
-    let s = |p: &str| r.json.pointer(p).and_then(Value::as_str).unwrap().to_string();
+    let s = |p: &str| {
+        r.json
+            .pointer(p)
+            .and_then(Value::as_str)
+            .unwrap()
+            .to_string()
+    };
     let mut share = Share {
-        source: source.id.to_string(),
-        target: target.id.to_string(),
         sp: s("/servicePrincipal/id"),
         app: s("/application/id"),
         app_id: s("/application/appId"),
@@ -417,7 +419,9 @@ pub async fn assign(sb: &Sandbox, source: &Tenant, s: &Share, principal: &str) -
         "POST",
         &format!("{}/appRoleAssignedTo", s.sp_path()),
         Some(&ts),
-        Some(serde_json::json!({"principalId": principal, "resourceId": s.sp, "appRoleId": s.role})),
+        Some(
+            serde_json::json!({"principalId": principal, "resourceId": s.sp, "appRoleId": s.role}),
+        ),
     )
     .await
 }

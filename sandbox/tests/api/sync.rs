@@ -139,7 +139,10 @@ async fn job_is_created_paused_with_a_disabled_40_minute_schedule() {
     assert_eq!(j["status"]["code"], "Paused");
     assert!(j["status"]["lastExecution"].is_null());
     assert!(j["status"]["quarantine"].is_null());
-    assert_eq!(j["status"]["steadyStateLastAchievedTime"], "0001-01-01T00:00:00Z");
+    assert_eq!(
+        j["status"]["steadyStateLastAchievedTime"],
+        "0001-01-01T00:00:00Z"
+    );
     assert_eq!(
         j["synchronizationJobSettings"][0]["name"],
         "AzureIngestionAttributeOptimization"
@@ -152,6 +155,7 @@ async fn job_is_created_paused_with_a_disabled_40_minute_schedule() {
     t.expect(200);
     assert_eq!(t.json["value"].as_array().unwrap().len(), 1);
     assert_eq!(t.json["value"][0]["id"], "Azure2Azure");
+    assert_eq!(t.json["value"][0]["applicationId"], s.app_id.as_str());
     assert_eq!(
         t.json["value"][0]["schema"]["synchronizationRules"][0]["name"],
         "USER_INBOUND_USER"
@@ -193,7 +197,10 @@ async fn job_start_pause_and_delete_lifecycle() {
     start(&sb, &A, &s).await;
     let j = job(&sb, &s).await;
     assert_eq!(j["schedule"]["state"], "Active");
-    assert_eq!(j["status"]["code"], "NotRun", "until the first cycle completes");
+    assert_eq!(
+        j["status"]["code"], "NotRun",
+        "until the first cycle completes"
+    );
     run_sync(&sb).await;
     let j = job(&sb, &s).await;
     assert_eq!(j["status"]["code"], "Active");
@@ -206,7 +213,11 @@ async fn job_start_pause_and_delete_lifecycle() {
     assert_eq!(j["schedule"]["state"], "Paused");
     assert_eq!(j["status"]["code"], "Paused");
     let reports = run_sync(&sb).await;
-    assert_eq!(report(&reports, &s)["state"], "Skipped", "paused jobs do not run");
+    assert_eq!(
+        report(&reports, &s)["state"],
+        "Skipped",
+        "paused jobs do not run"
+    );
 
     start(&sb, &A, &s).await;
     assert_eq!(job(&sb, &s).await["status"]["code"], "Active");
@@ -295,7 +306,12 @@ async fn validate_credentials_needs_an_existing_company_id() {
     let r = validate(&sb, &s, creds("12345678-1234-4234-8234-123456789012")).await;
     r.expect(400);
     assert!(r.message().contains("CompanyId"), "{}", r.text);
-    let r = validate(&sb, &s, json!({"useSavedCredentials": false, "credentials": []})).await;
+    let r = validate(
+        &sb,
+        &s,
+        json!({"useSavedCredentials": false, "credentials": []}),
+    )
+    .await;
     r.expect(400);
     let r = validate(&sb, &s, creds(A.id)).await;
     r.expect(400);
@@ -378,7 +394,12 @@ async fn schema_has_the_default_cts_mappings_and_round_trips() {
     assert_eq!(m["enabled"], true);
     assert!(m["scope"].is_null());
     let attrs = m["attributeMappings"].as_array().unwrap();
-    let by_target = |t: &str| attrs.iter().find(|a| a["targetAttributeName"] == t).cloned();
+    let by_target = |t: &str| {
+        attrs
+            .iter()
+            .find(|a| a["targetAttributeName"] == t)
+            .cloned()
+    };
     let alt = by_target("alternativeSecurityIds").unwrap();
     assert_eq!(alt["matchingPriority"], 1);
     assert_eq!(alt["source"]["expression"], "AltSecIdFromNetId([netId])");
@@ -401,7 +422,10 @@ async fn schema_has_the_default_cts_mappings_and_round_trips() {
         ut["source"],
         json!({"type": "Constant", "name": "Member", "expression": "\"Member\"", "parameters": []})
     );
-    assert_eq!(by_target("showInAddressList").unwrap()["source"]["name"], "True");
+    assert_eq!(
+        by_target("showInAddressList").unwrap()["source"]["name"],
+        "True"
+    );
     assert_eq!(schema["directories"].as_array().unwrap().len(), 2);
 
     let mut changed = schema.clone();
@@ -412,7 +436,10 @@ async fn schema_has_the_default_cts_mappings_and_round_trips() {
         back["synchronizationRules"][0]["objectMappings"][0]["flowTypes"],
         "Add, Update"
     );
-    assert_eq!(back["synchronizationRules"], changed["synchronizationRules"]);
+    assert_eq!(
+        back["synchronizationRules"],
+        changed["synchronizationRules"]
+    );
 }
 
 #[tokio::test]
@@ -532,7 +559,10 @@ async fn share_provisions_annie_in_b_as_a_b2b_member_shown_in_the_address_list()
     assert_eq!(report(&reports, &s)["countExported"], 0);
     let st = job(&sb, &s).await["status"].clone();
     assert_ne!(st["steadyStateLastAchievedTime"], "0001-01-01T00:00:00Z");
-    assert_eq!(st["steadyStateFirstAchievedTime"], st["steadyStateLastAchievedTime"]);
+    assert_eq!(
+        st["steadyStateFirstAchievedTime"],
+        st["steadyStateLastAchievedTime"]
+    );
     assert_eq!(st["lastExecution"]["countExported"], 0);
 }
 
@@ -606,7 +636,10 @@ async fn removing_annie_from_scope_soft_deletes_her_in_b_and_bringing_her_back_r
     let reports = run_sync(&sb).await;
     assert_eq!(report(&reports, &s)["deleted"], 1);
     assert!(user_in(&sb, &B, ANNIE_IN_B).await.is_none());
-    assert!(deleted_in(&sb, &B, &uid).await, "soft-deleted: listed in deletedItems");
+    assert!(
+        deleted_in(&sb, &B, &uid).await,
+        "soft-deleted: listed in deletedItems"
+    );
     let st = job(&sb, &s).await["status"].clone();
     assert_eq!(
         st["synchronizedEntryCountByType"],
@@ -662,7 +695,10 @@ async fn without_update_in_flow_types_changes_are_not_written() {
     .await
     .expect(204);
     run_sync(&sb).await;
-    assert_eq!(user_in(&sb, &B, ANNIE_IN_B).await.unwrap()["jobTitle"], "Engineer");
+    assert_eq!(
+        user_in(&sb, &B, ANNIE_IN_B).await.unwrap()["jobTitle"],
+        "Engineer"
+    );
 }
 
 #[tokio::test]
@@ -702,7 +738,10 @@ async fn user_type_is_applied_on_creation_only_unless_the_mapping_applies_always
     })
     .await;
     run_sync(&sb).await;
-    assert_eq!(user_in(&sb, &B, ANNIE_IN_B).await.unwrap()["userType"], "Guest");
+    assert_eq!(
+        user_in(&sb, &B, ANNIE_IN_B).await.unwrap()["userType"],
+        "Guest"
+    );
 }
 
 #[tokio::test]
@@ -719,9 +758,13 @@ async fn disabled_users_are_in_scope_and_synced_disabled() {
     .await;
     assign(&sb, &A, &s, &id).await.expect(201);
     run_sync(&sb).await;
-    let u = user_in(&sb, &B, "dora_contosoa.onmicrosoft.com#EXT#@contosob.onmicrosoft.com")
-        .await
-        .unwrap();
+    let u = user_in(
+        &sb,
+        &B,
+        "dora_contosoa.onmicrosoft.com#EXT#@contosob.onmicrosoft.com",
+    )
+    .await
+    .unwrap();
     assert_eq!(u["accountEnabled"], false);
     // Enabling her in A enables her in B.
     let ta = sb.token(&A).await;
@@ -734,9 +777,13 @@ async fn disabled_users_are_in_scope_and_synced_disabled() {
     .await
     .expect(204);
     run_sync(&sb).await;
-    let u = user_in(&sb, &B, "dora_contosoa.onmicrosoft.com#EXT#@contosob.onmicrosoft.com")
-        .await
-        .unwrap();
+    let u = user_in(
+        &sb,
+        &B,
+        "dora_contosoa.onmicrosoft.com#EXT#@contosob.onmicrosoft.com",
+    )
+    .await
+    .unwrap();
     assert_eq!(u["accountEnabled"], true);
 }
 
@@ -747,14 +794,25 @@ async fn group_assignment_scopes_its_direct_members_only() {
     let s = configure(&sb, &A, &B).await;
     assign(&sb, &A, &s, &shared_group_id()).await.expect(201);
     start(&sb, &A, &s).await;
-    let outsider = create_user(&sb, &A, "olly@contosoa.onmicrosoft.com", "Olly Outside", json!({})).await;
+    let outsider = create_user(
+        &sb,
+        &A,
+        "olly@contosoa.onmicrosoft.com",
+        "Olly Outside",
+        json!({}),
+    )
+    .await;
     let reports = run_sync(&sb).await;
     assert_eq!(report(&reports, &s)["countEntitled"], 1);
     assert!(user_in(&sb, &B, ANNIE_IN_B).await.is_some(), "group member");
     assert!(
-        user_in(&sb, &B, "olly_contosoa.onmicrosoft.com#EXT#@contosob.onmicrosoft.com")
-            .await
-            .is_none(),
+        user_in(
+            &sb,
+            &B,
+            "olly_contosoa.onmicrosoft.com#EXT#@contosob.onmicrosoft.com"
+        )
+        .await
+        .is_none(),
         "not in the group, not assigned"
     );
     // SyncAll brings every internal member into scope.
@@ -769,9 +827,13 @@ async fn group_assignment_scopes_its_direct_members_only() {
     .expect(204);
     run_sync(&sb).await;
     assert!(
-        user_in(&sb, &B, "olly_contosoa.onmicrosoft.com#EXT#@contosob.onmicrosoft.com")
-            .await
-            .is_some()
+        user_in(
+            &sb,
+            &B,
+            "olly_contosoa.onmicrosoft.com#EXT#@contosob.onmicrosoft.com"
+        )
+        .await
+        .is_some()
     );
     let _ = outsider;
 }
@@ -780,7 +842,14 @@ async fn group_assignment_scopes_its_direct_members_only() {
 async fn guests_and_external_users_of_the_source_are_never_synced() {
     let sb = Sandbox::new();
     let s = share(&sb, &A, &B, &annie_id()).await;
-    let guest = create_user(&sb, &A, "gina@contosoa.onmicrosoft.com", "Gina Guest", json!({"userType": "Guest"})).await;
+    let guest = create_user(
+        &sb,
+        &A,
+        "gina@contosoa.onmicrosoft.com",
+        "Gina Guest",
+        json!({"userType": "Guest"}),
+    )
+    .await;
     let ext = create_user(
         &sb,
         &A,
@@ -801,7 +870,11 @@ async fn guests_and_external_users_of_the_source_are_never_synced() {
         .iter()
         .map(|u| u["userPrincipalName"].as_str().unwrap())
         .collect();
-    assert_eq!(upns.iter().filter(|u| u.contains("#EXT#")).count(), 1, "{upns:?}");
+    assert_eq!(
+        upns.iter().filter(|u| u.contains("#EXT#")).count(),
+        1,
+        "{upns:?}"
+    );
 }
 
 #[tokio::test]
@@ -817,28 +890,50 @@ async fn an_internal_user_of_b_with_the_same_mail_is_not_merged_and_the_others_a
     )
     .await;
     let s = share(&sb, &A, &B, &annie_id()).await;
-    let other = create_user(&sb, &A, "otto@contosoa.onmicrosoft.com", "Otto Other", json!({"mail": "otto@contosoa.com"})).await;
+    let other = create_user(
+        &sb,
+        &A,
+        "otto@contosoa.onmicrosoft.com",
+        "Otto Other",
+        json!({"mail": "otto@contosoa.com"}),
+    )
+    .await;
     assign(&sb, &A, &s, &other).await.expect(201);
     let reports = run_sync(&sb).await;
     let r = report(&reports, &s);
     assert_eq!(r["state"], "EntryLevelErrors", "{r}");
     assert_eq!(r["created"], 1);
     assert_eq!(r["countEscrowed"], 1);
-    assert!(user_in(&sb, &B, ANNIE_IN_B).await.is_none(), "no B2B user for Annie");
     assert!(
-        user_in(&sb, &B, "otto_contosoa.onmicrosoft.com#EXT#@contosob.onmicrosoft.com")
-            .await
-            .is_some(),
+        user_in(&sb, &B, ANNIE_IN_B).await.is_none(),
+        "no B2B user for Annie"
+    );
+    assert!(
+        user_in(
+            &sb,
+            &B,
+            "otto_contosoa.onmicrosoft.com#EXT#@contosob.onmicrosoft.com"
+        )
+        .await
+        .is_some(),
         "the others are provisioned"
     );
-    let u = user_in(&sb, &B, "annie.local@contosob.onmicrosoft.com").await.unwrap();
+    let u = user_in(&sb, &B, "annie.local@contosob.onmicrosoft.com")
+        .await
+        .unwrap();
     assert_eq!(u["id"], internal);
-    assert!(u["creationType"].is_null(), "the internal user is untouched");
+    assert!(
+        u["creationType"].is_null(),
+        "the internal user is untouched"
+    );
     assert_eq!(u["displayName"], "Annie (B)");
     let st = job(&sb, &s).await["status"].clone();
     assert_eq!(st["lastExecution"]["state"], "EntryLevelErrors");
     assert_eq!(st["lastExecution"]["countEscrowed"], 1);
-    assert!(st["lastSuccessfulExecution"].is_null(), "a cycle with errors is not successful");
+    assert!(
+        st["lastSuccessfulExecution"].is_null(),
+        "a cycle with errors is not successful"
+    );
     assert_eq!(st["code"], "Active");
 
     // Provision on demand shows the failure.
@@ -847,9 +942,15 @@ async fn an_internal_user_of_b_with_the_same_mail_is_not_merged_and_the_others_a
     let steps = on_demand_steps(&r);
     let export = steps.last().unwrap();
     assert_eq!(export["status"], "Failure", "{steps:?}");
-    assert_eq!(export["details"]["ErrorCode"], "AzureActiveDirectoryConflictingObjects");
+    assert_eq!(
+        export["details"]["ErrorCode"],
+        "AzureActiveDirectoryConflictingObjects"
+    );
     assert!(
-        export["description"].as_str().unwrap().contains("internal user"),
+        export["description"]
+            .as_str()
+            .unwrap()
+            .contains("internal user"),
         "{export}"
     );
 
@@ -878,15 +979,20 @@ async fn an_internal_user_of_b_with_the_b2b_upn_is_not_merged() {
             "POST",
             "/v1.0/users",
             Some(&tb),
-            Some(json!({"accountEnabled": true, "displayName": "Impostor", "mailNickname": "imp",
-                        "userPrincipalName": ANNIE_IN_B, "passwordProfile": {"password": "x"}})),
+            Some(
+                json!({"accountEnabled": true, "displayName": "Impostor", "mailNickname": "imp",
+                        "userPrincipalName": ANNIE_IN_B, "passwordProfile": {"password": "x"}}),
+            ),
         )
         .await;
     r.expect(201);
     let s = share(&sb, &A, &B, &annie_id()).await;
     let reports = run_sync(&sb).await;
     assert_eq!(report(&reports, &s)["countEscrowed"], 1);
-    assert_eq!(user_in(&sb, &B, ANNIE_IN_B).await.unwrap()["displayName"], "Impostor");
+    assert_eq!(
+        user_in(&sb, &B, ANNIE_IN_B).await.unwrap()["displayName"],
+        "Impostor"
+    );
 }
 
 #[tokio::test]
@@ -910,9 +1016,17 @@ async fn withdrawing_inbound_sync_quarantines_the_job_until_restored_and_started
     assert_eq!(st["code"], "Quarantine");
     let q = &st["quarantine"];
     assert_eq!(q["reason"], "EncounteredQuarantineException");
-    assert_eq!(q["error"]["code"], "AzureDirectoryB2BManagementPolicyCheckFailure");
+    assert_eq!(
+        q["error"]["code"],
+        "AzureDirectoryB2BManagementPolicyCheckFailure"
+    );
     assert_eq!(q["error"]["tenantActionable"], true);
-    assert!(q["error"]["message"].as_str().unwrap().contains("isSyncAllowed"));
+    assert!(
+        q["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("isSyncAllowed")
+    );
     assert!(q["currentBegan"].as_str().unwrap().ends_with('Z'));
     assert!(q["nextAttempt"].as_str().unwrap() > q["currentBegan"].as_str().unwrap());
     assert_eq!(st["lastExecution"]["state"], "Failed");
@@ -951,7 +1065,10 @@ async fn withdrawing_inbound_sync_quarantines_the_job_until_restored_and_started
     .expect(204);
     run_sync(&sb).await;
     assert_eq!(job(&sb, &s).await["status"]["code"], "Quarantine");
-    assert_eq!(user_in(&sb, &B, ANNIE_IN_B).await.unwrap()["jobTitle"], "Engineer");
+    assert_eq!(
+        user_in(&sb, &B, ANNIE_IN_B).await.unwrap()["jobTitle"],
+        "Engineer"
+    );
     start(&sb, &A, &s).await;
     let st = job(&sb, &s).await["status"].clone();
     assert!(st["quarantine"].is_null());
@@ -961,7 +1078,10 @@ async fn withdrawing_inbound_sync_quarantines_the_job_until_restored_and_started
     let st = job(&sb, &s).await["status"].clone();
     assert_eq!(st["code"], "Active");
     assert_eq!(st["countSuccessiveCompleteFailures"], 0);
-    assert_eq!(user_in(&sb, &B, ANNIE_IN_B).await.unwrap()["jobTitle"], "Quarantined");
+    assert_eq!(
+        user_in(&sb, &B, ANNIE_IN_B).await.unwrap()["jobTitle"],
+        "Quarantined"
+    );
 }
 
 #[tokio::test]
@@ -977,7 +1097,12 @@ async fn start_while_the_policy_is_still_missing_quarantines_again_at_the_next_c
     run_sync(&sb).await;
     let st = job(&sb, &s).await["status"].clone();
     assert_eq!(st["code"], "Quarantine");
-    assert!(st["quarantine"]["error"]["message"].as_str().unwrap().contains("outboundAllowed"));
+    assert!(
+        st["quarantine"]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("outboundAllowed")
+    );
     assert!(user_in(&sb, &B, ANNIE_IN_B).await.is_none());
 }
 
@@ -1063,22 +1188,51 @@ async fn provision_on_demand_provisions_right_away_even_when_paused() {
     let names: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["EntryImport", "EntrySynchronizationScoping", "EntryImport", "EntryExportAdd"]
+        [
+            "EntryImport",
+            "EntrySynchronizationScoping",
+            "EntryImport",
+            "EntryExportAdd"
+        ]
     );
     assert!(steps.iter().all(|s| s["status"] != "Failure"), "{steps:?}");
     assert_eq!(steps[1]["details"]["Assigned to the application"], "True");
-    let u = user_in(&sb, &B, ANNIE_IN_B).await.expect("provisioned on demand");
+    let u = user_in(&sb, &B, ANNIE_IN_B)
+        .await
+        .expect("provisioned on demand");
     assert_eq!(steps[3]["details"]["objectId"], u["id"]);
-    assert_eq!(job(&sb, &s).await["status"]["code"], "Paused", "status untouched");
+    assert_eq!(
+        job(&sb, &s).await["status"]["code"],
+        "Paused",
+        "status untouched"
+    );
     // Again: nothing to do.
     let steps = on_demand_steps(&on_demand(&sb, &s, &[&annie_id()]).await);
-    assert_eq!(steps.last().unwrap()["details"]["SkipReason"], "RedundantExport");
+    assert_eq!(
+        steps.last().unwrap()["details"]["SkipReason"],
+        "RedundantExport"
+    );
     // An unassigned user is skipped.
-    let other = create_user(&sb, &A, "una@contosoa.onmicrosoft.com", "Una Assigned", json!({})).await;
+    let other = create_user(
+        &sb,
+        &A,
+        "una@contosoa.onmicrosoft.com",
+        "Una Assigned",
+        json!({}),
+    )
+    .await;
     let steps = on_demand_steps(&on_demand(&sb, &s, &[&other]).await);
     assert_eq!(steps[1]["status"], "Skipped");
     assert_eq!(steps[1]["details"]["Assigned to the application"], "False");
-    assert!(user_in(&sb, &B, "una_contosoa.onmicrosoft.com#EXT#@contosob.onmicrosoft.com").await.is_none());
+    assert!(
+        user_in(
+            &sb,
+            &B,
+            "una_contosoa.onmicrosoft.com#EXT#@contosob.onmicrosoft.com"
+        )
+        .await
+        .is_none()
+    );
 }
 
 #[tokio::test]
@@ -1140,9 +1294,13 @@ async fn one_source_shares_with_two_targets_through_two_jobs() {
     assert_eq!(report(&reports, &sc_job)["created"], 1);
     assert!(user_in(&sb, &B, ANNIE_IN_B).await.is_some());
     assert!(
-        user_in(&sb, &C, "annie_contosoa.onmicrosoft.com#EXT#@contosoc.onmicrosoft.com")
-            .await
-            .is_some()
+        user_in(
+            &sb,
+            &C,
+            "annie_contosoa.onmicrosoft.com#EXT#@contosoc.onmicrosoft.com"
+        )
+        .await
+        .is_some()
     );
     // Narrowing the run to one job.
     let r = sb
