@@ -975,15 +975,18 @@ pub fn run_cycle(
                 }
                 for (id, e) in chunk {
                     match (&e.target_id, e.state.as_str()) {
-                        (Some(t), state::SYNCED) if cx.rule.delete => {
+                        // A provisioned user (synced, or escrowed on an update) left the scope.
+                        (Some(t), state::SYNCED | state::ESCROW) if cx.rule.delete => {
                             let o = deprovision(tx, &cx, t)?;
                             tally(&mut counts, &o);
                             let mut after = e.clone();
                             after.state = state::DELETED.into();
                             after.hash = 0;
+                            after.error = None;
                             ss::put_entry(tx, &key.tenant_id, &key.job_id, id, &after, cx.now)?;
                         }
-                        (_, state::SYNCED) => {} // Delete is not a flow type: leave the user.
+                        // Delete is not a flow type: leave the user (and keep the link).
+                        (Some(_), state::SYNCED) => {}
                         _ => ss::delete_entry(tx, &key.tenant_id, &key.job_id, id)?,
                     }
                 }

@@ -1352,3 +1352,107 @@ async fn a_started_job_runs_on_its_own_every_interval() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_user_deleted_in_the_source_is_soft_deleted_in_the_target() {
+    let sb = Sandbox::new();
+    let s = share(&sb, &A, &B, &annie_id()).await;
+    let id = create_user(
+        &sb,
+        &A,
+        "leo@contosoa.onmicrosoft.com",
+        "Leo Leaving",
+        json!({}),
+    )
+    .await;
+    assign(&sb, &A, &s, &id).await.expect(201);
+    run_sync(&sb).await;
+    let leo_b = "leo_contosoa.onmicrosoft.com#EXT#@contosob.onmicrosoft.com";
+    let uid = user_in(&sb, &B, leo_b).await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ta = sb.token(&A).await;
+    sb.call("DELETE", &format!("/v1.0/users/{id}"), Some(&ta), None)
+        .await
+        .expect(204);
+    let reports = run_sync(&sb).await;
+    assert_eq!(report(&reports, &s)["deleted"], 1);
+    assert!(user_in(&sb, &B, leo_b).await.is_none());
+    assert!(deleted_in(&sb, &B, &uid).await);
+    assert!(
+        user_in(&sb, &B, ANNIE_IN_B).await.is_some(),
+        "Annie is untouched"
+    );
+}
+
+#[tokio::test]
+async fn a_b2b_user_deleted_by_the_target_admin_is_neither_restored_nor_recreated() {
+    let sb = Sandbox::new();
+    let s = share(&sb, &A, &B, &annie_id()).await;
+    run_sync(&sb).await;
+    let uid = user_in(&sb, &B, ANNIE_IN_B).await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tb = sb.token(&B).await;
+    sb.call("DELETE", &format!("/v1.0/users/{uid}"), Some(&tb), None)
+        .await
+        .expect(204);
+    let ta = sb.token(&A).await;
+    sb.call(
+        "PATCH",
+        &format!("/v1.0/users/{}", annie_id()),
+        Some(&ta),
+        Some(json!({"jobTitle": "Changed after the delete"})),
+    )
+    .await
+    .expect(204);
+    let reports = run_sync(&sb).await;
+    let r = report(&reports, &s);
+    assert_eq!(r["created"], 0, "{r}");
+    assert_eq!(r["restored"], 0);
+    assert!(user_in(&sb, &B, ANNIE_IN_B).await.is_none());
+    assert!(deleted_in(&sb, &B, &uid).await);
+}
+
+#[tokio::test]
+async fn restart_re_evaluates_every_user_and_overwrites_target_edits_of_mapped_attributes() {
+    let sb = Sandbox::new();
+    let s = share(&sb, &A, &B, &annie_id()).await;
+    run_sync(&sb).await;
+    let uid = user_in(&sb, &B, ANNIE_IN_B).await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tb = sb.token(&B).await;
+    sb.call(
+        "PATCH",
+        &format!("/v1.0/users/{uid}"),
+        Some(&tb),
+        Some(json!({"jobTitle": "Edited in B"})),
+    )
+    .await
+    .expect(204);
+    run_sync(&sb).await;
+    assert_eq!(
+        user_in(&sb, &B, ANNIE_IN_B).await.unwrap()["jobTitle"],
+        "Edited in B",
+        "target edits stay while the source does not change"
+    );
+    let ta = sb.token(&A).await;
+    sb.call(
+        "POST",
+        &format!("{}/restart", s.job_path()),
+        Some(&ta),
+        Some(json!({"criteria": {"resetScope": ""}})),
+    )
+    .await
+    .expect(204);
+    let reports = run_sync(&sb).await;
+    assert_eq!(report(&reports, &s)["updated"], 1);
+    assert_eq!(
+        user_in(&sb, &B, ANNIE_IN_B).await.unwrap()["jobTitle"],
+        "Engineer"
+    );
+}
