@@ -491,7 +491,9 @@ fn reconcile(
                 doc.body.remove("_syncDeleted");
                 doc.body.remove("_syncDeletedMs");
                 if let Err(c) = apply_updates(tx, cx, &mut doc, ev)? {
-                    // Put it back where it was: the restore cannot complete.
+                    // Put it back where it was (still restorable): the restore cannot complete.
+                    doc.body.insert("_syncDeleted".into(), json!(true));
+                    doc.body.insert("_syncDeletedMs".into(), json!(deleted_ms));
                     soft_delete_user(tx, &cx.target, doc, deleted_ms)?;
                     return Ok(c);
                 }
