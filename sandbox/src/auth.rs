@@ -160,6 +160,18 @@ pub enum Access {
     GroupMemberRead,
     /// GET /organization.
     OrganizationRead,
+    /// GET applications and service principals.
+    ApplicationRead,
+    /// Instantiate the CTS application template; PATCH/DELETE applications and service principals.
+    ApplicationWrite,
+    /// GET a service principal's app role assignments.
+    AppRoleAssignmentRead,
+    /// POST/DELETE app role assignments.
+    AppRoleAssignmentWrite,
+    /// GET synchronization templates, jobs, schema and secrets.
+    SyncRead,
+    /// Every synchronization write (jobs, schedule, schema, secrets, credentials, on demand).
+    SyncWrite,
 }
 
 /// The permission table: operation kind, what it covers, accepted application permissions.
@@ -243,6 +255,65 @@ pub const PERMISSIONS: &[(Access, &str, &[&str])] = &[
             "Directory.ReadWrite.All",
         ],
     ),
+    (
+        Access::ApplicationRead,
+        "GET applications, applications/{id}, servicePrincipals, servicePrincipals/{id}",
+        &[
+            "Application.Read.All",
+            "Application.ReadWrite.OwnedBy",
+            "Application.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    ),
+    (
+        Access::ApplicationWrite,
+        "POST applicationTemplates/{id}/instantiate, PATCH/DELETE applications/{id} and servicePrincipals/{id}",
+        &[
+            "Application.ReadWrite.OwnedBy",
+            "Application.ReadWrite.All",
+            "Directory.ReadWrite.All",
+        ],
+    ),
+    (
+        Access::AppRoleAssignmentRead,
+        "GET servicePrincipals/{id}/appRoleAssignedTo",
+        &[
+            "Application.Read.All",
+            "Application.ReadWrite.All",
+            "AppRoleAssignment.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    ),
+    (
+        Access::AppRoleAssignmentWrite,
+        "POST/DELETE servicePrincipals/{id}/appRoleAssignedTo",
+        &[
+            "AppRoleAssignment.ReadWrite.All",
+            "Application.ReadWrite.All",
+            "Directory.ReadWrite.All",
+        ],
+    ),
+    (
+        Access::SyncRead,
+        "GET servicePrincipals/{id}/synchronization/templates, jobs, jobs/{id}, jobs/{id}/schema, secrets",
+        &[
+            "Synchronization.Read.All",
+            "Synchronization.ReadWrite.All",
+            "Application.ReadWrite.OwnedBy",
+            "Application.ReadWrite.All",
+        ],
+    ),
+    (
+        Access::SyncWrite,
+        "POST/DELETE synchronization jobs, start, pause, restart, validateCredentials, provisionOnDemand, PUT jobs/{id}/schema, PUT secrets",
+        &[
+            "Synchronization.ReadWrite.All",
+            "Application.ReadWrite.OwnedBy",
+            "Application.ReadWrite.All",
+        ],
+    ),
 ];
 
 impl Access {
@@ -256,19 +327,10 @@ impl Access {
     }
 }
 
-/// Permission names the seed may grant (those in [`PERMISSIONS`] plus the ones later sandbox
-/// features and the provider's documentation use).
+/// Permission names the seed may grant (those in [`PERMISSIONS`] plus a few the provider's
+/// documentation mentions).
 pub fn known_permission(name: &str) -> bool {
-    const EXTRA: &[&str] = &[
-        "Application.Read.All",
-        "Application.ReadWrite.All",
-        "Application.ReadWrite.OwnedBy",
-        "AppRoleAssignment.ReadWrite.All",
-        "Synchronization.Read.All",
-        "Synchronization.ReadWrite.All",
-        "AuditLog.Read.All",
-        "User.ReadBasic.All",
-    ];
+    const EXTRA: &[&str] = &["AuditLog.Read.All", "User.ReadBasic.All"];
     EXTRA.contains(&name) || PERMISSIONS.iter().any(|(_, _, p)| p.contains(&name))
 }
 
@@ -364,6 +426,12 @@ mod tests {
             Access::GroupRead,
             Access::GroupMemberRead,
             Access::OrganizationRead,
+            Access::ApplicationRead,
+            Access::ApplicationWrite,
+            Access::AppRoleAssignmentRead,
+            Access::AppRoleAssignmentWrite,
+            Access::SyncRead,
+            Access::SyncWrite,
         ] {
             assert!(!a.accepted().is_empty(), "{a:?}");
         }

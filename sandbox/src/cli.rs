@@ -53,7 +53,7 @@ pub struct ServeArgs {
     /// Delay before an MTO join, removal or role change is processed (2s, 500ms, PT1M, ...).
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub join_delay: Duration,
-    /// Cross-tenant synchronization cycle interval (kept for the synchronization engine).
+    /// Cross-tenant synchronization cycle interval of started jobs (PT40M, 1s, ...).
     #[arg(long, default_value = "PT40M", value_parser = parse_duration)]
     pub sync_interval: Duration,
     /// Fault injection: throttle=P,unavailable=P,lag=DUR,latency=DUR,seed=N.

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// How long an MTO join, removal or role change stays pending before it is processed.
     pub join_delay: Duration,
-    /// Interval of a cross-tenant synchronization cycle (default `PT40M`). Kept here for the
-    /// synchronization engine of a later issue; nothing reads it yet.
+    /// Interval of a cross-tenant synchronization cycle (default `PT40M`): a started job's next
+    /// cycle is due this long after the previous one ended (see [`crate::sync`]).
     pub sync_interval: Duration,
     /// Whether the server speaks https (used to build absolute `@odata.nextLink` URLs).
     pub tls: bool,

@@ -2,16 +2,18 @@
 //! build Microsoft Entra multi-tenant organizations (MTO) and cross-tenant access settings.
 //!
 //! It serves, for every seeded tenant, the OAuth2 client-credentials token endpoint and the
-//! Graph paths of `shared/reference/graph-mto-api.md` §1–§5 and §9 under `/v1.0` and `/beta`
+//! Graph paths of `shared/reference/graph-mto-api.md` §1–§9 under `/v1.0` and `/beta`
 //! (MTO singleton, member tenants, join request, templates, cross-tenant access policy,
-//! partners and identity synchronization, users, groups, organization, `$batch`), with fault
-//! injection and request counters under `/_sandbox/`.
+//! partners and identity synchronization, users, groups, organization, `$batch`, the
+//! cross-tenant synchronization configuration app, its app role assignments and
+//! synchronization jobs), with fault injection and request counters under `/_sandbox/`.
 //!
 //! Main types and modules:
 //! - [`AppState`]: the cheap-clone state every handler gets (store, config, token key, faults,
 //!   stats, job wake-up).
 //! - [`router`] builds the axum app; [`serve`] runs it on a listener until a shutdown future
-//!   completes, with the background [`jobs`] worker that completes joins and removals.
+//!   completes, with the background [`jobs`] worker that completes joins and removals and the
+//!   [`sync`] engine's worker that runs synchronization cycles.
 //! - [`store::Store`]: SQLite behind a cheap-clone handle; [`error::ApiError`]: the single
 //!   Graph-shaped error type; [`auth`]: tokens and the permission table; [`seed`]: seed files.
 //!
@@ -32,6 +34,7 @@ pub mod routes;
 pub mod seed;
 pub mod stats;
 pub mod store;
+pub mod sync;
 pub mod tls;
 pub mod util;
 
@@ -68,6 +71,8 @@ pub struct AppState {
     pub stats: Stats,
     /// Wakes the job worker when new work is queued.
     pub jobs_wakeup: Arc<Notify>,
+    /// Synchronization engine coordination (per-job locks, on-demand rate limit, worker wake-up).
+    pub sync: sync::SyncHandle,
 }
 
 impl AppState {
@@ -85,6 +90,7 @@ impl AppState {
             faults: Faults::new(faults),
             stats: Stats::default(),
             jobs_wakeup: Arc::new(Notify::new()),
+            sync: sync::SyncHandle::default(),
         })
     }
 }
@@ -97,13 +103,26 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let _worker = jobs::start(state.clone());
+    let _sync_worker = sync::worker::start(state.clone());
+    let sync = state.sync.clone();
     let app = router(state).into_make_service_with_connect_info::<PeerAddr>();
     let (fired_tx, fired_rx) = tokio::sync::oneshot::channel::<()>();
+    let sync_on_signal = sync.clone();
     let signal = async move {
         shutdown.await;
+        sync_on_signal.shutdown();
         let _ = fired_tx.send(());
     };
     let server = axum::serve(listener.into(), app).with_graceful_shutdown(signal);
+    // Whichever way serving ends, running synchronization cycles stop at their next chunk, so
+    // the process can exit promptly.
+    struct StopSync(sync::SyncHandle);
+    impl Drop for StopSync {
+        fn drop(&mut self) {
+            self.0.shutdown();
+        }
+    }
+    let _stop_sync = StopSync(sync);
     tokio::select! {
         r = server => r,
         _ = async {

@@ -285,6 +285,8 @@ pub fn validate(seed: &mut SeedFile) -> Result<(), SeedError> {
             }
             g.id = Some(id);
             let mut resolved = Vec::new();
+            // A set beside the list: large groups (benchmarks seed 100k members) stay linear.
+            let mut seen = HashSet::new();
             for m in &g.members {
                 let hit = match parse_guid(m) {
                     Some(mid) if user_ids.contains(&mid) => Some(mid),
@@ -296,7 +298,7 @@ pub fn validate(seed: &mut SeedFile) -> Result<(), SeedError> {
                         t.id
                     )));
                 };
-                if !resolved.contains(&mid) {
+                if seen.insert(mid.clone()) {
                     resolved.push(mid);
                 }
             }

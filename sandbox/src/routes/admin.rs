@@ -6,6 +6,9 @@
 //! POST /_sandbox/stats/reset   204
 //! GET  /_sandbox/faults        the fault settings
 //! PUT  /_sandbox/faults        replace them (same JSON fields; missing ones are 0) → 200
+//! POST /_sandbox/sync/run      run a synchronization cycle of every started job now (optional
+//!                              {"tenantId","servicePrincipalId","jobId"} narrows it) and answer
+//!                              when they finished: {"jobs":[per-job summary],"durationMs"}
 //! ```
 
 use axum::Router;
@@ -30,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/stats", get(stats))
         .route("/stats/reset", post(reset_stats))
         .route("/faults", get(get_faults).put(put_faults))
+        .route("/sync/run", post(run_sync))
         .layer(middleware::from_fn(loopback_only))
 }
 
@@ -50,12 +54,58 @@ async fn health() -> Response {
 }
 
 async fn stats(State(st): State<AppState>) -> Response {
-    json_response(StatusCode::OK, &st.stats.snapshot())
+    let mut snap = st.stats.snapshot();
+    // Engine activity is not Graph traffic: it is counted apart from the request counters.
+    snap["syncEngine"] = json!(st.sync.counters());
+    json_response(StatusCode::OK, &snap)
 }
 
 async fn reset_stats(State(st): State<AppState>) -> Response {
     st.stats.reset();
+    st.sync.reset_counters();
     no_content()
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RunFilter {
+    tenant_id: Option<String>,
+    service_principal_id: Option<String>,
+    job_id: Option<String>,
+}
+
+async fn run_sync(State(st): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let filter: RunFilter = if body.iter().all(u8::is_ascii_whitespace) {
+        RunFilter::default()
+    } else {
+        parse_json_body(&body)?
+    };
+    let started = std::time::Instant::now();
+    let (run, skipped) = crate::sync::select_jobs(
+        &st,
+        filter.tenant_id,
+        filter.service_principal_id,
+        filter.job_id,
+    )
+    .await?;
+    let mut reports: Vec<serde_json::Value> = crate::sync::run_jobs(&st, run)
+        .await
+        .into_iter()
+        .map(|r| json!(r))
+        .collect();
+    for k in skipped {
+        reports.push(json!({
+            "tenantId": k.tenant_id,
+            "servicePrincipalId": k.service_principal_id,
+            "jobId": k.job_id,
+            "state": "Skipped",
+            "error": {"code": "NotStarted", "message": "The job's schedule is not Active (start it first)."},
+        }));
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"jobs": reports, "durationMs": started.elapsed().as_millis() as u64}),
+    ))
 }
 
 async fn get_faults(State(st): State<AppState>) -> Response {

@@ -10,10 +10,12 @@
 //! Handlers take a [`Ctx`] (authenticated caller, API version, base URL, query options).
 
 pub mod admin;
+pub mod apps;
 pub mod batch;
 pub mod groups;
 pub mod mto;
 pub mod policy;
+pub mod synchronization;
 pub mod token;
 pub mod users;
 
@@ -83,6 +85,7 @@ pub fn router(state: AppState) -> Router {
 fn graph_routes() -> Router<AppState> {
     const MTO: &str = "/tenantRelationships/multiTenantOrganization";
     const CTAP: &str = "/policies/crossTenantAccessPolicy";
+    const SYNC: &str = "/servicePrincipals/{id}/synchronization";
     Router::new()
         .route("/organization", get(groups::list_organization))
         .route("/organization/{id}", get(groups::get_organization))
@@ -133,6 +136,56 @@ fn graph_routes() -> Router<AppState> {
         .route("/groups", get(groups::list_groups))
         .route("/groups/{id}", get(groups::get_group))
         .route("/groups/{id}/members", get(groups::list_members))
+        .route("/applicationTemplates/{id}/instantiate", post(apps::instantiate))
+        .route("/applications", get(apps::list_applications))
+        .route(
+            "/applications/{id}",
+            get(apps::get_application).patch(apps::patch_application).delete(apps::delete_application),
+        )
+        .route("/servicePrincipals", get(apps::list_service_principals))
+        .route(
+            "/servicePrincipals/{id}",
+            get(apps::get_service_principal)
+                .patch(apps::patch_service_principal)
+                .delete(apps::delete_service_principal),
+        )
+        .route(
+            "/servicePrincipals/{id}/appRoleAssignedTo",
+            get(apps::list_assignments).post(apps::create_assignment),
+        )
+        .route(
+            "/servicePrincipals/{id}/appRoleAssignedTo/{assignmentId}",
+            get(apps::get_assignment).delete(apps::delete_assignment),
+        )
+        .route(&format!("{SYNC}/templates"), get(synchronization::list_templates))
+        .route(&format!("{SYNC}/jobs"), get(synchronization::list_jobs).post(synchronization::create_job))
+        .route(
+            &format!("{SYNC}/jobs/validateCredentials"),
+            post(synchronization::validate_credentials_collection),
+        )
+        .route(
+            &format!("{SYNC}/jobs/{{jobId}}"),
+            get(synchronization::get_job).delete(synchronization::delete_job),
+        )
+        .route(&format!("{SYNC}/jobs/{{jobId}}/start"), post(synchronization::start_job))
+        .route(&format!("{SYNC}/jobs/{{jobId}}/pause"), post(synchronization::pause_job))
+        .route(&format!("{SYNC}/jobs/{{jobId}}/restart"), post(synchronization::restart_job))
+        .route(
+            &format!("{SYNC}/jobs/{{jobId}}/validateCredentials"),
+            post(synchronization::validate_credentials_job),
+        )
+        .route(
+            &format!("{SYNC}/jobs/{{jobId}}/provisionOnDemand"),
+            post(synchronization::provision_on_demand),
+        )
+        .route(
+            &format!("{SYNC}/jobs/{{jobId}}/schema"),
+            get(synchronization::get_schema).put(synchronization::put_schema),
+        )
+        .route(
+            &format!("{SYNC}/secrets"),
+            get(synchronization::get_secrets).put(synchronization::put_secrets),
+        )
         .route("/$batch", post(batch::batch))
         .fallback(unknown_graph_segment)
         .method_not_allowed_fallback(method_not_allowed)
@@ -150,6 +203,18 @@ const GRAPH_TEMPLATES: &[&str] = &[
     "users/{}",
     "directory/deletedItems/{}",
     "groups/{}/members",
+    "applicationTemplates/{}/instantiate",
+    "applications/{}",
+    "servicePrincipals/{}/appRoleAssignedTo/{}",
+    "servicePrincipals/{}/synchronization/templates",
+    "servicePrincipals/{}/synchronization/secrets",
+    "servicePrincipals/{}/synchronization/jobs/validateCredentials",
+    "servicePrincipals/{}/synchronization/jobs/{}/start",
+    "servicePrincipals/{}/synchronization/jobs/{}/pause",
+    "servicePrincipals/{}/synchronization/jobs/{}/restart",
+    "servicePrincipals/{}/synchronization/jobs/{}/validateCredentials",
+    "servicePrincipals/{}/synchronization/jobs/{}/provisionOnDemand",
+    "servicePrincipals/{}/synchronization/jobs/{}/schema",
     "$batch",
 ];
 

@@ -569,22 +569,46 @@ pub async fn delete_user(
     let t = ctx.tenant().to_string();
     st.store
         .write(move |tx| {
-            let mut doc = find_user(tx, &t, &id, i64::MAX)?
+            let doc = find_user(tx, &t, &id, i64::MAX)?
                 .ok_or_else(|| ApiError::resource_not_found(&id))?;
-            docs::delete(tx, &t, kind::USER, &doc.key)?;
-            doc.body
-                .insert("deletedDateTime".into(), json!(rfc3339(now_ms())));
-            docs::upsert(
-                tx,
-                &t,
-                kind::DELETED_USER,
-                &doc.key,
-                &doc.body,
-                doc.created_ms,
-            )
+            soft_delete_user(tx, &t, doc, now_ms())
         })
         .await?;
     Ok(no_content())
+}
+
+/// Soft-delete a user: move it to `/directory/deletedItems` with `deletedDateTime` (its UPN is
+/// free again). Shared by `DELETE /users/{id}` and the synchronization engine.
+pub fn soft_delete_user(
+    tx: &rusqlite::Connection,
+    tenant: &str,
+    mut doc: Doc,
+    now: i64,
+) -> Result<(), ApiError> {
+    docs::delete(tx, tenant, kind::USER, &doc.key)?;
+    doc.body
+        .insert("deletedDateTime".into(), json!(rfc3339(now)));
+    docs::upsert(
+        tx,
+        tenant,
+        kind::DELETED_USER,
+        &doc.key,
+        &doc.body,
+        doc.created_ms,
+    )
+}
+
+/// Restore a soft-deleted user (used by the synchronization engine; Graph's restore endpoint is
+/// not emulated). The caller checks that the UPN is free.
+pub fn restore_user(
+    tx: &rusqlite::Connection,
+    tenant: &str,
+    mut doc: Doc,
+) -> Result<Doc, ApiError> {
+    docs::delete(tx, tenant, kind::DELETED_USER, &doc.key)?;
+    doc.body.remove("deletedDateTime");
+    docs::upsert(tx, tenant, kind::USER, &doc.key, &doc.body, doc.created_ms)?;
+    Ok(doc)
 }
 
 /// `GET /directory/deletedItems/microsoft.graph.user`.

@@ -31,6 +31,10 @@ pub mod kind {
     pub const CTAP_ROOT: &str = "ctap.root";
     /// Cross-tenant access policy default configuration (singleton).
     pub const CTAP_DEFAULT: &str = "ctap.default";
+    /// An application (key: object id).
+    pub const APPLICATION: &str = "application";
+    /// A service principal (key: object id).
+    pub const SERVICE_PRINCIPAL: &str = "servicePrincipal";
 }
 
 /// A stored document.
@@ -133,6 +137,25 @@ pub fn insert(
             serde_json::to_string(body)?,
             created_ms
         ])?;
+    Ok(n == 1)
+}
+
+/// Insert a document whose body is already serialized (the synchronization engine builds bodies
+/// outside the write transaction). Returns whether it was inserted.
+pub fn insert_json(
+    conn: &Connection,
+    tenant: &str,
+    kind: &str,
+    key: &str,
+    body: &str,
+    created_ms: i64,
+) -> Result<bool, ApiError> {
+    let n = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO docs (tenant_id, kind, key, body, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![tenant, kind, key, body, created_ms])?;
     Ok(n == 1)
 }
 

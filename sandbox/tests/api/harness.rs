@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, Request};
 use mto_sandbox::config::{Config, FaultSpec};
 use mto_sandbox::jobs::{self, WorkerGuard};
 use mto_sandbox::store::Store;
+use mto_sandbox::sync::worker::SyncWorkerGuard;
 use mto_sandbox::{AppState, router, seed};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -65,6 +66,7 @@ pub struct Sandbox {
     pub state: AppState,
     pub app: Router,
     _worker: WorkerGuard,
+    _sync_worker: Option<SyncWorkerGuard>,
 }
 
 /// A response, with the body parsed as JSON when it is JSON (else `Value::Null`).
@@ -108,21 +110,51 @@ impl Sandbox {
         Sandbox::build(None, faults, JOIN_DELAY)
     }
 
-    /// Open (or reopen) a sandbox; must be called inside a tokio runtime.
+    /// Open (or reopen) a sandbox; must be called inside a tokio runtime. The synchronization
+    /// engine only runs through `POST /_sandbox/sync/run` (no background cycles).
     pub fn build(data: Option<&Path>, faults: FaultSpec, join_delay: Duration) -> Sandbox {
+        Sandbox::with_config(
+            data,
+            faults,
+            Config {
+                join_delay,
+                ..Config::default()
+            },
+            false,
+        )
+    }
+
+    /// A sandbox whose synchronization worker runs started jobs every `interval`.
+    pub fn with_sync_worker(interval: Duration) -> Sandbox {
+        Sandbox::with_config(
+            None,
+            FaultSpec::default(),
+            Config {
+                join_delay: JOIN_DELAY,
+                sync_interval: interval,
+                ..Config::default()
+            },
+            true,
+        )
+    }
+
+    fn with_config(
+        data: Option<&Path>,
+        faults: FaultSpec,
+        config: Config,
+        sync_worker: bool,
+    ) -> Sandbox {
         let store = Store::open(data).expect("open store");
         let seed = seed::load(&fixture()).expect("fixture seed");
         seed::apply(&store, &seed).expect("apply seed");
-        let config = Config {
-            join_delay,
-            ..Config::default()
-        };
         let state = AppState::new(store, config, faults).expect("state");
         let worker = jobs::start(state.clone());
+        let sync_worker = sync_worker.then(|| mto_sandbox::sync::worker::start(state.clone()));
         Sandbox {
             app: router(state.clone()),
             state,
             _worker: worker,
+            _sync_worker: sync_worker,
         }
     }
 
@@ -247,4 +279,196 @@ pub async fn form_mto(sb: &Sandbox, joiners: &[&Tenant]) {
         })
         .await;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cross-tenant synchronization helpers
+
+pub const CTS_TEMPLATE: &str = "518e5f48-1fc8-4c48-9387-9fdf28b0dfe7";
+
+/// Annie, tenant A's seeded user (`seed_guid` of her UPN).
+pub fn annie_id() -> String {
+    mto_sandbox::util::seed_guid(A.id, "user", "annie@contosoa.onmicrosoft.com")
+}
+
+/// Tenant A's seeded group "Shared with MTO" (Annie is its only member).
+pub fn shared_group_id() -> String {
+    mto_sandbox::util::seed_guid(A.id, "group", "shared with mto")
+}
+
+/// Annie's B2B user principal name in tenant B.
+pub const ANNIE_IN_B: &str = "annie_contosoa.onmicrosoft.com#EXT#@contosob.onmicrosoft.com";
+
+/// A CTS configuration of `source` towards `target`, with its job.
+pub struct Share {
+    pub sp: String,
+    pub app: String,
+    pub app_id: String,
+    pub role: String,
+    pub job: String,
+}
+
+impl Share {
+    pub fn sp_path(&self) -> String {
+        format!("/v1.0/servicePrincipals/{}", self.sp)
+    }
+    pub fn sync_path(&self) -> String {
+        format!("{}/synchronization", self.sp_path())
+    }
+    pub fn job_path(&self) -> String {
+        format!("{}/jobs/{}", self.sync_path(), self.job)
+    }
+}
+
+/// Configure `target` to accept synchronization from `source` and `source` to redeem
+/// automatically towards `target` (reference §6.0 steps 1–5).
+pub async fn allow_sync(sb: &Sandbox, source: &Tenant, target: &Tenant) {
+    let ts = sb.token(source).await;
+    let tt = sb.token(target).await;
+    sb.call(
+        "POST",
+        &format!("{CTAP}/partners"),
+        Some(&tt),
+        Some(serde_json::json!({"tenantId": source.id, "automaticUserConsentSettings": {"inboundAllowed": true}})),
+    )
+    .await
+    .expect(201);
+    sb.call(
+        "PUT",
+        &format!("{CTAP}/partners/{}/identitySynchronization", source.id),
+        Some(&tt),
+        Some(serde_json::json!({"displayName": "source", "userSyncInbound": {"isSyncAllowed": true}})),
+    )
+    .await
+    .expect(204);
+    sb.call(
+        "POST",
+        &format!("{CTAP}/partners"),
+        Some(&ts),
+        Some(serde_json::json!({"tenantId": target.id, "automaticUserConsentSettings": {"outboundAllowed": true}})),
+    )
+    .await
+    .expect(201);
+}
+
+/// Instantiate a configuration in `source`, save its secrets for `target` and create its job
+/// (paused). Policies are not touched.
+pub async fn configure(sb: &Sandbox, source: &Tenant, target: &Tenant) -> Share {
+    let ts = sb.token(source).await;
+    let r = sb
+        .call(
+            "POST",
+            &format!("/v1.0/applicationTemplates/{CTS_TEMPLATE}/instantiate"),
+            Some(&ts),
+            Some(serde_json::json!({"displayName": format!("MTO_Sync_{}", target.id)})),
+        )
+        .await;
+    r.expect(201);
+    let s = |p: &str| {
+        r.json
+            .pointer(p)
+            .and_then(Value::as_str)
+            .unwrap()
+            .to_string()
+    };
+    let mut share = Share {
+        sp: s("/servicePrincipal/id"),
+        app: s("/application/id"),
+        app_id: s("/application/appId"),
+        role: s("/servicePrincipal/appRoles/0/id"),
+        job: String::new(),
+    };
+    sb.call(
+        "PUT",
+        &format!("{}/secrets", share.sync_path()),
+        Some(&ts),
+        Some(serde_json::json!({"value": [
+            {"key": "AuthenticationType", "value": "SyncPolicy"},
+            {"key": "CompanyId", "value": target.id},
+            {"key": "SyncAll", "value": "false"},
+        ]})),
+    )
+    .await
+    .expect(204);
+    let j = sb
+        .call(
+            "POST",
+            &format!("{}/jobs", share.sync_path()),
+            Some(&ts),
+            Some(serde_json::json!({"templateId": "Azure2Azure"})),
+        )
+        .await;
+    j.expect(201);
+    share.job = j.json["id"].as_str().unwrap().to_string();
+    share
+}
+
+/// Policies, configuration, job, `principal` assigned, job started: a working A→B style share.
+pub async fn share(sb: &Sandbox, source: &Tenant, target: &Tenant, principal: &str) -> Share {
+    allow_sync(sb, source, target).await;
+    let s = configure(sb, source, target).await;
+    assign(sb, source, &s, principal).await.expect(201);
+    start(sb, source, &s).await;
+    s
+}
+
+/// Assign a user or group to the configuration's msiam_access role.
+pub async fn assign(sb: &Sandbox, source: &Tenant, s: &Share, principal: &str) -> Resp {
+    let ts = sb.token(source).await;
+    sb.call(
+        "POST",
+        &format!("{}/appRoleAssignedTo", s.sp_path()),
+        Some(&ts),
+        Some(
+            serde_json::json!({"principalId": principal, "resourceId": s.sp, "appRoleId": s.role}),
+        ),
+    )
+    .await
+}
+
+pub async fn start(sb: &Sandbox, source: &Tenant, s: &Share) {
+    let ts = sb.token(source).await;
+    sb.call("POST", &format!("{}/start", s.job_path()), Some(&ts), None)
+        .await
+        .expect(204);
+}
+
+/// `POST /_sandbox/sync/run` (all started jobs); returns the per-job summaries.
+pub async fn run_sync(sb: &Sandbox) -> Vec<Value> {
+    let r = sb.call("POST", "/_sandbox/sync/run", None, None).await;
+    r.expect(200);
+    r.json["jobs"].as_array().unwrap().clone()
+}
+
+/// A user of `t` by UPN (full property set), or None.
+pub async fn user_in(sb: &Sandbox, t: &Tenant, upn: &str) -> Option<Value> {
+    let tok = sb.token(t).await;
+    let sel = "id,displayName,userPrincipalName,mail,userType,accountEnabled,creationType,externalUserState,showInAddressList,identities,jobTitle,department,givenName,surname,mailNickname";
+    let r = sb
+        .get(
+            &format!("/v1.0/users/{}?$select={sel}", upn.replace('#', "%23")),
+            &tok,
+        )
+        .await;
+    match r.status {
+        200 => Some(r.json),
+        404 => None,
+        other => panic!("GET user {upn}: {other} {}", r.text),
+    }
+}
+
+/// Create an internal user in `t` through Graph; returns its id.
+pub async fn create_user(sb: &Sandbox, t: &Tenant, upn: &str, name: &str, extra: Value) -> String {
+    let tok = sb.token(t).await;
+    let mut body = serde_json::json!({"accountEnabled": true, "displayName": name,
+        "mailNickname": upn.split('@').next().unwrap(), "userPrincipalName": upn,
+        "passwordProfile": {"password": "P@ssw0rd!"}});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            b.insert(k.clone(), v.clone());
+        }
+    }
+    let r = sb.call("POST", "/v1.0/users", Some(&tok), Some(body)).await;
+    r.expect(201);
+    r.json["id"].as_str().unwrap().to_string()
 }

@@ -2,6 +2,7 @@
 //! over an in-memory store seeded with `tests/fixtures/seed.json` (tenants A, B, C).
 //! One module per area; every test goes through the `harness` check helpers.
 
+mod apps;
 mod batch;
 mod errors;
 mod faults;
@@ -9,5 +10,6 @@ mod groups;
 mod harness;
 mod mto;
 mod policy;
+mod sync;
 mod token;
 mod users;

@@ -1,0 +1,670 @@
+//! Cross-tenant synchronization state: app role assignments, synchronization jobs (with their
+//! schema and next due time), secrets, the per-job provisioning entries and the directory-level
+//! B2B links.
+//!
+//! Applications and service principals are JSON documents in `docs` (kinds `application` and
+//! `servicePrincipal`); everything here is relational because the engine joins it in bulk.
+//!
+//! Two kinds of link, on purpose:
+//! - `b2b_links` (target tenant, source tenant, source user) → target user is the
+//!   **alternativeSecurityId** of a B2B user: a property of the target directory, independent of
+//!   any job. Matching uses it, so a new job (or a `Full` restart, or a second configuration)
+//!   finds the B2B user an earlier job created instead of creating a duplicate. It survives the
+//!   deletion of the job that created it (Graph leaves those users in the target).
+//! - `sync_entries` (source tenant, job, source user) is the job's own state: which target user it
+//!   manages, the hash of the attribute values it last exported, and whether the entry is synced,
+//!   soft-deleted by the job, or escrowed (failed). A `Full` restart deletes a job's entries.
+//!
+//! Creating a target user, its `b2b_links` row and its `sync_entries` row always happens in one
+//! transaction, so a crash can never leave a user without its link (which would make the next
+//! cycle create a duplicate).
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+/// Tables of this module (run at every open; `IF NOT EXISTS`).
+pub const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS app_role_assignments (
+    tenant_id      TEXT NOT NULL,
+    id             TEXT NOT NULL,
+    resource_id    TEXT NOT NULL,
+    principal_id   TEXT NOT NULL,
+    principal_type TEXT NOT NULL,
+    app_role_id    TEXT NOT NULL,
+    body           TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS app_role_assignments_unique
+    ON app_role_assignments (tenant_id, resource_id, principal_id, app_role_id);
+CREATE TABLE IF NOT EXISTS sync_jobs (
+    tenant_id  TEXT NOT NULL,
+    sp_id      TEXT NOT NULL,
+    job_id     TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    schema     TEXT NOT NULL,
+    due_ms     INTEGER,
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, sp_id, job_id)
+);
+CREATE INDEX IF NOT EXISTS sync_jobs_due ON sync_jobs (due_ms);
+CREATE TABLE IF NOT EXISTS sync_secrets (
+    tenant_id TEXT NOT NULL,
+    sp_id     TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    value     TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, sp_id, key)
+);
+CREATE TABLE IF NOT EXISTS sync_entries (
+    tenant_id     TEXT NOT NULL,
+    job_id        TEXT NOT NULL,
+    source_id     TEXT NOT NULL,
+    target_tenant TEXT NOT NULL,
+    target_id     TEXT,
+    hash          INTEGER NOT NULL,
+    state         TEXT NOT NULL,
+    error         TEXT,
+    updated_ms    INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, job_id, source_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS b2b_links (
+    target_tenant TEXT NOT NULL,
+    source_tenant TEXT NOT NULL,
+    source_id     TEXT NOT NULL,
+    target_id     TEXT NOT NULL,
+    PRIMARY KEY (target_tenant, source_tenant, source_id)
+) WITHOUT ROWID;
+"#;
+
+// ---------------------------------------------------------------------------------------------
+// App role assignments
+
+/// One `appRoleAssignment` of a service principal.
+#[derive(Clone, Debug)]
+pub struct Assignment {
+    /// Assignment id.
+    pub id: String,
+    /// The service principal (`resourceId`).
+    pub resource_id: String,
+    /// The assigned user or group.
+    pub principal_id: String,
+    /// `User` or `Group`.
+    pub principal_type: String,
+    /// The app role.
+    pub app_role_id: String,
+    /// The Graph JSON.
+    pub body: Value,
+}
+
+fn row_assignment(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Assignment, String)> {
+    Ok((
+        Assignment {
+            id: r.get(0)?,
+            resource_id: r.get(1)?,
+            principal_id: r.get(2)?,
+            principal_type: r.get(3)?,
+            app_role_id: r.get(4)?,
+            body: Value::Null,
+        },
+        r.get(5)?,
+    ))
+}
+
+fn with_body((mut a, body): (Assignment, String)) -> Result<Assignment, ApiError> {
+    a.body = serde_json::from_str(&body)?;
+    Ok(a)
+}
+
+/// Insert an assignment; false if the same (principal, role) is already assigned.
+pub fn insert_assignment(c: &Connection, tenant: &str, a: &Assignment) -> Result<bool, ApiError> {
+    let n = c
+        .prepare_cached(
+            "INSERT OR IGNORE INTO app_role_assignments
+             (tenant_id, id, resource_id, principal_id, principal_type, app_role_id, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            tenant,
+            a.id,
+            a.resource_id,
+            a.principal_id,
+            a.principal_type,
+            a.app_role_id,
+            a.body.to_string()
+        ])?;
+    Ok(n == 1)
+}
+
+/// A page of a service principal's assignments in id order, after `after`.
+pub fn list_assignments(
+    c: &Connection,
+    tenant: &str,
+    resource_id: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Assignment>, ApiError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, resource_id, principal_id, principal_type, app_role_id, body
+         FROM app_role_assignments
+         WHERE tenant_id = ?1 AND resource_id = ?2 AND id > ?3 ORDER BY id LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(
+        params![tenant, resource_id, after.unwrap_or(""), limit as i64],
+        row_assignment,
+    )?;
+    rows.map(|r| with_body(r?)).collect()
+}
+
+/// One assignment of a service principal.
+pub fn get_assignment(
+    c: &Connection,
+    tenant: &str,
+    resource_id: &str,
+    id: &str,
+) -> Result<Option<Assignment>, ApiError> {
+    c.prepare_cached(
+        "SELECT id, resource_id, principal_id, principal_type, app_role_id, body
+         FROM app_role_assignments WHERE tenant_id = ?1 AND resource_id = ?2 AND id = ?3",
+    )?
+    .query_row(params![tenant, resource_id, id], row_assignment)
+    .optional()?
+    .map(with_body)
+    .transpose()
+}
+
+/// Delete one assignment; false if it did not exist.
+pub fn delete_assignment(
+    c: &Connection,
+    tenant: &str,
+    resource_id: &str,
+    id: &str,
+) -> Result<bool, ApiError> {
+    Ok(c.prepare_cached(
+        "DELETE FROM app_role_assignments WHERE tenant_id = ?1 AND resource_id = ?2 AND id = ?3",
+    )?
+    .execute(params![tenant, resource_id, id])?
+        == 1)
+}
+
+/// Ids of the users in a service principal's scope: users assigned directly plus the direct
+/// members of assigned groups (no nesting), distinct, in id order. Not filtered by user type.
+pub fn assigned_user_ids(
+    c: &Connection,
+    tenant: &str,
+    resource_id: &str,
+) -> Result<Vec<String>, ApiError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT principal_id FROM app_role_assignments
+          WHERE tenant_id = ?1 AND resource_id = ?2 AND principal_type = 'User'
+         UNION
+         SELECT gm.member_id FROM app_role_assignments a
+           JOIN group_members gm ON gm.tenant_id = a.tenant_id AND gm.group_id = a.principal_id
+          WHERE a.tenant_id = ?1 AND a.resource_id = ?2 AND a.principal_type = 'Group'
+         ORDER BY 1",
+    )?;
+    let rows = stmt.query_map(params![tenant, resource_id], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Ids of every user of a tenant (for `SyncAll`), in id order.
+pub fn all_user_ids(c: &Connection, tenant: &str) -> Result<Vec<String>, ApiError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT key FROM docs WHERE tenant_id = ?1 AND kind = 'user' ORDER BY key",
+    )?;
+    let rows = stmt.query_map(params![tenant], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs
+
+/// A stored synchronization job.
+#[derive(Clone, Debug)]
+pub struct JobRow {
+    /// Source tenant.
+    pub tenant_id: String,
+    /// Service principal of the configuration.
+    pub sp_id: String,
+    /// Job id.
+    pub job_id: String,
+    /// The `synchronizationJob` JSON (schedule, status, settings).
+    pub body: Value,
+    /// The `synchronizationSchema` JSON.
+    pub schema: Value,
+    /// Next cycle (ms), or None when the job is not scheduled.
+    pub due_ms: Option<i64>,
+}
+
+fn row_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<(JobRow, String, String)> {
+    Ok((
+        JobRow {
+            tenant_id: r.get(0)?,
+            sp_id: r.get(1)?,
+            job_id: r.get(2)?,
+            body: Value::Null,
+            schema: Value::Null,
+            due_ms: r.get(5)?,
+        },
+        r.get(3)?,
+        r.get(4)?,
+    ))
+}
+
+fn job_with_json((mut j, body, schema): (JobRow, String, String)) -> Result<JobRow, ApiError> {
+    j.body = serde_json::from_str(&body)?;
+    j.schema = serde_json::from_str(&schema)?;
+    Ok(j)
+}
+
+const JOB_COLUMNS: &str = "tenant_id, sp_id, job_id, body, schema, due_ms";
+
+/// Insert a new job.
+pub fn insert_job(c: &Connection, j: &JobRow, now: i64) -> Result<(), ApiError> {
+    c.prepare_cached(
+        "INSERT INTO sync_jobs (tenant_id, sp_id, job_id, body, schema, due_ms, created_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        j.tenant_id,
+        j.sp_id,
+        j.job_id,
+        j.body.to_string(),
+        j.schema.to_string(),
+        j.due_ms,
+        now
+    ])?;
+    Ok(())
+}
+
+/// One job of a service principal.
+pub fn get_job(
+    c: &Connection,
+    tenant: &str,
+    sp_id: &str,
+    job_id: &str,
+) -> Result<Option<JobRow>, ApiError> {
+    c.prepare_cached(&format!(
+        "SELECT {JOB_COLUMNS} FROM sync_jobs WHERE tenant_id = ?1 AND sp_id = ?2 AND job_id = ?3"
+    ))?
+    .query_row(params![tenant, sp_id, job_id], row_job)
+    .optional()?
+    .map(job_with_json)
+    .transpose()
+}
+
+/// Whether a job still exists (checked by the engine before each chunk it writes).
+pub fn job_exists(
+    c: &Connection,
+    tenant: &str,
+    sp_id: &str,
+    job_id: &str,
+) -> Result<bool, ApiError> {
+    Ok(c.prepare_cached(
+        "SELECT 1 FROM sync_jobs WHERE tenant_id = ?1 AND sp_id = ?2 AND job_id = ?3",
+    )?
+    .query_row(params![tenant, sp_id, job_id], |_| Ok(()))
+    .optional()?
+    .is_some())
+}
+
+/// Jobs of a service principal in creation order.
+pub fn list_jobs(c: &Connection, tenant: &str, sp_id: &str) -> Result<Vec<JobRow>, ApiError> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {JOB_COLUMNS} FROM sync_jobs WHERE tenant_id = ?1 AND sp_id = ?2
+         ORDER BY created_ms, job_id"
+    ))?;
+    let rows = stmt.query_map(params![tenant, sp_id], row_job)?;
+    rows.map(|r| job_with_json(r?)).collect()
+}
+
+/// Every job (for the admin run endpoint), in a stable order.
+pub fn all_jobs(c: &Connection) -> Result<Vec<JobRow>, ApiError> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {JOB_COLUMNS} FROM sync_jobs ORDER BY tenant_id, sp_id, created_ms, job_id"
+    ))?;
+    let rows = stmt.query_map([], row_job)?;
+    rows.map(|r| job_with_json(r?)).collect()
+}
+
+/// Keys `(tenant, sp, job)` of the jobs due at or before `now`.
+pub fn due_jobs(c: &Connection, now: i64) -> Result<Vec<(String, String, String)>, ApiError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT tenant_id, sp_id, job_id FROM sync_jobs
+         WHERE due_ms IS NOT NULL AND due_ms <= ?1 ORDER BY due_ms",
+    )?;
+    let rows = stmt.query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The earliest due time of any scheduled job.
+pub fn next_due(c: &Connection) -> Result<Option<i64>, ApiError> {
+    Ok(c.query_row(
+        "SELECT min(due_ms) FROM sync_jobs WHERE due_ms IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Replace a job's JSON and due time.
+pub fn update_job(
+    c: &Connection,
+    tenant: &str,
+    sp_id: &str,
+    job_id: &str,
+    body: &Value,
+    due_ms: Option<i64>,
+) -> Result<bool, ApiError> {
+    Ok(c.prepare_cached(
+        "UPDATE sync_jobs SET body = ?4, due_ms = ?5
+         WHERE tenant_id = ?1 AND sp_id = ?2 AND job_id = ?3",
+    )?
+    .execute(params![tenant, sp_id, job_id, body.to_string(), due_ms])?
+        == 1)
+}
+
+/// Replace a job's schema.
+pub fn update_schema(
+    c: &Connection,
+    tenant: &str,
+    sp_id: &str,
+    job_id: &str,
+    schema: &Value,
+) -> Result<bool, ApiError> {
+    Ok(c.prepare_cached(
+        "UPDATE sync_jobs SET schema = ?4 WHERE tenant_id = ?1 AND sp_id = ?2 AND job_id = ?3",
+    )?
+    .execute(params![tenant, sp_id, job_id, schema.to_string()])?
+        == 1)
+}
+
+/// Delete a job and its entries (target users and their B2B links stay).
+pub fn delete_job(
+    c: &Connection,
+    tenant: &str,
+    sp_id: &str,
+    job_id: &str,
+) -> Result<bool, ApiError> {
+    let n = c.execute(
+        "DELETE FROM sync_jobs WHERE tenant_id = ?1 AND sp_id = ?2 AND job_id = ?3",
+        params![tenant, sp_id, job_id],
+    )?;
+    c.execute(
+        "DELETE FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2",
+        params![tenant, job_id],
+    )?;
+    Ok(n == 1)
+}
+
+/// Delete everything a service principal owns for synchronization: jobs, their entries, secrets
+/// and app role assignments.
+pub fn delete_sp_state(c: &Connection, tenant: &str, sp_id: &str) -> Result<(), ApiError> {
+    c.execute(
+        "DELETE FROM sync_entries WHERE tenant_id = ?1 AND job_id IN
+           (SELECT job_id FROM sync_jobs WHERE tenant_id = ?1 AND sp_id = ?2)",
+        params![tenant, sp_id],
+    )?;
+    c.execute(
+        "DELETE FROM sync_jobs WHERE tenant_id = ?1 AND sp_id = ?2",
+        params![tenant, sp_id],
+    )?;
+    c.execute(
+        "DELETE FROM sync_secrets WHERE tenant_id = ?1 AND sp_id = ?2",
+        params![tenant, sp_id],
+    )?;
+    c.execute(
+        "DELETE FROM app_role_assignments WHERE tenant_id = ?1 AND resource_id = ?2",
+        params![tenant, sp_id],
+    )?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets
+
+/// A service principal's secrets `(key, value)` in key order.
+pub fn secrets(
+    c: &Connection,
+    tenant: &str,
+    sp_id: &str,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT key, value FROM sync_secrets WHERE tenant_id = ?1 AND sp_id = ?2 ORDER BY key",
+    )?;
+    let rows = stmt.query_map(params![tenant, sp_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Set a secret; an empty value removes it.
+pub fn put_secret(
+    c: &Connection,
+    tenant: &str,
+    sp_id: &str,
+    key: &str,
+    value: &str,
+) -> Result<(), ApiError> {
+    if value.is_empty() {
+        c.prepare_cached(
+            "DELETE FROM sync_secrets WHERE tenant_id = ?1 AND sp_id = ?2 AND key = ?3",
+        )?
+        .execute(params![tenant, sp_id, key])?;
+    } else {
+        c.prepare_cached(
+            "INSERT INTO sync_secrets (tenant_id, sp_id, key, value) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (tenant_id, sp_id, key) DO UPDATE SET value = excluded.value",
+        )?
+        .execute(params![tenant, sp_id, key, value])?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entries and links
+
+/// What a job knows about one source user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The tenant the target user lives in.
+    pub target_tenant: String,
+    /// The target user, if one was created or matched.
+    pub target_id: Option<String>,
+    /// Hash of the attribute values last exported (0 = re-evaluate).
+    pub hash: i64,
+    /// `synced`, `deleted` (soft-deleted by this job) or `escrow` (failed, retried each cycle).
+    pub state: String,
+    /// Escrow reason (`{"code","message"}` JSON).
+    pub error: Option<String>,
+}
+
+/// Entry states.
+pub mod state {
+    /// The target user mirrors the source user.
+    pub const SYNCED: &str = "synced";
+    /// The job soft-deleted the target user (restored if the user comes back in scope).
+    pub const DELETED: &str = "deleted";
+    /// The last attempt failed; retried every cycle.
+    pub const ESCROW: &str = "escrow";
+}
+
+/// All entries of a job, by source user id.
+pub fn entries(
+    c: &Connection,
+    tenant: &str,
+    job_id: &str,
+) -> Result<std::collections::HashMap<String, Entry>, ApiError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT source_id, target_tenant, target_id, hash, state, error
+         FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2",
+    )?;
+    let rows = stmt.query_map(params![tenant, job_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            Entry {
+                target_tenant: r.get(1)?,
+                target_id: r.get(2)?,
+                hash: r.get(3)?,
+                state: r.get(4)?,
+                error: r.get(5)?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One entry.
+pub fn entry(
+    c: &Connection,
+    tenant: &str,
+    job_id: &str,
+    source_id: &str,
+) -> Result<Option<Entry>, ApiError> {
+    Ok(c.prepare_cached(
+        "SELECT target_tenant, target_id, hash, state, error
+             FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2 AND source_id = ?3",
+    )?
+    .query_row(params![tenant, job_id, source_id], |r| {
+        Ok(Entry {
+            target_tenant: r.get(0)?,
+            target_id: r.get(1)?,
+            hash: r.get(2)?,
+            state: r.get(3)?,
+            error: r.get(4)?,
+        })
+    })
+    .optional()?)
+}
+
+/// Insert or replace an entry.
+pub fn put_entry(
+    c: &Connection,
+    tenant: &str,
+    job_id: &str,
+    source_id: &str,
+    e: &Entry,
+    now: i64,
+) -> Result<(), ApiError> {
+    c.prepare_cached(
+        "INSERT INTO sync_entries
+           (tenant_id, job_id, source_id, target_tenant, target_id, hash, state, error, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (tenant_id, job_id, source_id) DO UPDATE SET
+           target_tenant = excluded.target_tenant, target_id = excluded.target_id,
+           hash = excluded.hash, state = excluded.state, error = excluded.error,
+           updated_ms = excluded.updated_ms",
+    )?
+    .execute(params![
+        tenant,
+        job_id,
+        source_id,
+        e.target_tenant,
+        e.target_id,
+        e.hash,
+        e.state,
+        e.error,
+        now
+    ])?;
+    Ok(())
+}
+
+/// Remove an entry.
+pub fn delete_entry(
+    c: &Connection,
+    tenant: &str,
+    job_id: &str,
+    source_id: &str,
+) -> Result<(), ApiError> {
+    c.prepare_cached(
+        "DELETE FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2 AND source_id = ?3",
+    )?
+    .execute(params![tenant, job_id, source_id])?;
+    Ok(())
+}
+
+/// `restart` with `Full`: forget every entry (the B2B links stay, so users are re-matched).
+pub fn clear_entries(c: &Connection, tenant: &str, job_id: &str) -> Result<(), ApiError> {
+    c.execute(
+        "DELETE FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2",
+        params![tenant, job_id],
+    )?;
+    Ok(())
+}
+
+/// `restart` with `Escrows`: forget failed entries.
+pub fn clear_escrows(c: &Connection, tenant: &str, job_id: &str) -> Result<(), ApiError> {
+    c.execute(
+        "DELETE FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2 AND state = 'escrow'
+           AND target_id IS NULL",
+        params![tenant, job_id],
+    )?;
+    Ok(())
+}
+
+/// `restart` with `Watermark`: forget the exported hashes so every user is re-evaluated.
+pub fn reset_watermark(c: &Connection, tenant: &str, job_id: &str) -> Result<(), ApiError> {
+    c.execute(
+        "UPDATE sync_entries SET hash = 0 WHERE tenant_id = ?1 AND job_id = ?2",
+        params![tenant, job_id],
+    )?;
+    Ok(())
+}
+
+/// Counts of a job's entries by state.
+pub fn entry_counts(
+    c: &Connection,
+    tenant: &str,
+    job_id: &str,
+) -> Result<std::collections::HashMap<String, i64>, ApiError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT state, count(*) FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2 GROUP BY state",
+    )?;
+    let rows = stmt.query_map(params![tenant, job_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The target user that carries the alternativeSecurityId of a source user.
+pub fn find_link(
+    c: &Connection,
+    target_tenant: &str,
+    source_tenant: &str,
+    source_id: &str,
+) -> Result<Option<String>, ApiError> {
+    Ok(c.prepare_cached(
+        "SELECT target_id FROM b2b_links
+             WHERE target_tenant = ?1 AND source_tenant = ?2 AND source_id = ?3",
+    )?
+    .query_row(params![target_tenant, source_tenant, source_id], |r| {
+        r.get(0)
+    })
+    .optional()?)
+}
+
+/// Record (or move) the alternativeSecurityId link of a source user.
+pub fn put_link(
+    c: &Connection,
+    target_tenant: &str,
+    source_tenant: &str,
+    source_id: &str,
+    target_id: &str,
+) -> Result<(), ApiError> {
+    c.prepare_cached(
+        "INSERT INTO b2b_links (target_tenant, source_tenant, source_id, target_id)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (target_tenant, source_tenant, source_id) DO UPDATE SET target_id = excluded.target_id",
+    )?
+    .execute(params![target_tenant, source_tenant, source_id, target_id])?;
+    Ok(())
+}
+
+/// Forget the link of a source user (its target user no longer exists).
+pub fn delete_link(
+    c: &Connection,
+    target_tenant: &str,
+    source_tenant: &str,
+    source_id: &str,
+) -> Result<(), ApiError> {
+    c.prepare_cached(
+        "DELETE FROM b2b_links WHERE target_tenant = ?1 AND source_tenant = ?2 AND source_id = ?3",
+    )?
+    .execute(params![target_tenant, source_tenant, source_id])?;
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! The cross-tenant access policy check of `validateCredentials` and of every cycle (reference
+//! §6.2, §11): the target must allow inbound synchronization and inbound automatic redemption
+//! from the source, and the source must allow outbound automatic redemption to the target.
+
+use rusqlite::Connection;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::store::docs::{self, kind};
+
+/// The error code Graph uses when a tenant's policies do not allow synchronization.
+pub const POLICY_CHECK_FAILED: &str = "AzureDirectoryB2BManagementPolicyCheckFailure";
+
+fn flag(doc: Option<&serde_json::Map<String, Value>>, block: &str, prop: &str) -> bool {
+    doc.and_then(|d| d.get(block))
+        .and_then(|b| b.get(prop))
+        .and_then(Value::as_bool)
+        == Some(true)
+}
+
+/// What is missing for `source` to synchronize users into `target` (empty = allowed). Reads the
+/// policies regardless of the replication-lag fault.
+pub fn missing(c: &Connection, source: &str, target: &str) -> Result<Vec<String>, ApiError> {
+    let mut out = Vec::new();
+    let target_partner = docs::get(c, target, kind::PARTNER, source)?;
+    if !flag(
+        target_partner.as_ref().map(|d| &d.body),
+        "automaticUserConsentSettings",
+        "inboundAllowed",
+    ) {
+        out.push(format!(
+            "the target tenant {target} does not redeem invitations from {source} automatically (its partner configuration for {source} needs automaticUserConsentSettings.inboundAllowed = true)"
+        ));
+    }
+    let sync = docs::get(c, target, kind::IDENTITY_SYNC, source)?;
+    if !flag(
+        sync.as_ref().map(|d| &d.body),
+        "userSyncInbound",
+        "isSyncAllowed",
+    ) {
+        out.push(format!(
+            "the target tenant {target} does not allow user synchronization from {source} (its identitySynchronization policy for {source} needs userSyncInbound.isSyncAllowed = true)"
+        ));
+    }
+    let source_partner = docs::get(c, source, kind::PARTNER, target)?;
+    if !flag(
+        source_partner.as_ref().map(|d| &d.body),
+        "automaticUserConsentSettings",
+        "outboundAllowed",
+    ) {
+        out.push(format!(
+            "the source tenant {source} does not redeem invitations to {target} automatically (its partner configuration for {target} needs automaticUserConsentSettings.outboundAllowed = true)"
+        ));
+    }
+    Ok(out)
+}
+
+/// The message of a failed check, naming everything that is missing.
+pub fn message(missing: &[String]) -> String {
+    let redemption = missing.iter().any(|m| m.contains("automatically"));
+    format!(
+        "{}Cross-tenant synchronization is not allowed: {}.",
+        if redemption {
+            "Policy permitting auto-redemption of invitations not configured. "
+        } else {
+            ""
+        },
+        missing.join("; ")
+    )
+}
+
+/// 400 with code `AzureDirectoryB2BManagementPolicyCheckFailure` (UNCONFIRMED status: the portal
+/// shows the code and "Policy permitting auto-redemption of invitations not configured.").
+pub fn error(missing: &[String]) -> ApiError {
+    ApiError::BadRequest {
+        code: POLICY_CHECK_FAILED,
+        message: message(missing),
+    }
+}
