@@ -258,8 +258,9 @@ fn decode_number(mp: &Mp) -> Option<Number> {
                 i.as_u64().map(Number::from_u64)
             }
         }
-        Mp::F32(f) => Some(Number::from_f64(f64::from(*f))),
-        Mp::F64(f) => Some(Number::from_f64(*f)),
+        // Terraform numbers are real numbers: NaN and infinities are not values.
+        Mp::F32(f) if f.is_finite() => Some(Number::from_f64(f64::from(*f))),
+        Mp::F64(f) if f.is_finite() => Some(Number::from_f64(*f)),
         Mp::String(s) => s.as_str().and_then(|s| Number::parse(s).ok()),
         _ => None,
     }
@@ -655,6 +656,10 @@ mod tests {
         for c in cases {
             assert!(from_msgpack(&c, &ty).is_err(), "{c:x?}");
         }
+        // Found by fuzzing: a float32 NaN decoded to a number that is not
+        // equal to itself.
+        assert!(from_msgpack(&[0xca, 0xff, 0xff, 0x23, 0x05], &Type::Number).is_err());
+        assert!(from_msgpack(&[0xcb, 0x7f, 0xf0, 0, 0, 0, 0, 0, 0], &Type::Number).is_err());
         // rmpv reads the reserved marker 0xc1 as nil: lenient, but no panic.
         assert_eq!(from_msgpack(&[0xc1], &ty).unwrap(), Value::Null);
     }
