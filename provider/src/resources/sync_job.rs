@@ -93,7 +93,7 @@ fn schema() -> Schema {
                 Attribute::string("user_type")
                     .default("Member")
                     .validator(OneOf(USER_TYPES))
-                    .description("`userType` of the users created in the target: `Member` (default; Teams and People Search need it) or `Guest`."),
+                    .description("`userType` of the users in the target: `Member` (default; Teams and People Search need it) or `Guest`. Applied always, so a change also converts users the job created before (and B2B guests it matches)."),
             )
             .attribute(
                 Attribute::bool("show_in_address_list")
@@ -319,6 +319,10 @@ fn set_mappings(schema: &mut serde_json::Value, planned: &Value) -> bool {
         }) {
             Some(m) => {
                 m["source"] = fresh["source"].clone();
+                // Graph's default applies userType to new users only
+                // (ObjectAddOnly); a change here must reach the users the
+                // job already created, and existing B2B guests, too.
+                m["flowType"] = fresh["flowType"].clone();
             }
             None => attrs.push(fresh),
         }
