@@ -210,7 +210,18 @@ class Bench:
             "locals {\n  sources = " + json.dumps(sources) + "\n}\n"
             + 'resource "terraform_data" "a" {\n  for_each = toset(local.sources)\n  input = each.value\n}\n',
         )
+        self.reset_stats()
         self.tf(ours, "apply", "-auto-approve", "-parallelism=50")
+        total, tokens, stats = self.stats_total()
+        writes = sum(v for k, v in stats.get("routes", {}).items() if not k.startswith("GET") and "oauth2" not in k and "$batch" not in k)
+        inner_writes = sum(v for k, v in stats.get("batchInner", {}).items() if not k.startswith("GET"))
+        round_trips = total - tokens
+        self.row(
+            f"Graph round trips per create beyond the writes, N={n}",
+            f"{(round_trips - writes) / n:.2f}",
+            f"{round_trips} round trips for {n} creates, {writes + inner_writes} of them writes ({(writes + inner_writes) / n:.0f} per create)",
+            "<= 3",
+        )
         self.tf(base, "apply", "-auto-approve", "-parallelism=50")
         runs = 5
         for par in (10, 50):
@@ -244,6 +255,55 @@ class Bench:
             self.row(f"provider peak RSS during plan N={n}", f"{max(rss) / 1024:.1f} MiB", "-", "< 30 MiB")
         self.tf(ours, "destroy", "-auto-approve", "-parallelism=50")
 
+    def quickstart_lag(self):
+        print("quick start apply: no faults vs lag=2s", flush=True)
+        results = {}
+        for label, faults in (("no lag", ""), ("lag=2s", "lag=2s")):
+            times = []
+            for _ in range(3 if QUICK else 5):
+                args = [SANDBOX, "serve", "--in-memory", "--addr", "127.0.0.1:0", "--seed", str(ROOT / "examples/quickstart/seed.json"),
+                        "--join-delay", "1s", "--sync-interval", "1h"]
+                if faults:
+                    args += ["--faults", faults]
+                sb = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                      env=dict(os.environ, MTO_SANDBOX_LOG="warn"))
+                url = sb.stdout.readline().split("listening on ")[1].strip()
+                d = self.tmp / f"qs-{label}-{len(times)}"
+                d.mkdir()
+                shutil.copy(ROOT / "examples/quickstart/main.tf", d / "main.tf")
+                env = dict(self.env, TF_VAR_sandbox_url=url)
+                started = time.perf_counter()
+                r = subprocess.run(["terraform", "apply", "-auto-approve", "-no-color"], cwd=d, env=env, capture_output=True, text=True)
+                times.append(time.perf_counter() - started)
+                sb.kill()
+                sb.wait()
+                if r.returncode != 0:
+                    raise SystemExit(f"quick start apply failed ({label}):\n{r.stdout}\n{r.stderr}")
+            results[label] = statistics.median(times)
+        self.row(
+            "quick start apply (3 tenants, 6 shares), lag=2s",
+            f"{results['lag=2s']:.1f} s",
+            f"{results['no lag']:.1f} s without lag",
+            "-",
+            f"ratio {results['lag=2s'] / results['no lag']:.2f}x; joins wait 1 s each",
+        )
+
+    def sync_engine(self):
+        print("sandbox sync engine (sandbox/bench/sync.sh)", flush=True)
+        r = subprocess.run(["bash", str(ROOT / "sandbox/bench/sync.sh")], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"sync benchmark failed:\n{r.stdout}\n{r.stderr}")
+        self.sync_output = r.stdout
+        scenario = None
+        for line in r.stdout.splitlines():
+            if line.startswith("=="):
+                scenario = line.strip("= ").strip()
+            elif "first cycle" in line and scenario:
+                wall = next((w.split("=", 1)[1] for w in line.split() if w.startswith("wall=")), "?")
+                self.row(f"sync first cycle, {scenario}", wall, "-", "10k x 1: < 2 s; 100k x 9: < 60 s")
+            elif line.startswith("RSS after") and scenario:
+                self.row(f"sandbox RSS after the cycles, {scenario}", line.split(":", 1)[-1].strip(), "-", "-")
+
     def report(self):
         lines = [
             f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.uname().nodename} "
@@ -270,6 +330,9 @@ def main():
         b.start_sandbox()
         for n in [100] if QUICK else [100, 1000]:
             b.many(n)
+        b.quickstart_lag()
+        if not QUICK:
+            b.sync_engine()
         b.report()
     finally:
         b.close()
