@@ -45,7 +45,11 @@ fn schema() -> Schema {
                 "In the receiving tenant, accepts the users a source tenant shares: allows inbound user \
                  synchronization from it and redeems their invitations automatically, so they arrive as B2B \
                  members without consent prompts. Apply it before the source's `mto_outbound_share`, whose \
-                 credential check needs it.",
+                 credential check needs it.\n\n\
+                 Existing objects are adopted, for example the partner configuration and sync policy Graph \
+                 creates when tenants join an organization. Destroy deletes what this resource created and \
+                 only turns its settings off in what it adopted; users already synchronized stay (Graph \
+                 leaves them too).",
             )
             .attribute(tenant_id_attribute("that receives the users"))
             .attribute(other_tenant_attribute("source_tenant_id", "The tenant whose users are accepted."))
