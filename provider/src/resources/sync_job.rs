@@ -31,7 +31,7 @@ use super::common::{
 };
 use crate::Client;
 use crate::diag;
-use crate::graph::{ErrorKind, GraphError, Scope, TenantApi, seg};
+use crate::graph::{ErrorKind, GraphError, Scope, TenantApi, odata_str, q, seg};
 
 const CREATE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 const UPDATE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
@@ -437,6 +437,120 @@ async fn provision_now(
     Ok(())
 }
 
+/// How long apply waits for users provisioned on demand to show up in the
+/// target before it moves on with a warning.
+const VISIBLE_WAIT: Duration = Duration::from_secs(120);
+
+/// Waits until users provisioned on demand can be read in the target, so
+/// that anything read right after the apply (a `mto_users` data source, a
+/// pipeline's check) sees them. Only possible when the provider block has
+/// the target's credentials; otherwise it returns at once. Returns the
+/// users that did not appear.
+async fn wait_visible(
+    ctx: &Ctx<'_, Client>,
+    api: &TenantApi<'_>,
+    sp: &str,
+    users: &[String],
+) -> Vec<String> {
+    if users.is_empty() {
+        return Vec::new();
+    }
+    let secrets = match api
+        .get(format!(
+            "/servicePrincipals/{}/synchronization/secrets",
+            seg(sp)
+        ))
+        .send()
+        .await
+    {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return Vec::new(),
+    };
+    let target = secrets
+        .get("value")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+        .find(|kv| kv.get("key").and_then(|k| k.as_str()) == Some("CompanyId"))
+        .and_then(|kv| kv.get("value").and_then(|v| v.as_str()))
+        .unwrap_or_default()
+        .to_owned();
+    // A masked or missing CompanyId, or a target we have no credentials for.
+    if !tfplugin::validate::is_guid(&target) || !ctx.client.graph.has_tenant(&target) {
+        return Vec::new();
+    }
+    let scope = Scope {
+        cancel: ctx.cancel.clone(),
+        deadline: api
+            .scope()
+            .deadline
+            .min(std::time::Instant::now() + VISIBLE_WAIT),
+    };
+    let Ok(target_api) = ctx.client.graph.tenant(&target, &scope) else {
+        return Vec::new();
+    };
+    let mut missing = Vec::new();
+    for user in users {
+        let upn = match api
+            .get(format!("/users/{}?$select=userPrincipalName", seg(user)))
+            .send()
+            .await
+        {
+            Ok(v) => v
+                .unwrap_or_default()
+                .get("userPrincipalName")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned(),
+            Err(_) => continue,
+        };
+        if upn.is_empty() {
+            continue;
+        }
+        // The B2B user's UPN is the source UPN with `@` as `_`, then `#EXT#@…`.
+        let prefix = format!("{}#EXT#", upn.replace('@', "_"));
+        let filter = format!("startswith(userPrincipalName,{})", odata_str(&prefix));
+        let path = format!("/users?$filter={}&$select=id", q(&filter));
+        let found = wait_until(
+            &scope,
+            Duration::from_secs(2),
+            "the user to appear in the target",
+            || async {
+                let page = target_api
+                    .get(path.clone())
+                    .send()
+                    .await?
+                    .unwrap_or_default();
+                let any = page
+                    .get("value")
+                    .and_then(|v| v.as_array())
+                    .is_some_and(|v| !v.is_empty());
+                Ok(any.then_some(()))
+            },
+        )
+        .await;
+        if found.is_err() {
+            missing.push(upn);
+        }
+    }
+    missing
+}
+
+fn warn_missing(diags: &mut Diagnostics, missing: &[String]) {
+    if !missing.is_empty() {
+        diags.warning_at(
+            AttributePath::root().attr("provision_on_demand"),
+            "Users not visible in the target yet",
+            format!(
+                "Provisioned on demand, but not readable in the target tenant after {} s: {}. Graph may still be replicating them, \
+                 or provisioning failed (see the job's status).",
+                VISIBLE_WAIT.as_secs(),
+                missing.join(", ")
+            ),
+        );
+    }
+}
+
 /// The configuration's Azure2Azure job, created if there is none. A create
 /// whose answer was lost is followed by a new look, not a second create.
 async fn find_or_create_job(
@@ -570,16 +684,20 @@ impl Resource<Client> for SyncJob {
             provision_now(&api, sp, &job_id, &users)
                 .await
                 .map_err(|e| diag::graph("Cannot provision the users on demand", &e))?;
+            let missing = wait_visible(ctx, &api, sp, &users).await;
             read_job(&api, sp, &job_id, true)
                 .await
+                .map(|j| j.map(|j| (j, missing)))
                 .map_err(|e| diag::graph("Cannot read the synchronization job", &e))
         };
         match steps.await {
-            Ok(Some(j)) => {
+            Ok(Some((j, missing))) => {
                 let mut state = apply_job(planned.clone(), &j);
                 // The schedule may take a moment to show the start.
                 state.set("enabled", planned.get("enabled").clone());
-                ApplyResult::ok(state, req.private)
+                let mut r = ApplyResult::ok(state, req.private);
+                warn_missing(&mut r.diags, &missing);
+                r
             }
             Ok(None) => ApplyResult::err(partial, req.private, {
                 let mut d = Diagnostics::new();
@@ -708,15 +826,19 @@ impl Resource<Client> for SyncJob {
             provision_now(&api, sp, job, &added)
                 .await
                 .map_err(|e| diag::graph("Cannot provision the users on demand", &e))?;
+            let missing = wait_visible(ctx, &api, sp, &added).await;
             read_job(&api, sp, job, true)
                 .await
+                .map(|j| j.map(|j| (j, missing)))
                 .map_err(|e| diag::graph("Cannot read the synchronization job", &e))
         };
         match steps.await {
-            Ok(Some(j)) => {
+            Ok(Some((j, missing))) => {
                 let mut state = apply_job(planned.clone(), &j);
                 state.set("enabled", planned.get("enabled").clone());
-                ApplyResult::ok(state, req.private)
+                let mut r = ApplyResult::ok(state, req.private);
+                warn_missing(&mut r.diags, &missing);
+                r
             }
             Ok(None) => ApplyResult::err(Value::Null, req.private, {
                 let mut d = Diagnostics::new();
