@@ -298,7 +298,7 @@ class Bench:
         for line in r.stdout.splitlines():
             if line.startswith("=="):
                 scenario = line.strip("= ").strip()
-            elif "first cycle" in line and scenario:
+            elif line.startswith("first cycle (creates)") and scenario:
                 wall = next((w.split("=", 1)[1] for w in line.split() if w.startswith("wall=")), "?")
                 self.row(f"sync first cycle, {scenario}", wall, "-", "10k x 1: < 2 s; 100k x 9: < 60 s")
             elif line.startswith("RSS after") and scenario:
