@@ -103,9 +103,17 @@ class Bench:
 
     def provider_process(self):
         print("provider process", flush=True)
+        # A client certificate like the one Terraform generates (P-521), so
+        # the measurement includes AutoMTLS set-up.
+        cert = self.tmp / "client.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521", "-nodes",
+             "-keyout", str(self.tmp / "client.key"), "-out", str(cert), "-subj", "/CN=localhost", "-days", "1"],
+            check=True, capture_output=True,
+        )
         times = []
         for _ in range(20):
-            env = dict(self.env, TF_PLUGIN_MAGIC_COOKIE=COOKIE, PLUGIN_PROTOCOL_VERSIONS="5,6")
+            env = dict(self.env, TF_PLUGIN_MAGIC_COOKIE=COOKIE, PLUGIN_PROTOCOL_VERSIONS="5,6", PLUGIN_CLIENT_CERT=cert.read_text())
             started = time.perf_counter()
             p = subprocess.Popen([PROVIDER], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
             p.stdout.readline()
@@ -113,7 +121,7 @@ class Bench:
             p.kill()
             p.wait()
         ms = statistics.median(times) * 1000
-        self.row("startup to handshake line", f"{ms:.1f} ms", "-", "< 10 ms")
+        self.row("startup to handshake line (with AutoMTLS)", f"{ms:.1f} ms", "-", "< 10 ms")
         size = PROVIDER.stat().st_size / (1 << 20)
         self.row("release binary size", f"{size:.1f} MiB", "-", "< 15 MiB")
 
