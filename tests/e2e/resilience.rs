@@ -165,9 +165,13 @@ fn apply_killed_after(ws: &Workspace, after: Duration) {
         .stderr(Stdio::null());
     let mut child = cmd.spawn().expect("start terraform");
     std::thread::sleep(after);
-    let pgid = child.id().to_string();
+    let pgid = child.id();
+    assert!(pgid > 1, "refusing to signal process group {pgid}");
+    // `--` so the negative number is read as a process group, never as an
+    // option: a bare `kill -KILL -<n>` can be misparsed, and `-1` means
+    // every process we may signal.
     let _ = Command::new("kill")
-        .args(["-KILL", &format!("-{pgid}")])
+        .args(["-s", "KILL", "--", &format!("-{pgid}")])
         .status();
     let _ = child.wait();
 }
