@@ -163,14 +163,14 @@ pub fn validate(config: &Value, diags: &mut Diagnostics) {
         .iter()
         .enumerate()
     {
-        if let Some(id) = t.get("tenant_id").as_str() {
-            if let Some(first) = seen.insert(id.to_ascii_lowercase(), i) {
-                diags.error_at(
-                    AttributePath::root().attr("tenant").index(i as i64).attr("tenant_id"),
-                    "Tenant configured twice",
-                    format!("Tenant {id} already has credentials in tenant block {first}; give each tenant one block."),
-                );
-            }
+        if let Some(id) = t.get("tenant_id").as_str()
+            && let Some(first) = seen.insert(id.to_ascii_lowercase(), i)
+        {
+            diags.error_at(
+                AttributePath::root().attr("tenant").index(i as i64).attr("tenant_id"),
+                "Tenant configured twice",
+                format!("Tenant {id} already has credentials in tenant block {first}; give each tenant one block."),
+            );
         }
     }
 }

@@ -37,10 +37,13 @@ pub(crate) struct BatchContext {
     pub tenant_id: String,
 }
 
+/// What a batched read gets back.
+type Reply = Result<RawResponse, GraphError>;
+
 struct Pending {
     path: String,
     force_new_token: bool,
-    reply: oneshot::Sender<Result<RawResponse, GraphError>>,
+    reply: oneshot::Sender<Reply>,
 }
 
 #[derive(Default)]
@@ -240,7 +243,7 @@ async fn batch(
     version: &str,
     items: &[Pending],
     force: bool,
-) -> Result<HashMap<String, Result<RawResponse, GraphError>>, Outer> {
+) -> Result<HashMap<String, Reply>, Outer> {
     let requests: Vec<serde_json::Value> = items
         .iter()
         .enumerate()

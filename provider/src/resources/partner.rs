@@ -208,25 +208,6 @@ pub async fn release(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bare_means_nothing_set() {
-        assert!(is_bare(
-            &json!({"tenantId": "x", "automaticUserConsentSettings": {"inboundAllowed": null, "outboundAllowed": false}})
-        ));
-        assert!(!is_bare(
-            &json!({"automaticUserConsentSettings": {"inboundAllowed": true}})
-        ));
-        assert!(!is_bare(
-            &json!({"b2bCollaborationInbound": {"usersAndGroups": {}}})
-        ));
-        assert!(!is_bare(&json!({"isServiceProvider": true})));
-    }
-}
-
 /// How long one list of partners serves refreshes.
 const SNAPSHOT_TTL: std::time::Duration = std::time::Duration::from_secs(20);
 
@@ -270,4 +251,23 @@ pub async fn refresh_get(
         None => get_sync(api, partner, false).await?,
     };
     Ok(Some((doc.clone(), sync)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_means_nothing_set() {
+        assert!(is_bare(
+            &json!({"tenantId": "x", "automaticUserConsentSettings": {"inboundAllowed": null, "outboundAllowed": false}})
+        ));
+        assert!(!is_bare(
+            &json!({"automaticUserConsentSettings": {"inboundAllowed": true}})
+        ));
+        assert!(!is_bare(
+            &json!({"b2bCollaborationInbound": {"usersAndGroups": {}}})
+        ));
+        assert!(!is_bare(&json!({"isServiceProvider": true})));
+    }
 }

@@ -27,6 +27,9 @@ use crate::value::{self, Value};
 
 type Rpc<T> = Result<Response<T>, Status>;
 
+type ResourceEntry<C> = Entry<Arc<dyn Resource<C>>>;
+type DataSourceEntry<C> = Entry<Arc<dyn DataSource<C>>>;
+
 struct Entry<T> {
     imp: T,
     schema: Schema,
@@ -37,8 +40,8 @@ pub struct ProviderService<P: Provider> {
     provider: Arc<P>,
     provider_schema: Schema,
     provider_type: Type,
-    resources: HashMap<String, Entry<Arc<dyn Resource<P::Client>>>>,
-    data_sources: HashMap<String, Entry<Arc<dyn DataSource<P::Client>>>>,
+    resources: HashMap<String, ResourceEntry<P::Client>>,
+    data_sources: HashMap<String, DataSourceEntry<P::Client>>,
     functions: HashMap<String, (Arc<dyn Function>, FunctionDef)>,
     /// Set once by ConfigureProvider. A std lock: held only to clone the Arc,
     /// never across an `.await`.
@@ -139,10 +142,8 @@ impl<P: Provider> ProviderService<P> {
             })
     }
 
-    fn resource(
-        &self,
-        type_name: &str,
-    ) -> Result<&Entry<Arc<dyn Resource<P::Client>>>, Diagnostic> {
+    #[allow(clippy::result_large_err)] // a diagnostic, built only when the request fails
+    fn resource(&self, type_name: &str) -> Result<&ResourceEntry<P::Client>, Diagnostic> {
         self.resources.get(type_name).ok_or_else(|| {
             Diagnostic::error(
                 "Unknown resource type",
@@ -151,10 +152,8 @@ impl<P: Provider> ProviderService<P> {
         })
     }
 
-    fn data_source(
-        &self,
-        type_name: &str,
-    ) -> Result<&Entry<Arc<dyn DataSource<P::Client>>>, Diagnostic> {
+    #[allow(clippy::result_large_err)] // a diagnostic, built only when the request fails
+    fn data_source(&self, type_name: &str) -> Result<&DataSourceEntry<P::Client>, Diagnostic> {
         self.data_sources.get(type_name).ok_or_else(|| {
             Diagnostic::error(
                 "Unknown data source",
