@@ -91,6 +91,25 @@ fn join_request_waits_until_active_and_destroy_leaves() {
     assert_eq!(imported["owner_tenant_id"], TENANT_A.id);
     assert_eq!(imported["member_state"], "active");
 
+    // wait_for_active changes in place, without touching Graph.
+    ws.write_config(&config(&sb, "member").replace(
+        "owner_tenant_id = mto_member_tenant.b.tenant_id\n",
+        "owner_tenant_id = mto_member_tenant.b.tenant_id\n  wait_for_active = false\n",
+    ));
+    let plan = ws.run(&["plan"]);
+    assert!(
+        plan.stdout
+            .contains("mto_join_request.b will be updated in-place"),
+        "{}",
+        plan.output()
+    );
+    ws.apply().assert_success();
+    ws.assert_plan_empty();
+    assert_eq!(
+        ws.resource_values("mto_join_request.b")["wait_for_active"],
+        false
+    );
+
     // B leaves behind Terraform's back: the join is planned again.
     let b = sb.graph(&TENANT_B);
     assert_eq!(b.delete(&format!("{MTO}/tenants/{}", TENANT_B.id)), 204);
