@@ -7,13 +7,10 @@
 use std::time::Duration;
 
 use tfplugin::validate::Guid;
-use tfplugin::{
-    Attribute, AttributePath, Block, Ctx, DataSource, Diagnostics, ObjectNesting, Schema, Value,
-};
+use tfplugin::{Attribute, Block, Ctx, DataSource, Diagnostics, ObjectNesting, Schema, Value};
 
 use crate::Client;
 use crate::diag;
-use crate::graph::Scope;
 use crate::resources::common::{json_str, req_str, tenant_api};
 
 pub struct OrganizationData;
@@ -56,8 +53,7 @@ impl DataSource<Client> for OrganizationData {
 
     async fn read(&self, ctx: &Ctx<'_, Client>, config: &Value, diags: &mut Diagnostics) -> Value {
         let tenant = req_str(config, "tenant_id");
-        let scope = Scope::new(ctx.cancel, Duration::from_secs(120));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(ctx, tenant, Duration::from_secs(120)) {
             Ok(a) => a,
             Err(d) => {
                 diags.extend(d);

@@ -11,7 +11,7 @@ use tfplugin::{Attribute, AttributePath, Block, Ctx, DataSource, Diagnostics, Sc
 
 use crate::Client;
 use crate::diag;
-use crate::graph::{Scope, seg};
+use crate::graph::seg;
 use crate::resources::common::{json_str, req_str, tenant_api};
 use crate::resources::sync_job::{TEMPLATE, status_attribute, status_value};
 
@@ -63,8 +63,7 @@ impl DataSource<Client> for SyncJobData {
             req_str(config, "tenant_id"),
             req_str(config, "service_principal_id"),
         );
-        let scope = Scope::new(ctx.cancel, Duration::from_secs(120));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(ctx, tenant, Duration::from_secs(120)) {
             Ok(a) => a,
             Err(d) => {
                 diags.extend(d);

@@ -11,9 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tfplugin::validate::{Guid, NotBlank, OneOf};
-use tfplugin::{
-    Attribute, AttributePath, Block, Ctx, DataSource, Diagnostics, ObjectNesting, Schema, Value,
-};
+use tfplugin::{Attribute, Block, Ctx, DataSource, Diagnostics, ObjectNesting, Schema, Value};
 
 use crate::Client;
 use crate::diag;
@@ -119,8 +117,7 @@ impl DataSource<Client> for UsersData {
 
     async fn read(&self, ctx: &Ctx<'_, Client>, config: &Value, diags: &mut Diagnostics) -> Value {
         let tenant = req_str(config, "tenant_id");
-        let scope = Scope::new(ctx.cancel, Duration::from_secs(300));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(ctx, tenant, Duration::from_secs(300)) {
             Ok(a) => a,
             Err(d) => {
                 diags.extend(d);
@@ -179,7 +176,7 @@ impl DataSource<Client> for UsersData {
             },
         };
         let tenants: Vec<String> = ctx.client.config.tenants.keys().cloned().collect();
-        let domains = domain_map(&ctx.client.graph, &scope, &tenants).await;
+        let domains = domain_map(&ctx.client.graph, api.scope(), &tenants).await;
         let wanted_kind = config.get("kind").as_str();
         let mut rows: Vec<(String, Value)> = users
             .iter()

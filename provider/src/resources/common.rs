@@ -162,17 +162,23 @@ impl KeyedLocks {
     }
 }
 
-/// Shorthand: the Graph API of a resource's tenant, or an error diagnostic.
+/// The Graph API of the tenant a resource or data source acts in, for one
+/// operation of at most `timeout`; an error diagnostic on `tenant_id` when
+/// the provider block has no credentials for it.
 pub fn tenant_api<'a>(
     ctx: &'a Ctx<'_, Client>,
     tenant_id: &str,
-    scope: &Scope,
-    path: AttributePath,
+    timeout: Duration,
 ) -> Result<TenantApi<'a>, Diagnostics> {
-    ctx.client
-        .graph
-        .tenant(tenant_id, scope)
-        .map_err(|e| crate::diag::graph_at(path, "Tenant not configured", &e).into())
+    let scope = Scope::new(ctx.cancel, timeout);
+    ctx.client.graph.tenant(tenant_id, &scope).map_err(|e| {
+        crate::diag::graph_at(
+            AttributePath::root().attr("tenant_id"),
+            "Tenant not configured",
+            &e,
+        )
+        .into()
+    })
 }
 
 /// Reads a string attribute that the schema makes required.

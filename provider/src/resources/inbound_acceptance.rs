@@ -16,9 +16,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use tfplugin::{
-    ApplyResult, Attribute, AttributePath, Block, CreateRequest, Ctx, DeleteRequest, Diagnostics,
-    ImportResult, ModifyPlan, Private, ReadRequest, ReadResult, Resource, Schema, UpdateRequest,
-    Value, timeouts,
+    ApplyResult, Attribute, Block, CreateRequest, Ctx, DeleteRequest, Diagnostics, ImportResult,
+    ModifyPlan, Private, ReadRequest, ReadResult, Resource, Schema, UpdateRequest, Value, timeouts,
 };
 
 use super::common::{
@@ -28,7 +27,7 @@ use super::common::{
 use super::partner::{self, Direction};
 use crate::Client;
 use crate::diag;
-use crate::graph::{ErrorKind, GraphError, Scope, TenantApi};
+use crate::graph::{ErrorKind, GraphError, TenantApi};
 
 const CREATE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 const UPDATE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
@@ -174,8 +173,11 @@ impl Resource<Client> for InboundAcceptance {
             req_str(planned, "tenant_id"),
             req_str(planned, "source_tenant_id"),
         );
-        let scope = Scope::new(ctx.cancel, timeouts::get(planned, "create", CREATE_TIMEOUT));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(
+            ctx,
+            tenant,
+            timeouts::get(planned, "create", CREATE_TIMEOUT),
+        ) {
             Ok(a) => a,
             Err(d) => return ApplyResult::err(Value::Null, req.private, d),
         };
@@ -233,8 +235,7 @@ impl Resource<Client> for InboundAcceptance {
             req_str(req.state, "tenant_id"),
             req_str(req.state, "source_tenant_id"),
         );
-        let scope = Scope::new(ctx.cancel, UPDATE_TIMEOUT);
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(ctx, tenant, UPDATE_TIMEOUT) {
             Ok(a) => a,
             Err(d) => return ReadResult::failed(req.state, req.private, d),
         };
@@ -263,8 +264,11 @@ impl Resource<Client> for InboundAcceptance {
             req_str(planned, "tenant_id"),
             req_str(planned, "source_tenant_id"),
         );
-        let scope = Scope::new(ctx.cancel, timeouts::get(planned, "update", UPDATE_TIMEOUT));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(
+            ctx,
+            tenant,
+            timeouts::get(planned, "update", UPDATE_TIMEOUT),
+        ) {
             Ok(a) => a,
             Err(d) => return ApplyResult::err(req.prior.clone(), req.private, d),
         };
@@ -317,11 +321,11 @@ impl Resource<Client> for InboundAcceptance {
             req_str(req.prior, "tenant_id"),
             req_str(req.prior, "source_tenant_id"),
         );
-        let scope = Scope::new(
-            ctx.cancel,
+        let api = match tenant_api(
+            ctx,
+            tenant,
             timeouts::get(req.prior, "delete", DELETE_TIMEOUT),
-        );
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        ) {
             Ok(a) => a,
             Err(d) => return d,
         };

@@ -26,7 +26,7 @@ use super::common::{
 };
 use crate::Client;
 use crate::diag;
-use crate::graph::{GraphError, Scope, TenantApi, seg};
+use crate::graph::{GraphError, TenantApi, seg};
 
 const CREATE_TIMEOUT: Duration = Duration::from_secs(4 * 3600);
 const UPDATE_TIMEOUT: Duration = Duration::from_secs(4 * 3600);
@@ -129,10 +129,10 @@ fn apply_doc(mut state: Value, doc: &serde_json::Value) -> Value {
 async fn wait_active(
     api: &TenantApi<'_>,
 ) -> Result<serde_json::Value, (Option<serde_json::Value>, String)> {
-    let scope = api.scope().clone();
+    let _scope = api.scope().clone();
     let last = std::sync::Mutex::new(None);
     let outcome = wait_until(
-        &scope,
+        api.scope(),
         Duration::from_secs(30),
         "the join to complete",
         || {
@@ -202,8 +202,11 @@ impl Resource<Client> for JoinRequest {
             req_str(planned, "tenant_id"),
             req_str(planned, "owner_tenant_id"),
         );
-        let scope = Scope::new(ctx.cancel, timeouts::get(planned, "create", CREATE_TIMEOUT));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(
+            ctx,
+            tenant,
+            timeouts::get(planned, "create", CREATE_TIMEOUT),
+        ) {
             Ok(a) => a,
             Err(d) => return ApplyResult::err(Value::Null, req.private, d),
         };
@@ -267,8 +270,7 @@ impl Resource<Client> for JoinRequest {
 
     async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>) -> ReadResult {
         let tenant = req_str(req.state, "tenant_id");
-        let scope = Scope::new(ctx.cancel, Duration::from_secs(300));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(ctx, tenant, Duration::from_secs(300)) {
             Ok(a) => a,
             Err(d) => return ReadResult::failed(req.state, req.private, d),
         };
@@ -316,9 +318,11 @@ impl Resource<Client> for JoinRequest {
         let pending = req.prior.get("member_state").as_str() != Some("active");
         if pending && planned.get("wait_for_active").as_bool() != Some(false) {
             let tenant = req_str(planned, "tenant_id");
-            let scope = Scope::new(ctx.cancel, timeouts::get(planned, "update", UPDATE_TIMEOUT));
-            let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id"))
-            {
+            let api = match tenant_api(
+                ctx,
+                tenant,
+                timeouts::get(planned, "update", UPDATE_TIMEOUT),
+            ) {
                 Ok(a) => a,
                 Err(d) => return ApplyResult::err(req.prior.clone(), req.private, d),
             };
@@ -339,11 +343,11 @@ impl Resource<Client> for JoinRequest {
 
     async fn delete(&self, ctx: &Ctx<'_, Client>, req: DeleteRequest<'_>) -> Diagnostics {
         let tenant = req_str(req.prior, "tenant_id");
-        let scope = Scope::new(
-            ctx.cancel,
+        let api = match tenant_api(
+            ctx,
+            tenant,
             timeouts::get(req.prior, "delete", DELETE_TIMEOUT),
-        );
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        ) {
             Ok(a) => a,
             Err(d) => return d,
         };
@@ -365,7 +369,7 @@ impl Resource<Client> for JoinRequest {
                 }
             }
             let left = wait_until(
-                &scope,
+                api.scope(),
                 Duration::from_secs(10),
                 "the tenant to leave the organization",
                 || async {

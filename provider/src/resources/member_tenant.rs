@@ -25,7 +25,7 @@ use super::common::{
 };
 use crate::Client;
 use crate::diag;
-use crate::graph::{ErrorKind, GraphError, Scope, TenantApi, seg};
+use crate::graph::{ErrorKind, GraphError, TenantApi, seg};
 
 const CREATE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 const UPDATE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
@@ -167,8 +167,11 @@ impl Resource<Client> for MemberTenant {
             req_str(planned, "member_tenant_id"),
         );
         let role = planned.get("role").as_str().unwrap_or("member");
-        let scope = Scope::new(ctx.cancel, timeouts::get(planned, "create", CREATE_TIMEOUT));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(
+            ctx,
+            tenant,
+            timeouts::get(planned, "create", CREATE_TIMEOUT),
+        ) {
             Ok(a) => a,
             Err(d) => return ApplyResult::err(Value::Null, req.private, d),
         };
@@ -262,8 +265,7 @@ impl Resource<Client> for MemberTenant {
             req_str(req.state, "tenant_id"),
             req_str(req.state, "member_tenant_id"),
         );
-        let scope = Scope::new(ctx.cancel, UPDATE_TIMEOUT);
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(ctx, tenant, UPDATE_TIMEOUT) {
             Ok(a) => a,
             Err(d) => return ReadResult::failed(req.state, req.private, d),
         };
@@ -288,8 +290,11 @@ impl Resource<Client> for MemberTenant {
             req_str(planned, "tenant_id"),
             req_str(planned, "member_tenant_id"),
         );
-        let scope = Scope::new(ctx.cancel, timeouts::get(planned, "update", UPDATE_TIMEOUT));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(
+            ctx,
+            tenant,
+            timeouts::get(planned, "update", UPDATE_TIMEOUT),
+        ) {
             Ok(a) => a,
             Err(d) => return ApplyResult::err(req.prior.clone(), req.private, d),
         };
@@ -335,11 +340,11 @@ impl Resource<Client> for MemberTenant {
             req_str(req.prior, "tenant_id"),
             req_str(req.prior, "member_tenant_id"),
         );
-        let scope = Scope::new(
-            ctx.cancel,
+        let api = match tenant_api(
+            ctx,
+            tenant,
             timeouts::get(req.prior, "delete", DELETE_TIMEOUT),
-        );
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        ) {
             Ok(a) => a,
             Err(d) => return d,
         };
@@ -355,7 +360,7 @@ impl Resource<Client> for MemberTenant {
             }
         }
         let gone = wait_until(
-            &scope,
+            api.scope(),
             Duration::from_secs(10),
             "the tenant's removal",
             || async {

@@ -121,8 +121,11 @@ impl Resource<Client> for Organization {
         let planned = req.planned;
         let tenant = req_str(planned, "tenant_id");
         let name = req_str(planned, "display_name");
-        let scope = Scope::new(ctx.cancel, timeouts::get(planned, "create", CREATE_TIMEOUT));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(
+            ctx,
+            tenant,
+            timeouts::get(planned, "create", CREATE_TIMEOUT),
+        ) {
             Ok(a) => a,
             Err(d) => return ApplyResult::err(Value::Null, req.private, d),
         };
@@ -194,7 +197,7 @@ impl Resource<Client> for Organization {
         }
         // Creation completes asynchronously.
         let doc = match wait_until(
-            &scope,
+            api.scope(),
             Duration::from_secs(10),
             "the organization to become active",
             || get(&api),
@@ -220,8 +223,7 @@ impl Resource<Client> for Organization {
 
     async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>) -> ReadResult {
         let tenant = req_str(req.state, "tenant_id");
-        let scope = Scope::new(ctx.cancel, UPDATE_TIMEOUT);
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(ctx, tenant, UPDATE_TIMEOUT) {
             Ok(a) => a,
             Err(d) => return ReadResult::failed(req.state, req.private, d),
         };
@@ -243,8 +245,11 @@ impl Resource<Client> for Organization {
     async fn update(&self, ctx: &Ctx<'_, Client>, req: UpdateRequest<'_>) -> ApplyResult {
         let planned = req.planned;
         let tenant = req_str(planned, "tenant_id");
-        let scope = Scope::new(ctx.cancel, timeouts::get(planned, "update", UPDATE_TIMEOUT));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(
+            ctx,
+            tenant,
+            timeouts::get(planned, "update", UPDATE_TIMEOUT),
+        ) {
             Ok(a) => a,
             Err(d) => return ApplyResult::err(req.prior.clone(), req.private, d),
         };
@@ -269,8 +274,7 @@ impl Resource<Client> for Organization {
     async fn delete(&self, ctx: &Ctx<'_, Client>, req: DeleteRequest<'_>) -> Diagnostics {
         let prior = req.prior;
         let tenant = req_str(prior, "tenant_id");
-        let scope = Scope::new(ctx.cancel, timeouts::get(prior, "delete", DELETE_TIMEOUT));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(ctx, tenant, timeouts::get(prior, "delete", DELETE_TIMEOUT)) {
             Ok(a) => a,
             Err(d) => return d,
         };
@@ -338,7 +342,7 @@ impl Resource<Client> for Organization {
         }
         // Removal is asynchronous; the organization is gone when GET says so.
         match wait_until(
-            &scope,
+            api.scope(),
             Duration::from_secs(10),
             "the organization to be deleted",
             || async { Ok(get(&api).await?.is_none().then_some(())) },

@@ -42,7 +42,7 @@ use super::common::{
 use super::partner::{self, Direction};
 use crate::Client;
 use crate::diag;
-use crate::graph::{ErrorKind, GraphError, Scope, TenantApi, odata_str, q, seg};
+use crate::graph::{ErrorKind, GraphError, TenantApi, odata_str, q, seg};
 
 const CREATE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 const UPDATE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
@@ -459,8 +459,11 @@ impl Resource<Client> for OutboundShare {
             .as_str()
             .map(str::to_owned)
             .unwrap_or_else(|| default_name(target));
-        let scope = Scope::new(ctx.cancel, timeouts::get(planned, "create", CREATE_TIMEOUT));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(
+            ctx,
+            tenant,
+            timeouts::get(planned, "create", CREATE_TIMEOUT),
+        ) {
             Ok(a) => a,
             Err(d) => return ApplyResult::err(Value::Null, req.private, d),
         };
@@ -552,8 +555,7 @@ impl Resource<Client> for OutboundShare {
             req_str(state, "target_tenant_id"),
         );
         let sp_id = req_str(state, "service_principal_id");
-        let scope = Scope::new(ctx.cancel, UPDATE_TIMEOUT);
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(ctx, tenant, UPDATE_TIMEOUT) {
             Ok(a) => a,
             Err(d) => return ReadResult::failed(state, req.private, d),
         };
@@ -667,8 +669,11 @@ impl Resource<Client> for OutboundShare {
             req_str(planned, "tenant_id"),
             req_str(planned, "target_tenant_id"),
         );
-        let scope = Scope::new(ctx.cancel, timeouts::get(planned, "update", UPDATE_TIMEOUT));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(
+            ctx,
+            tenant,
+            timeouts::get(planned, "update", UPDATE_TIMEOUT),
+        ) {
             Ok(a) => a,
             Err(d) => return ApplyResult::err(prior.clone(), req.private, d),
         };
@@ -740,8 +745,7 @@ impl Resource<Client> for OutboundShare {
             req_str(prior, "tenant_id"),
             req_str(prior, "target_tenant_id"),
         );
-        let scope = Scope::new(ctx.cancel, timeouts::get(prior, "delete", DELETE_TIMEOUT));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(ctx, tenant, timeouts::get(prior, "delete", DELETE_TIMEOUT)) {
             Ok(a) => a,
             Err(d) => return d,
         };
@@ -794,8 +798,7 @@ impl Resource<Client> for OutboundShare {
             return fail(d);
         }
         let (tenant, target) = (parts[0].as_str(), parts[1].as_str());
-        let scope = Scope::new(ctx.cancel, UPDATE_TIMEOUT);
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root()) {
+        let api = match tenant_api(ctx, tenant, UPDATE_TIMEOUT) {
             Ok(a) => a,
             Err(d) => return fail(d),
         };

@@ -25,7 +25,7 @@ use super::common::{
 };
 use crate::Client;
 use crate::diag;
-use crate::graph::{GraphError, Scope, TenantApi};
+use crate::graph::{GraphError, TenantApi};
 
 const TIMEOUT: Duration = Duration::from_secs(5 * 60);
 const SYNC_TEMPLATE: &str =
@@ -185,8 +185,7 @@ impl PolicyTemplates {
         fallback: Value,
     ) -> ApplyResult {
         let tenant = req_str(planned, "tenant_id");
-        let scope = Scope::new(ctx.cancel, timeouts::get(planned, op, TIMEOUT));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(ctx, tenant, timeouts::get(planned, op, TIMEOUT)) {
             Ok(a) => a,
             Err(d) => return ApplyResult::err(fallback, private, d),
         };
@@ -248,8 +247,7 @@ impl Resource<Client> for PolicyTemplates {
 
     async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>) -> ReadResult {
         let tenant = req_str(req.state, "tenant_id");
-        let scope = Scope::new(ctx.cancel, TIMEOUT);
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(ctx, tenant, TIMEOUT) {
             Ok(a) => a,
             Err(d) => return ReadResult::failed(req.state, req.private, d),
         };
@@ -270,8 +268,7 @@ impl Resource<Client> for PolicyTemplates {
 
     async fn delete(&self, ctx: &Ctx<'_, Client>, req: DeleteRequest<'_>) -> Diagnostics {
         let tenant = req_str(req.prior, "tenant_id");
-        let scope = Scope::new(ctx.cancel, timeouts::get(req.prior, "delete", TIMEOUT));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(ctx, tenant, timeouts::get(req.prior, "delete", TIMEOUT)) {
             Ok(a) => a,
             Err(d) => return d,
         };

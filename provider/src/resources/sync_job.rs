@@ -512,7 +512,7 @@ async fn wait_visible(
         let filter = format!("startswith(userPrincipalName,{})", odata_str(&prefix));
         let path = format!("/users?$filter={}&$select=id", q(&filter));
         let found = wait_until(
-            &scope,
+            api.scope(),
             Duration::from_secs(2),
             "the user to appear in the target",
             || async {
@@ -647,8 +647,11 @@ impl Resource<Client> for SyncJob {
             req_str(planned, "tenant_id"),
             req_str(planned, "service_principal_id"),
         );
-        let scope = Scope::new(ctx.cancel, timeouts::get(planned, "create", CREATE_TIMEOUT));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(
+            ctx,
+            tenant,
+            timeouts::get(planned, "create", CREATE_TIMEOUT),
+        ) {
             Ok(a) => a,
             Err(d) => return ApplyResult::err(Value::Null, req.private, d),
         };
@@ -718,8 +721,7 @@ impl Resource<Client> for SyncJob {
             req_str(state, "service_principal_id"),
             req_str(state, "job_id"),
         );
-        let scope = Scope::new(ctx.cancel, UPDATE_TIMEOUT);
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(ctx, tenant, UPDATE_TIMEOUT) {
             Ok(a) => a,
             Err(d) => return ReadResult::failed(state, req.private, d),
         };
@@ -793,8 +795,11 @@ impl Resource<Client> for SyncJob {
             req_str(prior, "service_principal_id"),
             req_str(prior, "job_id"),
         );
-        let scope = Scope::new(ctx.cancel, timeouts::get(planned, "update", UPDATE_TIMEOUT));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(
+            ctx,
+            tenant,
+            timeouts::get(planned, "update", UPDATE_TIMEOUT),
+        ) {
             Ok(a) => a,
             Err(d) => return ApplyResult::err(prior.clone(), req.private, d),
         };
@@ -862,8 +867,7 @@ impl Resource<Client> for SyncJob {
         if job.is_empty() {
             return Diagnostics::new();
         }
-        let scope = Scope::new(ctx.cancel, timeouts::get(prior, "delete", DELETE_TIMEOUT));
-        let api = match tenant_api(ctx, tenant, &scope, AttributePath::root().attr("tenant_id")) {
+        let api = match tenant_api(ctx, tenant, timeouts::get(prior, "delete", DELETE_TIMEOUT)) {
             Ok(a) => a,
             Err(d) => return d,
         };
@@ -873,7 +877,7 @@ impl Resource<Client> for SyncJob {
             Err(e) => return diag::graph("Cannot delete the synchronization job", &e).into(),
         }
         match wait_until(
-            &scope,
+            api.scope(),
             Duration::from_secs(5),
             "the job to be deleted",
             || async {
