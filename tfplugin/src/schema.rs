@@ -15,14 +15,17 @@ use crate::value::Value;
 pub struct Schema {
     /// State schema version; bump it when stored state needs an upgrade.
     pub version: i64,
+    /// The top-level block.
     pub block: Block,
 }
 
 impl Schema {
+    /// A version-0 schema.
     pub fn new(block: Block) -> Schema {
         Schema { version: 0, block }
     }
 
+    /// The same schema at state version `v`.
     #[must_use]
     pub fn version(mut self, v: i64) -> Schema {
         self.version = v;
@@ -35,42 +38,52 @@ impl Schema {
     }
 }
 
+/// Attributes and nested blocks: the body of a schema or of a nested block.
 #[derive(Clone, Default)]
 pub struct Block {
+    /// The attributes, in documentation order.
     pub attributes: Vec<Attribute>,
+    /// The nested blocks.
     pub blocks: Vec<NestedBlock>,
     /// Markdown.
     pub description: String,
+    /// Shown as deprecated by Terraform.
     pub deprecated: bool,
 }
 
 impl Block {
+    /// An empty block.
     pub fn new() -> Block {
         Block::default()
     }
 
+    /// The same block with a description (Markdown).
     #[must_use]
     pub fn description(mut self, md: impl Into<String>) -> Block {
         self.description = md.into();
         self
     }
 
+    /// The same block with one more attribute.
     #[must_use]
     pub fn attribute(mut self, a: Attribute) -> Block {
         self.attributes.push(a);
         self
     }
 
+    /// The same block with one more nested block.
     #[must_use]
     pub fn block(mut self, b: NestedBlock) -> Block {
         self.blocks.push(b);
         self
     }
 
+    /// The attribute called `name`.
     pub fn get_attribute(&self, name: &str) -> Option<&Attribute> {
         self.attributes.iter().find(|a| a.name == name)
     }
 
+    /// The object type of values of this block.
     pub fn value_type(&self) -> Type {
         let mut attrs: std::collections::BTreeMap<String, Type> = self
             .attributes
@@ -84,25 +97,38 @@ impl Block {
     }
 }
 
+/// How often a nested block may appear, and how its values are collected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BlockNesting {
+    /// At most once; null when absent.
     Single,
+    /// A list, in configuration order.
     List,
+    /// A set.
     Set,
+    /// A map keyed by the block's label.
     Map,
+    /// Exactly once, never null (an absent block has null attributes).
     Group,
 }
 
+/// A block inside a block (`timeouts { ... }`).
 #[derive(Clone)]
 pub struct NestedBlock {
+    /// The block's name.
     pub type_name: String,
+    /// Its body.
     pub block: Block,
+    /// How its values are collected.
     pub nesting: BlockNesting,
+    /// The fewest blocks allowed (0: no minimum).
     pub min_items: i64,
+    /// The most blocks allowed (0: no maximum).
     pub max_items: i64,
 }
 
 impl NestedBlock {
+    /// A block that appears at most once.
     pub fn single(name: impl Into<String>, block: Block) -> NestedBlock {
         NestedBlock {
             type_name: name.into(),
@@ -113,6 +139,7 @@ impl NestedBlock {
         }
     }
 
+    /// A repeatable block, collected as a list.
     pub fn list(name: impl Into<String>, block: Block) -> NestedBlock {
         NestedBlock {
             type_name: name.into(),
@@ -123,6 +150,7 @@ impl NestedBlock {
         }
     }
 
+    /// A repeatable block, collected as a set.
     pub fn set(name: impl Into<String>, block: Block) -> NestedBlock {
         NestedBlock {
             type_name: name.into(),
@@ -133,18 +161,21 @@ impl NestedBlock {
         }
     }
 
+    /// The same block with a minimum count.
     #[must_use]
     pub fn min_items(mut self, n: i64) -> NestedBlock {
         self.min_items = n;
         self
     }
 
+    /// The same block with a maximum count.
     #[must_use]
     pub fn max_items(mut self, n: i64) -> NestedBlock {
         self.max_items = n;
         self
     }
 
+    /// The type of the block's value in its parent object.
     pub fn value_type(&self) -> Type {
         let inner = self.block.value_type();
         match self.nesting {
@@ -156,11 +187,16 @@ impl NestedBlock {
     }
 }
 
+/// How the objects of a nested attribute are collected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ObjectNesting {
+    /// One object (`attr = { ... }`).
     Single,
+    /// A list of objects.
     List,
+    /// A set of objects.
     Set,
+    /// A map of objects.
     Map,
 }
 
@@ -168,9 +204,13 @@ pub enum ObjectNesting {
 /// (`attr = { ... }` / `attr = [{ ... }]`).
 #[derive(Clone)]
 pub enum AttributeType {
+    /// A value of a cty type.
     Plain(Type),
+    /// Objects with attributes of their own.
     Nested {
+        /// How the objects are collected.
         nesting: ObjectNesting,
+        /// The objects' attributes.
         attributes: Vec<Attribute>,
     },
 }
@@ -179,11 +219,13 @@ pub enum AttributeType {
 pub trait Validator: Send + Sync {
     /// One sentence, used in generated documentation.
     fn description(&self) -> String;
+    /// Adds an error at `path` when `value` is not acceptable.
     fn validate(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics);
 }
 
 /// What a plan modifier sees for one attribute.
 pub struct PlanModifierRequest<'a> {
+    /// Where the attribute is.
     pub path: &'a AttributePath,
     /// The attribute's configuration value (may be unknown).
     pub config: &'a Value,
@@ -193,38 +235,55 @@ pub struct PlanModifierRequest<'a> {
     pub resource_exists: bool,
 }
 
+/// What a plan modifier changes; pre-filled with the plan so far.
 pub struct PlanModifierResponse {
     /// The planned value, to be changed in place.
     pub planned: Value,
+    /// Set to replace the resource (ignored when creating).
     pub requires_replace: bool,
+    /// Empty on entry.
     pub diags: Diagnostics,
 }
 
 /// Adjusts one attribute's planned value (or asks for replacement).
 pub trait PlanModifier: Send + Sync {
+    /// One sentence, used in generated documentation.
     fn description(&self) -> String;
+    /// Amends `resp` for the attribute described by `req`.
     fn modify(&self, req: &PlanModifierRequest<'_>, resp: &mut PlanModifierResponse);
 }
 
+/// One attribute of a block or nested object.
 #[derive(Clone)]
 pub struct Attribute {
+    /// Its name (a-z, 0-9, _).
     pub name: String,
+    /// Its type.
     pub ty: AttributeType,
     /// Markdown.
     pub description: String,
+    /// The configuration must set it.
     pub required: bool,
+    /// The configuration may set it.
     pub optional: bool,
+    /// The provider may set it (alone, or when the configuration does not).
     pub computed: bool,
+    /// Hidden in Terraform's output.
     pub sensitive: bool,
+    /// Never stored in plan or state (Terraform 1.11+).
     pub write_only: bool,
+    /// Shown as deprecated by Terraform.
     pub deprecated: bool,
     /// Planned when the configuration leaves the attribute null.
     pub default: Option<Value>,
+    /// Checks of its configured value.
     pub validators: Vec<Arc<dyn Validator>>,
+    /// Adjustments of its planned value.
     pub plan_modifiers: Vec<Arc<dyn PlanModifier>>,
 }
 
 impl Attribute {
+    /// An attribute of type `ty`; say whether it is required, optional or computed.
     pub fn new(name: impl Into<String>, ty: Type) -> Attribute {
         Attribute {
             name: name.into(),
@@ -242,18 +301,22 @@ impl Attribute {
         }
     }
 
+    /// A string attribute.
     pub fn string(name: impl Into<String>) -> Attribute {
         Attribute::new(name, Type::String)
     }
 
+    /// A bool attribute.
     pub fn bool(name: impl Into<String>) -> Attribute {
         Attribute::new(name, Type::Bool)
     }
 
+    /// A number attribute.
     pub fn number(name: impl Into<String>) -> Attribute {
         Attribute::new(name, Type::Number)
     }
 
+    /// Nested attributes (`attr = { ... }`, `attr = [{ ... }]`).
     pub fn nested(
         name: impl Into<String>,
         nesting: ObjectNesting,
@@ -267,6 +330,7 @@ impl Attribute {
         a
     }
 
+    /// The configuration must set it.
     #[must_use]
     pub fn required(mut self) -> Attribute {
         self.required = true;
@@ -275,6 +339,7 @@ impl Attribute {
         self
     }
 
+    /// The configuration may set it.
     #[must_use]
     pub fn optional(mut self) -> Attribute {
         self.optional = true;
@@ -296,24 +361,28 @@ impl Attribute {
         self.optional().computed()
     }
 
+    /// Hidden in Terraform's output.
     #[must_use]
     pub fn sensitive(mut self) -> Attribute {
         self.sensitive = true;
         self
     }
 
+    /// Never stored in plan or state.
     #[must_use]
     pub fn write_only(mut self) -> Attribute {
         self.write_only = true;
         self
     }
 
+    /// Shown as deprecated.
     #[must_use]
     pub fn deprecated(mut self) -> Attribute {
         self.deprecated = true;
         self
     }
 
+    /// Its documentation (Markdown).
     #[must_use]
     pub fn description(mut self, md: impl Into<String>) -> Attribute {
         self.description = md.into();
@@ -327,12 +396,14 @@ impl Attribute {
         self.optional_computed()
     }
 
+    /// One more check of its configured value.
     #[must_use]
     pub fn validator(mut self, v: impl Validator + 'static) -> Attribute {
         self.validators.push(Arc::new(v));
         self
     }
 
+    /// One more adjustment of its planned value.
     #[must_use]
     pub fn plan_modifier(mut self, m: impl PlanModifier + 'static) -> Attribute {
         self.plan_modifiers.push(Arc::new(m));
@@ -351,6 +422,7 @@ impl Attribute {
         self.plan_modifier(crate::plan::UseStateForUnknown)
     }
 
+    /// The type of its value.
     pub fn value_type(&self) -> Type {
         match &self.ty {
             AttributeType::Plain(t) => t.clone(),
@@ -376,15 +448,27 @@ impl Attribute {
 }
 
 /// Internal consistency checks that Terraform would otherwise report as a
-/// cryptic schema-load failure. Run by the server at start-up and in tests.
+/// cryptic schema-load failure, or that the planning rules cannot honour.
+/// Run by the server at start-up and in tests.
 pub fn check_block(block: &Block, at: &str, errors: &mut Vec<String>) {
+    check_level(&block.attributes, &block.blocks, at, false, errors);
+}
+
+/// One level of [`check_block`]; `in_set` when the level is inside a set.
+fn check_level(
+    attributes: &[Attribute],
+    blocks: &[NestedBlock],
+    at: &str,
+    in_set: bool,
+    errors: &mut Vec<String>,
+) {
     let valid_name = |n: &str| {
         !n.is_empty()
             && n.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
     };
     let mut seen = std::collections::BTreeSet::new();
-    for a in &block.attributes {
+    for a in attributes {
         let here = format!("{at}.{}", a.name);
         if !valid_name(&a.name) {
             errors.push(format!("{here}: names may contain only a-z, 0-9 and _"));
@@ -401,18 +485,21 @@ pub fn check_block(block: &Block, at: &str, errors: &mut Vec<String>) {
         if a.default.is_some() && !(a.optional && a.computed) {
             errors.push(format!("{here}: a default needs optional + computed"));
         }
-        if let AttributeType::Nested { attributes, .. } = &a.ty {
-            check_block(
-                &Block {
-                    attributes: attributes.clone(),
-                    ..Block::default()
-                },
-                &here,
-                errors,
-            );
+        if in_set && !a.plan_modifiers.is_empty() {
+            errors.push(format!(
+                "{here}: plan modifiers are not supported inside a set (Terraform cannot match set elements to prior ones); put them on the set attribute or use a list"
+            ));
+        }
+        if let AttributeType::Nested {
+            nesting,
+            attributes,
+        } = &a.ty
+        {
+            let set = in_set || *nesting == ObjectNesting::Set;
+            check_level(attributes, &[], &here, set, errors);
         }
     }
-    for b in &block.blocks {
+    for b in blocks {
         let here = format!("{at}.{}", b.type_name);
         if !valid_name(&b.type_name) {
             errors.push(format!("{here}: names may contain only a-z, 0-9 and _"));
@@ -420,7 +507,8 @@ pub fn check_block(block: &Block, at: &str, errors: &mut Vec<String>) {
         if !seen.insert(b.type_name.clone()) {
             errors.push(format!("{here}: name used twice"));
         }
-        check_block(&b.block, &here, errors);
+        let set = in_set || b.nesting == BlockNesting::Set;
+        check_level(&b.block.attributes, &b.block.blocks, &here, set, errors);
     }
 }
 
@@ -461,5 +549,29 @@ mod tests {
         let mut errors = Vec::new();
         check_block(&b, "r", &mut errors);
         assert_eq!(errors.len(), 3, "{errors:?}");
+    }
+
+    #[test]
+    fn schema_check_refuses_plan_modifiers_inside_sets() {
+        let inner = || {
+            vec![
+                Attribute::string("name").required().requires_replace(),
+                Attribute::string("kind").default("a"),
+            ]
+        };
+        let b = Block::new()
+            .attribute(Attribute::nested("s", ObjectNesting::Set, inner()).optional())
+            .attribute(Attribute::nested("l", ObjectNesting::List, inner()).optional())
+            .block(NestedBlock::set(
+                "blk",
+                Block::new().attribute(
+                    Attribute::nested("deep", ObjectNesting::Single, inner()).optional(),
+                ),
+            ));
+        let mut errors = Vec::new();
+        check_block(&b, "r", &mut errors);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with("r.s.name: plan modifiers are not supported inside a set"));
+        assert!(errors[1].starts_with("r.blk.deep.name: plan modifiers"));
     }
 }
