@@ -19,22 +19,27 @@ pub enum PathStep {
 pub struct AttributePath(Vec<PathStep>);
 
 impl AttributePath {
+    /// The empty path: the whole object.
     pub fn root() -> AttributePath {
         AttributePath(Vec::new())
     }
 
+    /// A path from its steps, outermost first.
     pub fn from_steps(steps: Vec<PathStep>) -> AttributePath {
         AttributePath(steps)
     }
 
+    /// The steps, outermost first.
     pub fn steps(&self) -> &[PathStep] {
         &self.0
     }
 
+    /// Whether this is the empty path.
     pub fn is_root(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// This path extended by an attribute or block name.
     #[must_use]
     pub fn attr(&self, name: impl Into<String>) -> AttributePath {
         let mut p = self.clone();
@@ -42,6 +47,7 @@ impl AttributePath {
         p
     }
 
+    /// This path extended by a map key.
     #[must_use]
     pub fn key(&self, key: impl Into<String>) -> AttributePath {
         let mut p = self.clone();
@@ -49,6 +55,7 @@ impl AttributePath {
         p
     }
 
+    /// This path extended by a list index.
     #[must_use]
     pub fn index(&self, i: i64) -> AttributePath {
         let mut p = self.clone();
@@ -72,21 +79,31 @@ impl fmt::Display for AttributePath {
     }
 }
 
+/// How bad a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Severity {
+    /// Stops the operation.
     Error,
+    /// Shown, but the operation goes on.
     Warning,
 }
 
+/// One message for the user: severity, summary, detail and optionally the
+/// attribute it is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// Error or warning.
     pub severity: Severity,
+    /// One line.
     pub summary: String,
+    /// Everything else the user needs to fix it.
     pub detail: String,
+    /// The attribute at fault, if there is one.
     pub path: Option<AttributePath>,
 }
 
 impl Diagnostic {
+    /// An error.
     pub fn error(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
@@ -96,6 +113,7 @@ impl Diagnostic {
         }
     }
 
+    /// A warning.
     pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
@@ -105,6 +123,7 @@ impl Diagnostic {
         }
     }
 
+    /// The same diagnostic, pinned to an attribute.
     #[must_use]
     pub fn at(mut self, path: AttributePath) -> Diagnostic {
         self.path = Some(path);
@@ -135,18 +154,22 @@ impl fmt::Display for Diagnostic {
 pub struct Diagnostics(Vec<Diagnostic>);
 
 impl Diagnostics {
+    /// No diagnostics.
     pub fn new() -> Diagnostics {
         Diagnostics(Vec::new())
     }
 
+    /// Appends one diagnostic.
     pub fn push(&mut self, d: Diagnostic) {
         self.0.push(d);
     }
 
+    /// Appends an error.
     pub fn error(&mut self, summary: impl Into<String>, detail: impl Into<String>) {
         self.push(Diagnostic::error(summary, detail));
     }
 
+    /// Appends an error about the attribute at `path`.
     pub fn error_at(
         &mut self,
         path: AttributePath,
@@ -156,10 +179,12 @@ impl Diagnostics {
         self.push(Diagnostic::error(summary, detail).at(path));
     }
 
+    /// Appends a warning.
     pub fn warning(&mut self, summary: impl Into<String>, detail: impl Into<String>) {
         self.push(Diagnostic::warning(summary, detail));
     }
 
+    /// Appends a warning about the attribute at `path`.
     pub fn warning_at(
         &mut self,
         path: AttributePath,
@@ -169,24 +194,42 @@ impl Diagnostics {
         self.push(Diagnostic::warning(summary, detail).at(path));
     }
 
+    /// Appends all of `other`.
     pub fn extend(&mut self, other: Diagnostics) {
         self.0.extend(other.0);
     }
 
+    /// Whether any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(|d| d.severity == Severity::Error)
     }
 
+    /// Whether there are none at all.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// The diagnostics in order.
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
         self.0.iter()
     }
 
+    /// The diagnostics as a vector.
     pub fn into_vec(self) -> Vec<Diagnostic> {
         self.0
+    }
+
+    /// Records the error of a failed `r` and returns `None`, or returns the
+    /// success value, so a handler can stop at the first failure:
+    /// `let Some(x) = resp.diags.take_err(f()) else { return };`
+    pub fn take_err<T, E: Into<Diagnostics>>(&mut self, r: Result<T, E>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.extend(e.into());
+                None
+            }
+        }
     }
 }
 
@@ -239,5 +282,15 @@ mod tests {
         d.error_at(AttributePath::root().attr("x"), "e", "detail");
         assert!(d.has_errors());
         assert!(d.to_string().contains("(at x)"));
+    }
+
+    #[test]
+    fn take_err_records_the_error_and_returns_none() {
+        let mut d = Diagnostics::new();
+        assert_eq!(d.take_err(Ok::<_, Diagnostic>(3)), Some(3));
+        assert!(d.is_empty());
+        let failed: Result<i32, Diagnostic> = Err(Diagnostic::error("boom", ""));
+        assert_eq!(d.take_err(failed), None);
+        assert!(d.has_errors());
     }
 }

@@ -29,32 +29,47 @@ use crate::types::Type;
 pub struct Refinements {
     /// `Some(false)`: the value will certainly not be null.
     pub nullable: Option<bool>,
+    /// A string will start with this.
     pub string_prefix: Option<String>,
     /// Lower bound and whether it is inclusive.
     pub number_lower: Option<(Number, bool)>,
+    /// Upper bound and whether it is inclusive.
     pub number_upper: Option<(Number, bool)>,
+    /// A collection will have at least this many elements.
     pub length_lower: Option<i64>,
+    /// A collection will have at most this many elements.
     pub length_upper: Option<i64>,
 }
 
 impl Refinements {
+    /// Whether nothing is known at all.
     pub fn is_empty(&self) -> bool {
         *self == Refinements::default()
     }
 }
 
+/// A Terraform value: null, unknown, or known (of some [`Type`]).
 #[derive(Clone, Debug)]
 pub enum Value {
+    /// No value.
     Null,
+    /// Known only after apply, perhaps with some facts about it.
     Unknown(Refinements),
+    /// A bool.
     Bool(bool),
+    /// A number.
     Number(Number),
+    /// A string.
     String(String),
+    /// A list.
     List(Vec<Value>),
     /// Unordered; equality ignores order.
     Set(Vec<Value>),
+    /// A map.
     Map(BTreeMap<String, Value>),
+    /// An object (attributes by name).
     Object(BTreeMap<String, Value>),
+    /// A tuple.
     Tuple(Vec<Value>),
     /// A value in a `dynamic` slot, carrying the concrete type it travels
     /// with (`[type JSON, value]` in msgpack).
@@ -64,14 +79,17 @@ pub enum Value {
 static NULL: Value = Value::Null;
 
 impl Value {
+    /// An unknown without refinements.
     pub fn unknown() -> Value {
         Value::Unknown(Refinements::default())
     }
 
+    /// A string value.
     pub fn string(s: impl Into<String>) -> Value {
         Value::String(s.into())
     }
 
+    /// An object from `(name, value)` pairs.
     pub fn object<I, S>(attrs: I) -> Value
     where
         I: IntoIterator<Item = (S, Value)>,
@@ -90,6 +108,7 @@ impl Value {
         }
     }
 
+    /// Whether the value is null.
     pub fn is_null(&self) -> bool {
         match self {
             Value::Null => true,
@@ -181,6 +200,7 @@ impl Value {
         }
     }
 
+    /// The value at `path`; null when the path leads nowhere.
     pub fn get_path(&self, path: &AttributePath) -> &Value {
         let mut cur = self;
         for step in path.steps() {
@@ -249,6 +269,7 @@ impl Value {
         }
     }
 
+    /// The string, if this is one.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
@@ -257,6 +278,7 @@ impl Value {
         }
     }
 
+    /// The bool, if this is one.
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Bool(b) => Some(*b),
@@ -265,6 +287,7 @@ impl Value {
         }
     }
 
+    /// The number, if this is one.
     pub fn as_number(&self) -> Option<&Number> {
         match self {
             Value::Number(n) => Some(n),
@@ -273,6 +296,7 @@ impl Value {
         }
     }
 
+    /// The number as an integer, if it is one that fits.
     pub fn as_i64(&self) -> Option<i64> {
         self.as_number().and_then(Number::as_i64)
     }
@@ -305,6 +329,34 @@ impl Value {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Replaces every unknown inside `self` with the value at the same place
+    /// in `prior` (null where `prior` has none): after an update that left
+    /// the computed attributes as they were, this turns the plan into the
+    /// new state. Objects and maps match by key, lists and tuples by
+    /// position; set elements cannot be matched and are left as they are.
+    pub fn fill_unknowns_from(&mut self, prior: &Value) {
+        let prior = match prior {
+            Value::Dynamic(_, p) => p,
+            p => p,
+        };
+        match self {
+            Value::Unknown(_) => *self = prior.clone(),
+            Value::Object(m) | Value::Map(m) => {
+                for (k, v) in m.iter_mut() {
+                    v.fill_unknowns_from(prior.get(k));
+                }
+            }
+            Value::List(items) | Value::Tuple(items) => {
+                let before = prior.as_slice().unwrap_or_default();
+                for (i, v) in items.iter_mut().enumerate() {
+                    v.fill_unknowns_from(before.get(i).unwrap_or(&NULL));
+                }
+            }
+            Value::Dynamic(_, v) => v.fill_unknowns_from(prior),
+            _ => {}
+        }
     }
 
     /// A best guess at the type of a known value, used when a value lands in
@@ -447,6 +499,36 @@ mod tests {
             Some(1)
         );
         assert!(v.get_path(&AttributePath::root().attr("nope")).is_null());
+    }
+
+    #[test]
+    fn fill_unknowns_takes_the_prior_values() {
+        let prior = Value::object([
+            ("id", Value::from("i")),
+            ("name", Value::from("old")),
+            (
+                "items",
+                Value::List(vec![Value::object([("x", Value::from(1))])]),
+            ),
+        ]);
+        let mut planned = Value::object([
+            ("id", Value::unknown()),
+            ("name", Value::from("new")),
+            (
+                "items",
+                Value::List(vec![
+                    Value::object([("x", Value::unknown())]),
+                    Value::object([("x", Value::unknown())]),
+                ]),
+            ),
+        ]);
+        planned.fill_unknowns_from(&prior);
+        assert_eq!(planned.get("id").as_str(), Some("i"));
+        assert_eq!(planned.get("name").as_str(), Some("new"));
+        let items = planned.get("items").as_slice().unwrap();
+        assert_eq!(items[0].get("x").as_i64(), Some(1));
+        assert!(items[1].get("x").is_null());
+        assert!(planned.is_wholly_known());
     }
 
     #[test]

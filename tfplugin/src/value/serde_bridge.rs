@@ -10,9 +10,22 @@ use serde::de::DeserializeOwned;
 use super::{Value, from_json_bytes, to_json_value};
 use crate::types::Type;
 
+/// A value that does not fit the model or type it is converted to.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ValueError(pub String);
+
+/// Requests and responses follow the schema, so a mismatch with the model is
+/// the provider's bug: an error diagnostic that says so.
+impl From<ValueError> for crate::diag::Diagnostics {
+    fn from(e: ValueError) -> crate::diag::Diagnostics {
+        crate::diag::Diagnostic::error(
+            "Provider model does not match its schema",
+            format!("{e}. This is a bug in the provider."),
+        )
+        .into()
+    }
+}
 
 /// Reads a value into a Rust type (unknowns become null).
 pub fn from_value<T: DeserializeOwned>(v: &Value) -> Result<T, ValueError> {
