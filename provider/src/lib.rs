@@ -24,7 +24,8 @@ pub mod resources;
 use std::sync::Arc;
 
 use tfplugin::{
-    ConfigureRequest, DataSource, Diagnostics, Function, Provider, Resource, Schema, Value,
+    ConfigureRequest, ConfigureResponse, DataSource, Function, Provider, Resource, Schema,
+    ValidateConfig, ValidateConfigRequest, ValidateConfigResponse,
 };
 
 /// The source address users write in `required_providers`.
@@ -55,29 +56,28 @@ impl Provider for MtoProvider {
         config::schema()
     }
 
-    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        config::validate(config, diags);
+    fn config_validator(&self) -> Option<&dyn ValidateConfig> {
+        Some(self)
     }
 
-    async fn configure(
-        &self,
-        req: ConfigureRequest<'_>,
-        diags: &mut Diagnostics,
-    ) -> Option<Client> {
-        let config = config::parse(req.config, diags)?;
+    async fn configure(&self, req: ConfigureRequest<'_>, resp: &mut ConfigureResponse<Client>) {
+        let diags = &mut resp.diags;
+        let Some(config) = config::parse(req.config, diags) else {
+            return;
+        };
         let graph = match graph::GraphClient::new(&config) {
             Ok(g) => g,
             Err(e) => {
                 diags.error("Cannot create the Graph client", e);
-                return None;
+                return;
             }
         };
-        Some(Client {
+        resp.client = Some(Client {
             config,
             graph,
             locks: Default::default(),
             read_cache: Default::default(),
-        })
+        });
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<Client>>> {
@@ -106,6 +106,17 @@ impl Provider for MtoProvider {
     }
 }
 
+#[tfplugin::async_trait]
+impl ValidateConfig for MtoProvider {
+    async fn validate_config(
+        &self,
+        req: ValidateConfigRequest<'_>,
+        resp: &mut ValidateConfigResponse,
+    ) {
+        config::validate(req.config, &mut resp.diags);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +125,19 @@ mod tests {
     fn provider_definition_is_valid() {
         let errors = tfplugin::server::check_provider(&MtoProvider);
         assert!(errors.is_empty(), "{errors:#?}");
+        // The documentation promises an import id exactly where there is an
+        // importer.
+        for r in MtoProvider.resources() {
+            let facts = docs::RESOURCES
+                .iter()
+                .find(|f| f.type_name == r.type_name())
+                .expect("facts for every resource");
+            assert_eq!(
+                facts.import_id.is_some(),
+                r.importer().is_some(),
+                "{}: documented import id and importer() disagree",
+                r.type_name()
+            );
+        }
     }
 }

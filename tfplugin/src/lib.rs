@@ -11,7 +11,10 @@
 //! - [`Schema`], validators and plan modifiers as values, [`Diagnostics`]
 //!   with attribute paths.
 //! - The traits a provider implements: [`Provider`], [`Resource`],
-//!   [`DataSource`], [`Function`].
+//!   [`DataSource`], [`Function`], and the opt-in capabilities
+//!   [`ValidateConfig`], [`ModifyPlan`], [`ImportState`], [`UpgradeState`].
+//!   Every handler takes a request and a response that the server pre-fills
+//!   with what Terraform keeps if the handler does nothing (see [`resource`]).
 //!
 //! Design decision: values are untyped trees and the schema's type drives
 //! every encode and decode, as in Terraform's own cty library. msgpack cannot
@@ -22,6 +25,8 @@
 //!
 //! This crate knows nothing about any particular API: the generated protocol
 //! types stay inside it.
+
+#![deny(missing_docs)]
 
 pub mod diag;
 pub mod logging;
@@ -40,6 +45,7 @@ pub mod value;
 /// Generated protocol code. Not part of the SDK's API; public only so the
 /// SDK's own integration tests can act as Terraform.
 #[doc(hidden)]
+#[allow(missing_docs)]
 pub mod proto {
     pub mod tfplugin6 {
         tonic::include_proto!("tfplugin6");
@@ -51,9 +57,12 @@ pub mod proto {
 
 pub use diag::{AttributePath, Diagnostic, Diagnostics};
 pub use resource::{
-    ApplyResult, ConfigureRequest, CreateRequest, Ctx, DataSource, DeleteRequest, Function,
-    FunctionDef, FunctionError, ImportResult, ModifyPlan, Parameter, Private, Provider,
-    ReadRequest, ReadResult, Resource, UpdateRequest,
+    ConfigureRequest, ConfigureResponse, CreateRequest, CreateResponse, Ctx, DataSource,
+    DataSourceReadRequest, DataSourceReadResponse, DeleteRequest, DeleteResponse, Function,
+    FunctionDef, FunctionError, ImportRequest, ImportResponse, ImportState, ModifyPlan,
+    ModifyPlanRequest, ModifyPlanResponse, Parameter, Private, Provider, ReadRequest, ReadResponse,
+    Resource, UpdateRequest, UpdateResponse, UpgradeState, UpgradeStateRequest,
+    UpgradeStateResponse, ValidateConfig, ValidateConfigRequest, ValidateConfigResponse,
 };
 pub use schema::{Attribute, Block, NestedBlock, ObjectNesting, Schema};
 pub use types::Type;

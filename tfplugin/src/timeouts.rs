@@ -6,11 +6,10 @@ use crate::schema::{Attribute, Block, NestedBlock};
 use crate::validate::{DurationString, parse_duration};
 use crate::value::Value;
 
-/// A `timeouts` block with one optional duration per operation.
-pub fn block(operations: &[(&str, Duration)]) -> NestedBlock {
-    let mut b = Block::new().description(
-        "How long each operation may wait for Microsoft Graph before it fails.".to_owned(),
-    );
+/// A `timeouts` block with one optional duration per operation, described
+/// by `description` (for example, what the operations wait for).
+pub fn block(description: &str, operations: &[(&str, Duration)]) -> NestedBlock {
+    let mut b = Block::new().description(description.to_owned());
     for (op, default) in operations {
         b = b.attribute(
             Attribute::string(*op)

@@ -11,18 +11,25 @@ use std::fmt;
 /// A Terraform (cty) type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Type {
+    /// `string`.
     String,
+    /// `number`.
     Number,
+    /// `bool`.
     Bool,
     /// Any type, decided per value (`dynamic` in Terraform).
     Dynamic,
+    /// `list(T)`.
     List(Box<Type>),
+    /// `set(T)`.
     Set(Box<Type>),
+    /// `map(T)`.
     Map(Box<Type>),
     /// Attributes by name. Optional-attribute markers (a third element in the
     /// JSON form, used only by function parameters) are accepted and dropped:
     /// on the wire an object value always carries every attribute.
     Object(BTreeMap<String, Type>),
+    /// `tuple([...])`.
     Tuple(Vec<Type>),
 }
 
@@ -32,15 +39,19 @@ pub enum Type {
 pub struct TypeError(pub String);
 
 impl Type {
+    /// `list(t)`.
     pub fn list(t: Type) -> Type {
         Type::List(Box::new(t))
     }
+    /// `set(t)`.
     pub fn set(t: Type) -> Type {
         Type::Set(Box::new(t))
     }
+    /// `map(t)`.
     pub fn map(t: Type) -> Type {
         Type::Map(Box::new(t))
     }
+    /// An object type from `(name, type)` pairs.
     pub fn object<I, S>(attrs: I) -> Type
     where
         I: IntoIterator<Item = (S, Type)>,
@@ -68,6 +79,7 @@ impl Type {
         }
     }
 
+    /// Terraform's JSON form (`["list", "string"]`).
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
         match self {
@@ -99,12 +111,14 @@ impl Type {
         serde_json::to_vec(&self.to_json()).expect("a type always serializes")
     }
 
+    /// Parses the wire form.
     pub fn from_json_bytes(bytes: &[u8]) -> Result<Type, TypeError> {
         let j: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| TypeError(e.to_string()))?;
         Type::from_json(&j)
     }
 
+    /// Parses Terraform's JSON form.
     pub fn from_json(j: &serde_json::Value) -> Result<Type, TypeError> {
         Self::from_json_depth(j, 0)
     }

@@ -91,7 +91,7 @@ pub fn validate_block(
     }
 }
 
-/// Whether `s` is a GUID in the 8-4-4-4-12 hex form Entra uses for ids.
+/// Whether `s` is a GUID in its usual 8-4-4-4-12 hex form.
 pub fn is_guid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36

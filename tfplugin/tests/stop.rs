@@ -1,5 +1,5 @@
-//! StopProvider cancels work in flight: a create that waits on Graph-like
-//! slowness returns promptly, with its error, once Terraform asks to stop.
+//! StopProvider cancels work in flight: a create that is still waiting
+//! returns promptly, with its error, once Terraform asks to stop.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,8 +8,9 @@ use tfplugin::proto::tfplugin6::{self as pb, provider_server::Provider as _};
 use tfplugin::server::ProviderService;
 use tfplugin::value::to_msgpack;
 use tfplugin::{
-    ApplyResult, Attribute, Block, ConfigureRequest, CreateRequest, Ctx, DeleteRequest,
-    Diagnostics, Provider, ReadRequest, ReadResult, Resource, Schema, UpdateRequest, Value,
+    Attribute, Block, ConfigureRequest, ConfigureResponse, CreateRequest, CreateResponse, Ctx,
+    DeleteRequest, DeleteResponse, Provider, ReadRequest, ReadResponse, Resource, Schema,
+    UpdateRequest, UpdateResponse, Value,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -24,8 +25,8 @@ impl Provider for Slow {
     fn schema(&self) -> Schema {
         Schema::default()
     }
-    async fn configure(&self, _: ConfigureRequest<'_>, _: &mut Diagnostics) -> Option<()> {
-        Some(())
+    async fn configure(&self, _: ConfigureRequest<'_>, resp: &mut ConfigureResponse<()>) {
+        resp.client = Some(());
     }
     fn resources(&self) -> Vec<Arc<dyn Resource<()>>> {
         vec![Arc::new(Waiting)]
@@ -46,25 +47,19 @@ impl Resource<()> for Waiting {
     fn schema(&self) -> Schema {
         schema()
     }
-    async fn create(&self, ctx: &Ctx<'_, ()>, r: CreateRequest<'_>) -> ApplyResult {
+    async fn create(&self, ctx: &Ctx<'_, ()>, r: CreateRequest<'_>, resp: &mut CreateResponse) {
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(60)) => ApplyResult::ok(r.planned.clone(), r.private),
+            _ = tokio::time::sleep(Duration::from_secs(60)) => resp.state = r.planned.clone(),
             _ = ctx.cancel.cancelled() => {
-                let mut d = Diagnostics::new();
-                d.error("Stopped", "Terraform asked the provider to stop.");
-                ApplyResult::err(Value::Null, r.private, d)
+                resp.diags.error("Stopped", "Terraform asked the provider to stop.");
             }
         }
     }
-    async fn read(&self, _: &Ctx<'_, ()>, r: ReadRequest<'_>) -> ReadResult {
-        ReadResult::found(r.state.clone(), r.private)
+    async fn read(&self, _: &Ctx<'_, ()>, _: ReadRequest<'_>, _: &mut ReadResponse) {}
+    async fn update(&self, _: &Ctx<'_, ()>, r: UpdateRequest<'_>, resp: &mut UpdateResponse) {
+        resp.state = r.planned.clone();
     }
-    async fn update(&self, _: &Ctx<'_, ()>, r: UpdateRequest<'_>) -> ApplyResult {
-        ApplyResult::ok(r.planned.clone(), r.private)
-    }
-    async fn delete(&self, _: &Ctx<'_, ()>, _: DeleteRequest<'_>) -> Diagnostics {
-        Diagnostics::new()
-    }
+    async fn delete(&self, _: &Ctx<'_, ()>, _: DeleteRequest<'_>, _: &mut DeleteResponse) {}
 }
 
 #[tokio::test]

@@ -8,8 +8,9 @@ use tfplugin::proto::tfplugin6::get_provider_schema;
 use tfplugin::server::{ProviderService, serve_on, tls};
 use tfplugin::testing::{ClientIdentity, ProviderClient, connect, terraform_like_identity};
 use tfplugin::{
-    ApplyResult, ConfigureRequest, CreateRequest, Ctx, DeleteRequest, Diagnostics, Provider,
-    ReadRequest, ReadResult, Resource, Schema, UpdateRequest,
+    ConfigureRequest, ConfigureResponse, CreateRequest, CreateResponse, Ctx, DeleteRequest,
+    DeleteResponse, Provider, ReadRequest, ReadResponse, Resource, Schema, UpdateRequest,
+    UpdateResponse,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -24,8 +25,8 @@ impl Provider for Tiny {
     fn schema(&self) -> Schema {
         Schema::default()
     }
-    async fn configure(&self, _: ConfigureRequest<'_>, _: &mut Diagnostics) -> Option<()> {
-        Some(())
+    async fn configure(&self, _: ConfigureRequest<'_>, resp: &mut ConfigureResponse<()>) {
+        resp.client = Some(());
     }
     fn resources(&self) -> Vec<Arc<dyn Resource<()>>> {
         vec![Arc::new(Thing)]
@@ -42,18 +43,14 @@ impl Resource<()> for Thing {
     fn schema(&self) -> Schema {
         Schema::default()
     }
-    async fn create(&self, _: &Ctx<'_, ()>, r: CreateRequest<'_>) -> ApplyResult {
-        ApplyResult::ok(r.planned.clone(), r.private)
+    async fn create(&self, _: &Ctx<'_, ()>, r: CreateRequest<'_>, resp: &mut CreateResponse) {
+        resp.state = r.planned.clone();
     }
-    async fn read(&self, _: &Ctx<'_, ()>, r: ReadRequest<'_>) -> ReadResult {
-        ReadResult::found(r.state.clone(), r.private)
+    async fn read(&self, _: &Ctx<'_, ()>, _: ReadRequest<'_>, _: &mut ReadResponse) {}
+    async fn update(&self, _: &Ctx<'_, ()>, r: UpdateRequest<'_>, resp: &mut UpdateResponse) {
+        resp.state = r.planned.clone();
     }
-    async fn update(&self, _: &Ctx<'_, ()>, r: UpdateRequest<'_>) -> ApplyResult {
-        ApplyResult::ok(r.planned.clone(), r.private)
-    }
-    async fn delete(&self, _: &Ctx<'_, ()>, _: DeleteRequest<'_>) -> Diagnostics {
-        Diagnostics::new()
-    }
+    async fn delete(&self, _: &Ctx<'_, ()>, _: DeleteRequest<'_>, _: &mut DeleteResponse) {}
 }
 
 /// Serves `Tiny` with TLS pinned to `pinned`; returns the address and our certificate.

@@ -2,7 +2,10 @@
 //! credentials for, so a mesh can be driven from the provider block alone:
 //! `provider::mto::pairs(data.mto_configured_tenants.this.tenant_ids)`.
 
-use tfplugin::{Attribute, Block, Ctx, DataSource, Diagnostics, Schema, Type, Value};
+use tfplugin::{
+    Attribute, Block, Ctx, DataSource, DataSourceReadRequest, DataSourceReadResponse, Schema, Type,
+    Value,
+};
 
 use crate::Client;
 
@@ -31,9 +34,9 @@ impl DataSource<Client> for ConfiguredTenants {
     async fn read(
         &self,
         ctx: &Ctx<'_, Client>,
-        _config: &Value,
-        _diags: &mut Diagnostics,
-    ) -> Value {
+        _req: DataSourceReadRequest<'_>,
+        resp: &mut DataSourceReadResponse,
+    ) {
         let ids = ctx
             .client
             .config
@@ -41,6 +44,6 @@ impl DataSource<Client> for ConfiguredTenants {
             .keys()
             .map(|k| Value::from(k.as_str()))
             .collect();
-        Value::object([("tenant_ids", Value::List(ids))])
+        resp.state = Value::object([("tenant_ids", Value::List(ids))]);
     }
 }

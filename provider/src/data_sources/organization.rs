@@ -7,7 +7,10 @@
 use std::time::Duration;
 
 use tfplugin::validate::Guid;
-use tfplugin::{Attribute, Block, Ctx, DataSource, Diagnostics, ObjectNesting, Schema, Value};
+use tfplugin::{
+    Attribute, Block, Ctx, DataSource, DataSourceReadRequest, DataSourceReadResponse,
+    ObjectNesting, Schema, Value,
+};
 
 use crate::Client;
 use crate::diag;
@@ -51,13 +54,19 @@ impl DataSource<Client> for OrganizationData {
         )
     }
 
-    async fn read(&self, ctx: &Ctx<'_, Client>, config: &Value, diags: &mut Diagnostics) -> Value {
+    async fn read(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: DataSourceReadRequest<'_>,
+        resp: &mut DataSourceReadResponse,
+    ) {
+        let (config, diags) = (req.config, &mut resp.diags);
         let tenant = req_str(config, "tenant_id");
         let api = match tenant_api(ctx, tenant, Duration::from_secs(120)) {
             Ok(a) => a,
             Err(d) => {
                 diags.extend(d);
-                return Value::Null;
+                return;
             }
         };
         let mto = match api
@@ -68,7 +77,7 @@ impl DataSource<Client> for OrganizationData {
             Ok(doc) => doc.unwrap_or_default(),
             Err(e) => {
                 diags.push(diag::graph("Cannot read the multi-tenant organization", &e));
-                return Value::Null;
+                return;
             }
         };
         let active = mto.get("state").and_then(|v| v.as_str()) == Some("active");
@@ -91,13 +100,13 @@ impl DataSource<Client> for OrganizationData {
                     .collect(),
                 Err(e) => {
                     diags.push(diag::graph("Cannot list the organization's tenants", &e));
-                    return Value::Null;
+                    return;
                 }
             }
         } else {
             Vec::new()
         };
-        Value::object([
+        resp.state = Value::object([
             ("tenant_id", Value::from(tenant)),
             ("id", json_str(&mto, "id")),
             ("display_name", json_str(&mto, "displayName")),
@@ -111,6 +120,6 @@ impl DataSource<Client> for OrganizationData {
                 ),
             ),
             ("tenants", Value::List(tenants)),
-        ])
+        ]);
     }
 }

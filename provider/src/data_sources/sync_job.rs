@@ -7,7 +7,10 @@
 use std::time::Duration;
 
 use tfplugin::validate::Guid;
-use tfplugin::{Attribute, AttributePath, Block, Ctx, DataSource, Diagnostics, Schema, Value};
+use tfplugin::{
+    Attribute, AttributePath, Block, Ctx, DataSource, DataSourceReadRequest,
+    DataSourceReadResponse, Schema, Value,
+};
 
 use crate::Client;
 use crate::diag;
@@ -58,7 +61,13 @@ impl DataSource<Client> for SyncJobData {
         )
     }
 
-    async fn read(&self, ctx: &Ctx<'_, Client>, config: &Value, diags: &mut Diagnostics) -> Value {
+    async fn read(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: DataSourceReadRequest<'_>,
+        resp: &mut DataSourceReadResponse,
+    ) {
+        let (config, diags) = (req.config, &mut resp.diags);
         let (tenant, sp) = (
             req_str(config, "tenant_id"),
             req_str(config, "service_principal_id"),
@@ -67,7 +76,7 @@ impl DataSource<Client> for SyncJobData {
             Ok(a) => a,
             Err(d) => {
                 diags.extend(d);
-                return Value::Null;
+                return;
             }
         };
         let jobs_path = format!("/servicePrincipals/{}/synchronization/jobs", seg(sp));
@@ -91,14 +100,14 @@ impl DataSource<Client> for SyncJobData {
                     "No synchronization job",
                     format!("Service principal {sp} has no {TEMPLATE} job."),
                 );
-                return Value::Null;
+                return;
             }
             Err(e) => {
                 diags.push(diag::graph("Cannot read the synchronization job", &e));
-                return Value::Null;
+                return;
             }
         };
-        Value::object([
+        resp.state = Value::object([
             ("tenant_id", Value::from(tenant)),
             ("service_principal_id", Value::from(sp)),
             ("job_id", json_str(&job, "id")),
@@ -116,6 +125,6 @@ impl DataSource<Client> for SyncJobData {
                     .unwrap_or(Value::Null),
             ),
             ("status", status_value(&job)),
-        ])
+        ]);
     }
 }

@@ -11,7 +11,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tfplugin::validate::{Guid, NotBlank, OneOf};
-use tfplugin::{Attribute, Block, Ctx, DataSource, Diagnostics, ObjectNesting, Schema, Value};
+use tfplugin::{
+    Attribute, Block, Ctx, DataSource, DataSourceReadRequest, DataSourceReadResponse,
+    ObjectNesting, Schema, Value,
+};
 
 use crate::Client;
 use crate::diag;
@@ -115,13 +118,19 @@ impl DataSource<Client> for UsersData {
         )
     }
 
-    async fn read(&self, ctx: &Ctx<'_, Client>, config: &Value, diags: &mut Diagnostics) -> Value {
+    async fn read(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: DataSourceReadRequest<'_>,
+        resp: &mut DataSourceReadResponse,
+    ) {
+        let (config, diags) = (req.config, &mut resp.diags);
         let tenant = req_str(config, "tenant_id");
         let api = match tenant_api(ctx, tenant, Duration::from_secs(300)) {
             Ok(a) => a,
             Err(d) => {
                 diags.extend(d);
-                return Value::Null;
+                return;
             }
         };
         let users = match config.get("query").as_str() {
@@ -158,7 +167,7 @@ impl DataSource<Client> for UsersData {
                         }
                         Err(e) => {
                             diags.push(diag::graph("Cannot search the tenant's users", &e));
-                            return Value::Null;
+                            return;
                         }
                     }
                 }
@@ -171,7 +180,7 @@ impl DataSource<Client> for UsersData {
                 Ok(u) => u,
                 Err(e) => {
                     diags.push(diag::graph("Cannot list the tenant's users", &e));
-                    return Value::Null;
+                    return;
                 }
             },
         };
@@ -227,7 +236,7 @@ impl DataSource<Client> for UsersData {
             })
             .collect();
         rows.sort_by(|a, b| a.0.cmp(&b.0));
-        Value::object([
+        resp.state = Value::object([
             ("tenant_id", Value::from(tenant)),
             ("query", config.get("query").clone()),
             ("kind", config.get("kind").clone()),
@@ -235,7 +244,7 @@ impl DataSource<Client> for UsersData {
                 "users",
                 Value::List(rows.into_iter().map(|(_, v)| v).collect()),
             ),
-        ])
+        ]);
     }
 }
 

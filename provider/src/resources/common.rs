@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tfplugin::validate::Guid;
-use tfplugin::{Attribute, AttributePath, Ctx, Diagnostics, ModifyPlan, Value};
+use tfplugin::{Attribute, AttributePath, Ctx, Diagnostics, Value};
 
 use crate::Client;
 use crate::graph::{ErrorKind, GraphError, Scope, TenantApi};
@@ -33,6 +33,9 @@ pub fn other_tenant_attribute(name: &str, description: &str) -> Attribute {
         .description(description.to_owned())
 }
 
+/// The description of every resource's `timeouts` block.
+pub const TIMEOUTS: &str = "How long each operation may wait for Microsoft Graph before it fails.";
+
 /// `id`: computed once at create and then stable.
 pub fn id_attribute(description: &str) -> Attribute {
     Attribute::string("id")
@@ -43,12 +46,17 @@ pub fn id_attribute(description: &str) -> Attribute {
 
 /// Refuses a plan that names a tenant the provider has no credentials for,
 /// and a pair whose two tenants are the same. Call from `modify_plan`.
-pub fn check_tenants(ctx: &Ctx<'_, Client>, plan: &mut ModifyPlan<'_>, attrs: &[&str]) {
+pub fn check_tenants(
+    ctx: &Ctx<'_, Client>,
+    config: &Value,
+    diags: &mut Diagnostics,
+    attrs: &[&str],
+) {
     for a in attrs {
-        if let Some(id) = plan.config.get(a).as_str()
+        if let Some(id) = config.get(a).as_str()
             && !ctx.client.graph.has_tenant(id)
         {
-            plan.diags.error_at(
+            diags.error_at(
                 AttributePath::root().attr(*a),
                 "Tenant not configured",
                 format!(

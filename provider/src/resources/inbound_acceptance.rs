@@ -16,13 +16,16 @@ use std::time::Duration;
 
 use serde_json::json;
 use tfplugin::{
-    ApplyResult, Attribute, Block, CreateRequest, Ctx, DeleteRequest, Diagnostics, ImportResult,
-    ModifyPlan, Private, ReadRequest, ReadResult, Resource, Schema, UpdateRequest, Value, timeouts,
+    Attribute, Block, CreateRequest, CreateResponse, Ctx, DeleteRequest, DeleteResponse,
+    ImportRequest, ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest, ModifyPlanResponse,
+    ReadRequest, ReadResponse, Resource, Schema, UpdateRequest, UpdateResponse, ValidateConfig,
+    ValidateConfigRequest, ValidateConfigResponse, Value, timeouts,
 };
 
 use super::common::{
-    check_distinct, check_tenants, id_attribute, join_id, mark_created, other_tenant_attribute,
-    req_str, require_guids, settle, split_id, tenant_api, tenant_id_attribute,
+    TIMEOUTS, check_distinct, check_tenants, id_attribute, join_id, mark_created,
+    other_tenant_attribute, req_str, require_guids, settle, split_id, tenant_api,
+    tenant_id_attribute,
 };
 use super::partner::{self, Direction};
 use crate::Client;
@@ -68,7 +71,7 @@ fn schema() -> Schema {
                     .computed()
                     .description("Whether the two tenants are in the same multi-tenant organization."),
             )
-            .block(timeouts::block(&[
+            .block(timeouts::block(TIMEOUTS, &[
                 ("create", CREATE_TIMEOUT),
                 ("update", UPDATE_TIMEOUT),
                 ("delete", DELETE_TIMEOUT),
@@ -157,31 +160,25 @@ impl Resource<Client> for InboundAcceptance {
         schema()
     }
 
-    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        check_distinct(config, "tenant_id", "source_tenant_id", diags);
-    }
-
-    async fn modify_plan(&self, ctx: &Ctx<'_, Client>, plan: &mut ModifyPlan<'_>) {
-        check_tenants(ctx, plan, &["tenant_id"]);
-    }
-
-    async fn create(&self, ctx: &Ctx<'_, Client>, req: CreateRequest<'_>) -> ApplyResult {
-        let mut req = req;
-        mark_created(&mut req.private);
+    async fn create(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: CreateRequest<'_>,
+        resp: &mut CreateResponse,
+    ) {
+        mark_created(&mut resp.private);
         let planned = req.planned;
         let (tenant, source) = (
             req_str(planned, "tenant_id"),
             req_str(planned, "source_tenant_id"),
         );
-        let api = match tenant_api(
+        let Some(api) = resp.diags.take_err(tenant_api(
             ctx,
             tenant,
             timeouts::get(planned, "create", CREATE_TIMEOUT),
-        ) {
-            Ok(a) => a,
-            Err(d) => return ApplyResult::err(Value::Null, req.private, d),
+        )) else {
+            return;
         };
-        let mut private = req.private;
         let auto_redeem = planned.get("auto_redeem").as_bool().unwrap_or(true);
         let allowed = planned.get("user_sync_allowed").as_bool().unwrap_or(true);
         let _guard = ctx
@@ -191,13 +188,11 @@ impl Resource<Client> for InboundAcceptance {
             .await;
         partner::invalidate(&ctx.client.read_cache, tenant);
         match partner::ensure(&api, source, Direction::Inbound, auto_redeem).await {
-            Ok(created) => private.set(CREATED_PARTNER, created),
+            Ok(created) => resp.private.set(CREATED_PARTNER, created),
             Err(e) => {
-                return ApplyResult::err(
-                    Value::Null,
-                    private,
-                    diag::graph("Cannot configure the partner tenant", &e).into(),
-                );
+                resp.diags
+                    .push(diag::graph("Cannot configure the partner tenant", &e));
+                return;
             }
         }
         // From here on the partner exists: a failure returns a partial state
@@ -206,73 +201,69 @@ impl Resource<Client> for InboundAcceptance {
         partial.set("id", Value::from(join_id(&[tenant, source])));
         partial.set("is_in_multi_tenant_organization", Value::Null);
         match ensure_sync_policy(&api, source, allowed).await {
-            Ok(created) => private.set(CREATED_SYNC_POLICY, created),
+            Ok(created) => resp.private.set(CREATED_SYNC_POLICY, created),
             Err(e) => {
-                return ApplyResult::err(
-                    partial,
-                    private,
-                    diag::graph("Cannot allow inbound synchronization", &e).into(),
-                );
+                resp.state = partial;
+                resp.diags
+                    .push(diag::graph("Cannot allow inbound synchronization", &e));
+                return;
             }
         }
         match read_back(&api, source, true).await {
-            Ok(Some((p, s))) => ApplyResult::ok(apply_docs(planned.clone(), &p, &s), private),
-            Ok(None) => ApplyResult::err(partial, private, {
-                let mut d = Diagnostics::new();
-                d.error("The acceptance disappeared", "The partner configuration or its sync policy was deleted while it was being created.");
-                d
-            }),
-            Err(e) => ApplyResult::err(
-                partial,
-                private,
-                diag::graph("Cannot read the acceptance back", &e).into(),
-            ),
+            Ok(Some((p, s))) => resp.state = apply_docs(planned.clone(), &p, &s),
+            Ok(None) => {
+                resp.state = partial;
+                resp.diags.error("The acceptance disappeared", "The partner configuration or its sync policy was deleted while it was being created.");
+            }
+            Err(e) => {
+                resp.state = partial;
+                resp.diags
+                    .push(diag::graph("Cannot read the acceptance back", &e));
+            }
         }
     }
 
-    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>) -> ReadResult {
+    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>, resp: &mut ReadResponse) {
         let (tenant, source) = (
             req_str(req.state, "tenant_id"),
             req_str(req.state, "source_tenant_id"),
         );
-        let api = match tenant_api(ctx, tenant, UPDATE_TIMEOUT) {
-            Ok(a) => a,
-            Err(d) => return ReadResult::failed(req.state, req.private, d),
+        let Some(api) = resp.diags.take_err(tenant_api(ctx, tenant, UPDATE_TIMEOUT)) else {
+            return;
         };
         let found = match partner::refresh_get(&api, &ctx.client.read_cache, source).await {
             Ok(Some((p, Some(s)))) => Ok(Some((p, s))),
-            Ok(_) => settle(ctx, &req.private, || read_back(&api, source, false)).await,
+            Ok(_) => settle(ctx, req.private, || read_back(&api, source, false)).await,
             Err(e) => Err(e),
         };
         match found {
-            Ok(Some((p, s))) => {
-                ReadResult::found(apply_docs(req.state.clone(), &p, &s), req.private)
-            }
+            Ok(Some((p, s))) => resp.state = apply_docs(req.state.clone(), &p, &s),
             // Either half missing: the acceptance is not in place any more.
-            Ok(None) => ReadResult::gone(),
-            Err(e) => ReadResult::failed(
-                req.state,
-                req.private,
-                diag::graph("Cannot read the acceptance", &e).into(),
-            ),
+            Ok(None) => resp.remove(),
+            Err(e) => resp
+                .diags
+                .push(diag::graph("Cannot read the acceptance", &e)),
         }
     }
 
-    async fn update(&self, ctx: &Ctx<'_, Client>, req: UpdateRequest<'_>) -> ApplyResult {
+    async fn update(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: UpdateRequest<'_>,
+        resp: &mut UpdateResponse,
+    ) {
         let planned = req.planned;
         let (tenant, source) = (
             req_str(planned, "tenant_id"),
             req_str(planned, "source_tenant_id"),
         );
-        let api = match tenant_api(
+        let Some(api) = resp.diags.take_err(tenant_api(
             ctx,
             tenant,
             timeouts::get(planned, "update", UPDATE_TIMEOUT),
-        ) {
-            Ok(a) => a,
-            Err(d) => return ApplyResult::err(req.prior.clone(), req.private, d),
+        )) else {
+            return;
         };
-        let mut private = req.private;
         let _guard = ctx
             .client
             .locks
@@ -281,53 +272,50 @@ impl Resource<Client> for InboundAcceptance {
         partner::invalidate(&ctx.client.read_cache, tenant);
         let auto_redeem = planned.get("auto_redeem").as_bool().unwrap_or(true);
         if let Err(e) = partner::ensure(&api, source, Direction::Inbound, auto_redeem).await {
-            return ApplyResult::err(
-                req.prior.clone(),
-                private,
-                diag::graph("Cannot configure the partner tenant", &e).into(),
-            );
+            resp.diags
+                .push(diag::graph("Cannot configure the partner tenant", &e));
+            return;
         }
         let allowed = planned.get("user_sync_allowed").as_bool().unwrap_or(true);
         match ensure_sync_policy(&api, source, allowed).await {
-            Ok(true) => private.set(CREATED_SYNC_POLICY, true),
+            Ok(true) => resp.private.set(CREATED_SYNC_POLICY, true),
             Ok(false) => {}
             Err(e) => {
-                return ApplyResult::err(
-                    req.prior.clone(),
-                    private,
-                    diag::graph("Cannot update inbound synchronization", &e).into(),
-                );
+                resp.diags
+                    .push(diag::graph("Cannot update inbound synchronization", &e));
+                return;
             }
         }
         match read_back(&api, source, true).await {
-            Ok(Some((p, s))) => ApplyResult::ok(apply_docs(planned.clone(), &p, &s), private),
+            Ok(Some((p, s))) => resp.state = apply_docs(planned.clone(), &p, &s),
             Ok(None) => {
-                ApplyResult::err(req.prior.clone(), private, {
-                    let mut d = Diagnostics::new();
-                    d.error("The acceptance disappeared", "The partner configuration or its sync policy was deleted during the update.");
-                    d
-                })
+                resp.diags.error(
+                    "The acceptance disappeared",
+                    "The partner configuration or its sync policy was deleted during the update.",
+                );
             }
-            Err(e) => ApplyResult::err(
-                req.prior.clone(),
-                private,
-                diag::graph("Cannot read the acceptance back", &e).into(),
-            ),
+            Err(e) => resp
+                .diags
+                .push(diag::graph("Cannot read the acceptance back", &e)),
         }
     }
 
-    async fn delete(&self, ctx: &Ctx<'_, Client>, req: DeleteRequest<'_>) -> Diagnostics {
+    async fn delete(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: DeleteRequest<'_>,
+        resp: &mut DeleteResponse,
+    ) {
         let (tenant, source) = (
             req_str(req.prior, "tenant_id"),
             req_str(req.prior, "source_tenant_id"),
         );
-        let api = match tenant_api(
+        let Some(api) = resp.diags.take_err(tenant_api(
             ctx,
             tenant,
             timeouts::get(req.prior, "delete", DELETE_TIMEOUT),
-        ) {
-            Ok(a) => a,
-            Err(d) => return d,
+        )) else {
+            return;
         };
         let created_partner = req.private.get::<bool>(CREATED_PARTNER).unwrap_or(false);
         let created_sync = req
@@ -359,15 +347,63 @@ impl Resource<Client> for InboundAcceptance {
         match sync {
             Ok(()) => {}
             Err(e) if e.is_not_found() => {}
-            Err(e) => return diag::graph("Cannot withdraw inbound synchronization", &e).into(),
+            Err(e) => {
+                resp.diags
+                    .push(diag::graph("Cannot withdraw inbound synchronization", &e));
+                return;
+            }
         }
-        match partner::release(&api, source, Direction::Inbound, created_partner).await {
-            Ok(()) => Diagnostics::new(),
-            Err(e) => diag::graph("Cannot turn off automatic redemption", &e).into(),
+        if let Err(e) = partner::release(&api, source, Direction::Inbound, created_partner).await {
+            resp.diags
+                .push(diag::graph("Cannot turn off automatic redemption", &e));
         }
     }
 
-    async fn import(&self, _ctx: &Ctx<'_, Client>, id: &str) -> ImportResult {
+    fn config_validator(&self) -> Option<&dyn ValidateConfig> {
+        Some(self)
+    }
+
+    fn plan_modifier(&self) -> Option<&dyn ModifyPlan<Client>> {
+        Some(self)
+    }
+
+    fn importer(&self) -> Option<&dyn ImportState<Client>> {
+        Some(self)
+    }
+}
+
+#[tfplugin::async_trait]
+impl ValidateConfig for InboundAcceptance {
+    async fn validate_config(
+        &self,
+        req: ValidateConfigRequest<'_>,
+        resp: &mut ValidateConfigResponse,
+    ) {
+        check_distinct(req.config, "tenant_id", "source_tenant_id", &mut resp.diags);
+    }
+}
+
+#[tfplugin::async_trait]
+impl ModifyPlan<Client> for InboundAcceptance {
+    async fn modify_plan(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: ModifyPlanRequest<'_>,
+        resp: &mut ModifyPlanResponse,
+    ) {
+        check_tenants(ctx, req.config, &mut resp.diags, &["tenant_id"]);
+    }
+}
+
+#[tfplugin::async_trait]
+impl ImportState<Client> for InboundAcceptance {
+    async fn import_state(
+        &self,
+        _ctx: &Ctx<'_, Client>,
+        req: ImportRequest<'_>,
+        resp: &mut ImportResponse,
+    ) {
+        let id = req.id;
         let parts =
             match split_id(id, "<receiving tenant id>/<source tenant id>", 2).and_then(|p| {
                 require_guids(&[("receiving tenant id", &p[0]), ("source tenant id", &p[1])])
@@ -375,20 +411,13 @@ impl Resource<Client> for InboundAcceptance {
             }) {
                 Ok(p) => p,
                 Err(diags) => {
-                    return ImportResult {
-                        state: Value::Null,
-                        private: Private::default(),
-                        diags,
-                    };
+                    resp.diags.extend(diags);
+                    return;
                 }
             };
         let mut state = Value::null_object(&schema().value_type());
         state.set("tenant_id", Value::from(parts[0].as_str()));
         state.set("source_tenant_id", Value::from(parts[1].as_str()));
-        ImportResult {
-            state,
-            private: Private::default(),
-            diags: Diagnostics::new(),
-        }
+        resp.state = state;
     }
 }

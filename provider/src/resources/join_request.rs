@@ -15,14 +15,16 @@ use std::time::Duration;
 
 use serde_json::json;
 use tfplugin::{
-    ApplyResult, Attribute, AttributePath, Block, CreateRequest, Ctx, DeleteRequest, Diagnostics,
-    ImportResult, ModifyPlan, ObjectNesting, Private, ReadRequest, ReadResult, Resource, Schema,
-    UpdateRequest, Value, timeouts,
+    Attribute, AttributePath, Block, CreateRequest, CreateResponse, Ctx, DeleteRequest,
+    DeleteResponse, ImportRequest, ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest,
+    ModifyPlanResponse, ObjectNesting, ReadRequest, ReadResponse, Resource, Schema, UpdateRequest,
+    UpdateResponse, ValidateConfig, ValidateConfigRequest, ValidateConfigResponse, Value, timeouts,
 };
 
 use super::common::{
-    check_distinct, check_tenants, id_attribute, json_str, mark_created, other_tenant_attribute,
-    req_str, require_guids, settle, tenant_api, tenant_id_attribute, wait_until,
+    TIMEOUTS, check_distinct, check_tenants, id_attribute, json_str, mark_created,
+    other_tenant_attribute, req_str, require_guids, settle, tenant_api, tenant_id_attribute,
+    wait_until,
 };
 use crate::Client;
 use crate::diag;
@@ -66,7 +68,7 @@ fn schema() -> Schema {
             )
             .computed()
             .description("The join in progress (or failed), null once joined."))
-            .block(timeouts::block(&[
+            .block(timeouts::block(TIMEOUTS, &[
                 ("create", CREATE_TIMEOUT),
                 ("update", UPDATE_TIMEOUT),
                 ("delete", DELETE_TIMEOUT),
@@ -176,49 +178,32 @@ impl Resource<Client> for JoinRequest {
         schema()
     }
 
-    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        check_distinct(config, "tenant_id", "owner_tenant_id", diags);
-    }
-
-    async fn modify_plan(&self, ctx: &Ctx<'_, Client>, plan: &mut ModifyPlan<'_>) {
-        check_tenants(ctx, plan, &["tenant_id"]);
-        // A failed join does not retry by itself: plan a new request.
-        let prior_failed =
-            plan.prior.get("transition_details").get("status").as_str() == Some("failed");
-        if prior_failed {
-            plan.planned.set("member_state", Value::unknown());
-            plan.planned.set("role", Value::unknown());
-            plan.planned.set("transition_details", Value::unknown());
-            plan.requires_replace
-                .push(AttributePath::root().attr("member_state"));
-        }
-    }
-
-    async fn create(&self, ctx: &Ctx<'_, Client>, req: CreateRequest<'_>) -> ApplyResult {
-        let mut req = req;
-        mark_created(&mut req.private);
+    async fn create(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: CreateRequest<'_>,
+        resp: &mut CreateResponse,
+    ) {
+        mark_created(&mut resp.private);
         let planned = req.planned;
         let (tenant, owner) = (
             req_str(planned, "tenant_id"),
             req_str(planned, "owner_tenant_id"),
         );
-        let api = match tenant_api(
+        let Some(api) = resp.diags.take_err(tenant_api(
             ctx,
             tenant,
             timeouts::get(planned, "create", CREATE_TIMEOUT),
-        ) {
-            Ok(a) => a,
-            Err(d) => return ApplyResult::err(Value::Null, req.private, d),
+        )) else {
+            return;
         };
         // Already requested by this owner (an interrupted apply): no new request.
         let current = match get(&api).await {
             Ok(doc) => doc,
             Err(e) => {
-                return ApplyResult::err(
-                    Value::Null,
-                    req.private,
-                    diag::graph("Cannot read the join request", &e).into(),
-                );
+                resp.diags
+                    .push(diag::graph("Cannot read the join request", &e));
+                return;
             }
         };
         let same_owner = current
@@ -231,52 +216,51 @@ impl Resource<Client> for JoinRequest {
                 .send()
                 .await
         {
-            return ApplyResult::err(
-                Value::Null,
-                req.private,
-                diag::graph("Cannot file the join request", &e).into(),
-            );
+            resp.diags
+                .push(diag::graph("Cannot file the join request", &e));
+            return;
         }
         let doc = if planned.get("wait_for_active").as_bool() != Some(false) {
             match wait_active(&api).await {
                 Ok(doc) => doc,
                 Err((last, why)) => {
                     let state = apply_doc(planned.clone(), &last.unwrap_or_default());
-                    let mut d = Diagnostics::new();
-                    d.error(
+                    resp.state = state;
+                    resp.diags.error(
                         format!("Tenant {tenant} did not join the organization of {owner}"),
                         format!(
                             "{why}. Check that the owner added this tenant (mto_member_tenant), that the tenant is in no other \
                              organization, and that the organization has room. The next apply files a new request."
                         ),
                     );
-                    return ApplyResult::err(state, req.private, d);
+                    return;
                 }
             }
         } else {
             match get(&api).await {
                 Ok(doc) => doc,
                 Err(e) => {
-                    return ApplyResult::err(
-                        planned.clone(),
-                        req.private,
-                        diag::graph("Cannot read the join request", &e).into(),
-                    );
+                    resp.state = planned.clone();
+                    resp.diags
+                        .push(diag::graph("Cannot read the join request", &e));
+                    return;
                 }
             }
         };
-        ApplyResult::ok(apply_doc(planned.clone(), &doc), req.private)
+        resp.state = apply_doc(planned.clone(), &doc);
     }
 
-    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>) -> ReadResult {
+    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>, resp: &mut ReadResponse) {
         let tenant = req_str(req.state, "tenant_id");
-        let api = match tenant_api(ctx, tenant, Duration::from_secs(300)) {
-            Ok(a) => a,
-            Err(d) => return ReadResult::failed(req.state, req.private, d),
+        let Some(api) = resp
+            .diags
+            .take_err(tenant_api(ctx, tenant, Duration::from_secs(300)))
+        else {
+            return;
         };
         let found = match get(&api).await {
             Ok(doc) if is_request(&doc) => Ok(doc),
-            Ok(doc) => settle(ctx, &req.private, || async {
+            Ok(doc) => settle(ctx, req.private, || async {
                 let doc = get(&api).await?;
                 Ok(is_request(&doc).then_some(doc))
             })
@@ -286,27 +270,29 @@ impl Resource<Client> for JoinRequest {
         };
         match found {
             Ok(doc) if is_request(&doc) => {
-                let mut r = ReadResult::found(apply_doc(req.state.clone(), &doc), req.private);
+                resp.state = apply_doc(req.state.clone(), &doc);
                 if let Some(details) = failed(&doc) {
-                    r.diags.warning(
+                    resp.diags.warning(
                         format!("The join of tenant {tenant} failed"),
                         format!(
                             "Graph reports: {details}. The next apply files a new join request."
                         ),
                     );
                 }
-                r
             }
-            Ok(_) => ReadResult::gone(),
-            Err(e) => ReadResult::failed(
-                req.state,
-                req.private,
-                diag::graph("Cannot read the join request", &e).into(),
-            ),
+            Ok(_) => resp.remove(),
+            Err(e) => resp
+                .diags
+                .push(diag::graph("Cannot read the join request", &e)),
         }
     }
 
-    async fn update(&self, ctx: &Ctx<'_, Client>, req: UpdateRequest<'_>) -> ApplyResult {
+    async fn update(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: UpdateRequest<'_>,
+        resp: &mut UpdateResponse,
+    ) {
         // Only wait_for_active and timeouts can change in place.
         let planned = req.planned;
         let mut state = planned.clone();
@@ -318,42 +304,48 @@ impl Resource<Client> for JoinRequest {
         let pending = req.prior.get("member_state").as_str() != Some("active");
         if pending && planned.get("wait_for_active").as_bool() != Some(false) {
             let tenant = req_str(planned, "tenant_id");
-            let api = match tenant_api(
+            let Some(api) = resp.diags.take_err(tenant_api(
                 ctx,
                 tenant,
                 timeouts::get(planned, "update", UPDATE_TIMEOUT),
-            ) {
-                Ok(a) => a,
-                Err(d) => return ApplyResult::err(req.prior.clone(), req.private, d),
+            )) else {
+                return;
             };
             match wait_active(&api).await {
                 Ok(doc) => state = apply_doc(state, &doc),
                 Err((_, why)) => {
-                    let mut d = Diagnostics::new();
-                    d.error(
+                    resp.diags.error(
                         format!("Tenant {tenant} did not join the organization"),
                         why,
                     );
-                    return ApplyResult::err(req.prior.clone(), req.private, d);
+                    return;
                 }
             }
         }
-        ApplyResult::ok(state, req.private)
+        resp.state = state;
     }
 
-    async fn delete(&self, ctx: &Ctx<'_, Client>, req: DeleteRequest<'_>) -> Diagnostics {
+    async fn delete(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: DeleteRequest<'_>,
+        resp: &mut DeleteResponse,
+    ) {
         let tenant = req_str(req.prior, "tenant_id");
-        let api = match tenant_api(
+        let Some(api) = resp.diags.take_err(tenant_api(
             ctx,
             tenant,
             timeouts::get(req.prior, "delete", DELETE_TIMEOUT),
-        ) {
-            Ok(a) => a,
-            Err(d) => return d,
+        )) else {
+            return;
         };
         let doc = match get(&api).await {
             Ok(doc) => doc,
-            Err(e) => return diag::graph("Cannot read the join request", &e).into(),
+            Err(e) => {
+                resp.diags
+                    .push(diag::graph("Cannot read the join request", &e));
+                return;
+            }
         };
         if doc.get("memberState").and_then(|v| v.as_str()) == Some("active") {
             // Leave: the tenant removes itself.
@@ -365,7 +357,11 @@ impl Resource<Client> for JoinRequest {
                 Ok(_) => {}
                 Err(e) if e.is_not_found() => {}
                 Err(e) => {
-                    return diag::graph("Cannot leave the multi-tenant organization", &e).into();
+                    resp.diags.push(diag::graph(
+                        "Cannot leave the multi-tenant organization",
+                        &e,
+                    ));
+                    return;
                 }
             }
             let left = wait_until(
@@ -379,7 +375,9 @@ impl Resource<Client> for JoinRequest {
             )
             .await;
             if let Err(e) = left {
-                return diag::graph("The tenant did not leave the organization", &e).into();
+                resp.diags
+                    .push(diag::graph("The tenant did not leave the organization", &e));
+                return;
             }
         } else if is_request(&doc) || failed(&doc).is_some() {
             // Never completed: withdraw the request.
@@ -388,29 +386,75 @@ impl Resource<Client> for JoinRequest {
                 .send()
                 .await
             {
-                return diag::graph("Cannot withdraw the join request", &e).into();
+                resp.diags
+                    .push(diag::graph("Cannot withdraw the join request", &e));
             }
         }
-        Diagnostics::new()
     }
 
-    async fn import(&self, _ctx: &Ctx<'_, Client>, id: &str) -> ImportResult {
-        let id = id.trim();
+    fn config_validator(&self) -> Option<&dyn ValidateConfig> {
+        Some(self)
+    }
+
+    fn plan_modifier(&self) -> Option<&dyn ModifyPlan<Client>> {
+        Some(self)
+    }
+
+    fn importer(&self) -> Option<&dyn ImportState<Client>> {
+        Some(self)
+    }
+}
+
+#[tfplugin::async_trait]
+impl ValidateConfig for JoinRequest {
+    async fn validate_config(
+        &self,
+        req: ValidateConfigRequest<'_>,
+        resp: &mut ValidateConfigResponse,
+    ) {
+        check_distinct(req.config, "tenant_id", "owner_tenant_id", &mut resp.diags);
+    }
+}
+
+#[tfplugin::async_trait]
+impl ModifyPlan<Client> for JoinRequest {
+    async fn modify_plan(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: ModifyPlanRequest<'_>,
+        resp: &mut ModifyPlanResponse,
+    ) {
+        check_tenants(ctx, req.config, &mut resp.diags, &["tenant_id"]);
+        // A failed join does not retry by itself: plan a new request.
+        let prior_failed =
+            req.prior.get("transition_details").get("status").as_str() == Some("failed");
+        if prior_failed {
+            resp.planned.set("member_state", Value::unknown());
+            resp.planned.set("role", Value::unknown());
+            resp.planned.set("transition_details", Value::unknown());
+            resp.requires_replace
+                .push(AttributePath::root().attr("member_state"));
+        }
+    }
+}
+
+#[tfplugin::async_trait]
+impl ImportState<Client> for JoinRequest {
+    async fn import_state(
+        &self,
+        _ctx: &Ctx<'_, Client>,
+        req: ImportRequest<'_>,
+        resp: &mut ImportResponse,
+    ) {
+        let id = req.id.trim();
         if let Err(diags) = require_guids(&[("the import id (the joining tenant id)", id)]) {
-            return ImportResult {
-                state: Value::Null,
-                private: Private::default(),
-                diags,
-            };
+            resp.diags.extend(diags);
+            return;
         }
         let mut state = Value::null_object(&schema().value_type());
         state.set("tenant_id", Value::from(id));
         state.set("owner_tenant_id", Value::from(NO_TENANT));
         state.set("wait_for_active", Value::Bool(true));
-        ImportResult {
-            state,
-            private: Private::default(),
-            diags: Diagnostics::new(),
-        }
+        resp.state = state;
     }
 }

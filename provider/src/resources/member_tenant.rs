@@ -13,13 +13,14 @@ use std::time::Duration;
 use serde_json::json;
 use tfplugin::validate::{NotBlank, OneOf};
 use tfplugin::{
-    ApplyResult, Attribute, AttributePath, Block, CreateRequest, Ctx, DeleteRequest, Diagnostics,
-    ImportResult, ModifyPlan, ObjectNesting, Private, ReadRequest, ReadResult, Resource, Schema,
-    UpdateRequest, Value, timeouts,
+    Attribute, AttributePath, Block, CreateRequest, CreateResponse, Ctx, DeleteRequest,
+    DeleteResponse, ImportRequest, ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest,
+    ModifyPlanResponse, ObjectNesting, ReadRequest, ReadResponse, Resource, Schema, UpdateRequest,
+    UpdateResponse, ValidateConfig, ValidateConfigRequest, ValidateConfigResponse, Value, timeouts,
 };
 
 use super::common::{
-    check_distinct, check_tenants, id_attribute, join_id, json_str, mark_created,
+    TIMEOUTS, check_distinct, check_tenants, id_attribute, join_id, json_str, mark_created,
     other_tenant_attribute, req_str, require_guids, settle, split_id, tenant_api,
     tenant_id_attribute, wait_until,
 };
@@ -74,7 +75,7 @@ fn schema() -> Schema {
             )
             .computed()
             .description("A change in progress, or null."))
-            .block(timeouts::block(&[
+            .block(timeouts::block(TIMEOUTS, &[
                 ("create", CREATE_TIMEOUT),
                 ("update", UPDATE_TIMEOUT),
                 ("delete", DELETE_TIMEOUT),
@@ -150,30 +151,25 @@ impl Resource<Client> for MemberTenant {
         schema()
     }
 
-    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        check_distinct(config, "tenant_id", "member_tenant_id", diags);
-    }
-
-    async fn modify_plan(&self, ctx: &Ctx<'_, Client>, plan: &mut ModifyPlan<'_>) {
-        check_tenants(ctx, plan, &["tenant_id"]);
-    }
-
-    async fn create(&self, ctx: &Ctx<'_, Client>, req: CreateRequest<'_>) -> ApplyResult {
-        let mut req = req;
-        mark_created(&mut req.private);
+    async fn create(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: CreateRequest<'_>,
+        resp: &mut CreateResponse,
+    ) {
+        mark_created(&mut resp.private);
         let planned = req.planned;
         let (tenant, member) = (
             req_str(planned, "tenant_id"),
             req_str(planned, "member_tenant_id"),
         );
         let role = planned.get("role").as_str().unwrap_or("member");
-        let api = match tenant_api(
+        let Some(api) = resp.diags.take_err(tenant_api(
             ctx,
             tenant,
             timeouts::get(planned, "create", CREATE_TIMEOUT),
-        ) {
-            Ok(a) => a,
-            Err(d) => return ApplyResult::err(Value::Null, req.private, d),
+        )) else {
+            return;
         };
         let body = json!({"tenantId": member, "displayName": planned.get("display_name").as_str(), "role": role});
         match api.post(TENANTS, body).send().await {
@@ -188,18 +184,14 @@ impl Resource<Client> for MemberTenant {
                             .and_then(|v| v.as_str())
                             .unwrap_or_default();
                         if name != req_str(planned, "display_name") {
-                            return ApplyResult::err(
-                                Value::Null,
-                                req.private,
-                                diag::graph_at(
-                                    AttributePath::root().attr("display_name"),
-                                    format!(
-                                        "Tenant {member} is already in the organization as {name:?}"
-                                    ),
-                                    &e,
-                                )
-                                .into(),
-                            );
+                            resp.diags.push(diag::graph_at(
+                                AttributePath::root().attr("display_name"),
+                                format!(
+                                    "Tenant {member} is already in the organization as {name:?}"
+                                ),
+                                &e,
+                            ));
+                            return;
                         }
                         if doc.get("role").and_then(|v| v.as_str()) != Some(role)
                             && let Err(e) = api
@@ -207,35 +199,29 @@ impl Resource<Client> for MemberTenant {
                                 .send()
                                 .await
                         {
-                            return ApplyResult::err(
-                                Value::Null,
-                                req.private,
-                                diag::graph("Cannot set the member's role", &e).into(),
-                            );
+                            resp.diags
+                                .push(diag::graph("Cannot set the member's role", &e));
+                            return;
                         }
                     }
                     Ok(None) => {
-                        return ApplyResult::err(
-                            Value::Null,
-                            req.private,
-                            diag::graph("Cannot add the tenant to the organization", &e).into(),
-                        );
+                        resp.diags
+                            .push(diag::graph("Cannot add the tenant to the organization", &e));
+                        return;
                     }
                     Err(e2) => {
-                        return ApplyResult::err(
-                            Value::Null,
-                            req.private,
-                            diag::graph("Cannot add the tenant to the organization", &e2).into(),
-                        );
+                        resp.diags.push(diag::graph(
+                            "Cannot add the tenant to the organization",
+                            &e2,
+                        ));
+                        return;
                     }
                 }
             }
             Err(e) => {
-                return ApplyResult::err(
-                    Value::Null,
-                    req.private,
-                    diag::graph("Cannot add the tenant to the organization", &e).into(),
-                );
+                resp.diags
+                    .push(diag::graph("Cannot add the tenant to the organization", &e));
+                return;
             }
         }
         let read = api
@@ -244,59 +230,57 @@ impl Resource<Client> for MemberTenant {
             .send()
             .await;
         match read {
-            Ok(doc) => ApplyResult::ok(
-                apply_doc(planned.clone(), &doc.unwrap_or_default()),
-                req.private,
-            ),
+            Ok(doc) => resp.state = apply_doc(planned.clone(), &doc.unwrap_or_default()),
             Err(e) => {
                 let mut partial = planned.clone();
                 partial.set("id", Value::from(join_id(&[tenant, member])));
-                ApplyResult::err(
-                    partial,
-                    req.private,
-                    diag::graph("The tenant was added but cannot be read back", &e).into(),
-                )
+                resp.state = partial;
+                resp.diags.push(diag::graph(
+                    "The tenant was added but cannot be read back",
+                    &e,
+                ));
             }
         }
     }
 
-    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>) -> ReadResult {
+    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>, resp: &mut ReadResponse) {
         let (tenant, member) = (
             req_str(req.state, "tenant_id"),
             req_str(req.state, "member_tenant_id"),
         );
-        let api = match tenant_api(ctx, tenant, UPDATE_TIMEOUT) {
-            Ok(a) => a,
-            Err(d) => return ReadResult::failed(req.state, req.private, d),
+        let Some(api) = resp.diags.take_err(tenant_api(ctx, tenant, UPDATE_TIMEOUT)) else {
+            return;
         };
         let found = match get(&api, member).await {
-            Ok(None) => settle(ctx, &req.private, || get(&api, member)).await,
+            Ok(None) => settle(ctx, req.private, || get(&api, member)).await,
             other => other,
         };
         match found {
-            Ok(Some(doc)) => ReadResult::found(apply_doc(req.state.clone(), &doc), req.private),
-            Ok(None) => ReadResult::gone(),
-            Err(e) => ReadResult::failed(
-                req.state,
-                req.private,
-                diag::graph("Cannot read the member tenant", &e).into(),
-            ),
+            Ok(Some(doc)) => resp.state = apply_doc(req.state.clone(), &doc),
+            Ok(None) => resp.remove(),
+            Err(e) => resp
+                .diags
+                .push(diag::graph("Cannot read the member tenant", &e)),
         }
     }
 
-    async fn update(&self, ctx: &Ctx<'_, Client>, req: UpdateRequest<'_>) -> ApplyResult {
+    async fn update(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: UpdateRequest<'_>,
+        resp: &mut UpdateResponse,
+    ) {
         let planned = req.planned;
         let (tenant, member) = (
             req_str(planned, "tenant_id"),
             req_str(planned, "member_tenant_id"),
         );
-        let api = match tenant_api(
+        let Some(api) = resp.diags.take_err(tenant_api(
             ctx,
             tenant,
             timeouts::get(planned, "update", UPDATE_TIMEOUT),
-        ) {
-            Ok(a) => a,
-            Err(d) => return ApplyResult::err(req.prior.clone(), req.private, d),
+        )) else {
+            return;
         };
         if planned.get("role") != req.prior.get("role") {
             let role = planned.get("role").as_str().unwrap_or("member");
@@ -305,11 +289,9 @@ impl Resource<Client> for MemberTenant {
                 .send()
                 .await
             {
-                return ApplyResult::err(
-                    req.prior.clone(),
-                    req.private,
-                    diag::graph("Cannot change the member's role", &e).into(),
-                );
+                resp.diags
+                    .push(diag::graph("Cannot change the member's role", &e));
+                return;
             }
         }
         match get(&api, member).await {
@@ -317,36 +299,37 @@ impl Resource<Client> for MemberTenant {
                 let mut state = apply_doc(planned.clone(), &doc);
                 // The role was accepted; Graph may still be processing it.
                 state.set("role", planned.get("role").clone());
-                ApplyResult::ok(state, req.private)
+                resp.state = state;
             }
-            Ok(None) => ApplyResult::err(Value::Null, req.private, {
-                let mut d = Diagnostics::new();
-                d.error(
+            Ok(None) => {
+                resp.state = Value::Null;
+                resp.diags.error(
                     "Member tenant disappeared",
                     format!("Tenant {member} left the organization during the update."),
                 );
-                d
-            }),
-            Err(e) => ApplyResult::err(
-                req.prior.clone(),
-                req.private,
-                diag::graph("Cannot read the member tenant", &e).into(),
-            ),
+            }
+            Err(e) => resp
+                .diags
+                .push(diag::graph("Cannot read the member tenant", &e)),
         }
     }
 
-    async fn delete(&self, ctx: &Ctx<'_, Client>, req: DeleteRequest<'_>) -> Diagnostics {
+    async fn delete(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: DeleteRequest<'_>,
+        resp: &mut DeleteResponse,
+    ) {
         let (tenant, member) = (
             req_str(req.prior, "tenant_id"),
             req_str(req.prior, "member_tenant_id"),
         );
-        let api = match tenant_api(
+        let Some(api) = resp.diags.take_err(tenant_api(
             ctx,
             tenant,
             timeouts::get(req.prior, "delete", DELETE_TIMEOUT),
-        ) {
-            Ok(a) => a,
-            Err(d) => return d,
+        )) else {
+            return;
         };
         match api
             .delete(format!("{TENANTS}/{}", seg(member)))
@@ -354,9 +337,13 @@ impl Resource<Client> for MemberTenant {
             .await
         {
             Ok(_) => {}
-            Err(e) if e.is_not_found() => return Diagnostics::new(),
+            Err(e) if e.is_not_found() => return,
             Err(e) => {
-                return diag::graph("Cannot remove the tenant from the organization", &e).into();
+                resp.diags.push(diag::graph(
+                    "Cannot remove the tenant from the organization",
+                    &e,
+                ));
+                return;
             }
         }
         let gone = wait_until(
@@ -377,33 +364,72 @@ impl Resource<Client> for MemberTenant {
             },
         )
         .await;
-        match gone {
-            Ok(()) => Diagnostics::new(),
-            Err(e) => diag::graph("The tenant was not removed from the organization", &e).into(),
+        if let Err(e) = gone {
+            resp.diags.push(diag::graph(
+                "The tenant was not removed from the organization",
+                &e,
+            ));
         }
     }
 
-    async fn import(&self, _ctx: &Ctx<'_, Client>, id: &str) -> ImportResult {
+    fn config_validator(&self) -> Option<&dyn ValidateConfig> {
+        Some(self)
+    }
+
+    fn plan_modifier(&self) -> Option<&dyn ModifyPlan<Client>> {
+        Some(self)
+    }
+
+    fn importer(&self) -> Option<&dyn ImportState<Client>> {
+        Some(self)
+    }
+}
+
+#[tfplugin::async_trait]
+impl ValidateConfig for MemberTenant {
+    async fn validate_config(
+        &self,
+        req: ValidateConfigRequest<'_>,
+        resp: &mut ValidateConfigResponse,
+    ) {
+        check_distinct(req.config, "tenant_id", "member_tenant_id", &mut resp.diags);
+    }
+}
+
+#[tfplugin::async_trait]
+impl ModifyPlan<Client> for MemberTenant {
+    async fn modify_plan(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: ModifyPlanRequest<'_>,
+        resp: &mut ModifyPlanResponse,
+    ) {
+        check_tenants(ctx, req.config, &mut resp.diags, &["tenant_id"]);
+    }
+}
+
+#[tfplugin::async_trait]
+impl ImportState<Client> for MemberTenant {
+    async fn import_state(
+        &self,
+        _ctx: &Ctx<'_, Client>,
+        req: ImportRequest<'_>,
+        resp: &mut ImportResponse,
+    ) {
+        let id = req.id;
         let parts = match split_id(id, "<owner tenant id>/<member tenant id>", 2).and_then(|p| {
             require_guids(&[("owner tenant id", &p[0]), ("member tenant id", &p[1])]).map(|_| p)
         }) {
             Ok(p) => p,
             Err(diags) => {
-                return ImportResult {
-                    state: Value::Null,
-                    private: Private::default(),
-                    diags,
-                };
+                resp.diags.extend(diags);
+                return;
             }
         };
         let mut state = Value::null_object(&schema().value_type());
         state.set("tenant_id", Value::from(parts[0].as_str()));
         state.set("member_tenant_id", Value::from(parts[1].as_str()));
         state.set("role", Value::from("member"));
-        ImportResult {
-            state,
-            private: Private::default(),
-            diags: Diagnostics::new(),
-        }
+        resp.state = state;
     }
 }

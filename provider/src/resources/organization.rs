@@ -15,13 +15,14 @@ use std::time::Duration;
 use serde_json::json;
 use tfplugin::validate::NotBlank;
 use tfplugin::{
-    ApplyResult, Attribute, AttributePath, Block, CreateRequest, Ctx, DeleteRequest, Diagnostics,
-    ImportResult, ModifyPlan, Private, ReadRequest, ReadResult, Resource, Schema, UpdateRequest,
-    Value, timeouts,
+    Attribute, AttributePath, Block, CreateRequest, CreateResponse, Ctx, DeleteRequest,
+    DeleteResponse, Diagnostics, ImportRequest, ImportResponse, ImportState, ModifyPlan,
+    ModifyPlanRequest, ModifyPlanResponse, ReadRequest, ReadResponse, Resource, Schema,
+    UpdateRequest, UpdateResponse, Value, timeouts,
 };
 
 use super::common::{
-    check_tenants, id_attribute, json_str, keep_empty_equivalent, mark_created, req_str,
+    TIMEOUTS, check_tenants, id_attribute, json_str, keep_empty_equivalent, mark_created, req_str,
     require_guids, settle, tenant_api, tenant_id_attribute, wait_until,
 };
 use crate::Client;
@@ -67,7 +68,7 @@ fn schema() -> Schema {
                     .use_state_for_unknown()
                     .description("When the organization was created (RFC 3339)."),
             )
-            .block(timeouts::block(&[
+            .block(timeouts::block(TIMEOUTS, &[
                 ("create", CREATE_TIMEOUT),
                 ("update", UPDATE_TIMEOUT),
                 ("delete", DELETE_TIMEOUT),
@@ -111,31 +112,24 @@ impl Resource<Client> for Organization {
         schema()
     }
 
-    async fn modify_plan(&self, ctx: &Ctx<'_, Client>, plan: &mut ModifyPlan<'_>) {
-        check_tenants(ctx, plan, &["tenant_id"]);
-    }
-
-    async fn create(&self, ctx: &Ctx<'_, Client>, req: CreateRequest<'_>) -> ApplyResult {
-        let mut req = req;
-        mark_created(&mut req.private);
+    async fn create(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: CreateRequest<'_>,
+        resp: &mut CreateResponse,
+    ) {
+        mark_created(&mut resp.private);
         let planned = req.planned;
         let tenant = req_str(planned, "tenant_id");
         let name = req_str(planned, "display_name");
-        let api = match tenant_api(
+        let Some(api) = resp.diags.take_err(tenant_api(
             ctx,
             tenant,
             timeouts::get(planned, "create", CREATE_TIMEOUT),
-        ) {
-            Ok(a) => a,
-            Err(d) => return ApplyResult::err(Value::Null, req.private, d),
+        )) else {
+            return;
         };
-        let fail = |summary: &str, e: &GraphError| {
-            ApplyResult::err(
-                Value::Null,
-                Private::default(),
-                diag::graph(summary, e).into(),
-            )
-        };
+        let fail = |summary: &str, e: &GraphError| diag::graph(summary, e);
 
         // A tenant holds at most one organization. One with our name is most
         // likely ours from an interrupted apply: adopt it. Another name is
@@ -156,7 +150,8 @@ impl Resource<Client> for Organization {
                              To manage it with Terraform, import it: terraform import <address> {tenant}"
                         ),
                     );
-                    return ApplyResult::err(Value::Null, req.private, d);
+                    resp.diags.extend(d);
+                    return;
                 }
                 if doc
                     .get("description")
@@ -165,7 +160,11 @@ impl Resource<Client> for Organization {
                     != planned.get("description").as_str().unwrap_or_default()
                     && let Err(e) = api.patch(MTO, body(planned)).send().await
                 {
-                    return fail("Cannot update the existing multi-tenant organization", &e);
+                    resp.diags.push(fail(
+                        "Cannot update the existing multi-tenant organization",
+                        &e,
+                    ));
+                    return;
                 }
             }
             Ok(None) => {
@@ -189,11 +188,19 @@ impl Resource<Client> for Organization {
                         })
                         .unwrap_or(false);
                     if !ours {
-                        return fail("Cannot create the multi-tenant organization", &e);
+                        resp.diags
+                            .push(fail("Cannot create the multi-tenant organization", &e));
+                        return;
                     }
                 }
             }
-            Err(e) => return fail("Cannot read the tenant's multi-tenant organization", &e),
+            Err(e) => {
+                resp.diags.push(fail(
+                    "Cannot read the tenant's multi-tenant organization",
+                    &e,
+                ));
+                return;
+            }
         }
         // Creation completes asynchronously.
         let doc = match wait_until(
@@ -211,56 +218,58 @@ impl Resource<Client> for Organization {
                 partial.set("id", Value::Null);
                 partial.set("state", Value::Null);
                 partial.set("created_date_time", Value::Null);
-                return ApplyResult::err(
-                    partial,
-                    req.private,
-                    diag::graph("The multi-tenant organization did not become active", &e).into(),
-                );
+                resp.state = partial;
+                resp.diags.push(diag::graph(
+                    "The multi-tenant organization did not become active",
+                    &e,
+                ));
+                return;
             }
         };
-        ApplyResult::ok(apply_doc(planned.clone(), &doc), req.private)
+        resp.state = apply_doc(planned.clone(), &doc);
     }
 
-    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>) -> ReadResult {
+    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>, resp: &mut ReadResponse) {
         let tenant = req_str(req.state, "tenant_id");
-        let api = match tenant_api(ctx, tenant, UPDATE_TIMEOUT) {
-            Ok(a) => a,
-            Err(d) => return ReadResult::failed(req.state, req.private, d),
+        let Some(api) = resp.diags.take_err(tenant_api(ctx, tenant, UPDATE_TIMEOUT)) else {
+            return;
         };
         let found = match get(&api).await {
-            Ok(None) => settle(ctx, &req.private, || get(&api)).await,
+            Ok(None) => settle(ctx, req.private, || get(&api)).await,
             other => other,
         };
         match found {
-            Ok(Some(doc)) => ReadResult::found(apply_doc(req.state.clone(), &doc), req.private),
-            Ok(None) => ReadResult::gone(),
-            Err(e) => ReadResult::failed(
-                req.state,
-                req.private,
-                diag::graph("Cannot read the multi-tenant organization", &e).into(),
-            ),
+            Ok(Some(doc)) => resp.state = apply_doc(req.state.clone(), &doc),
+            Ok(None) => resp.remove(),
+            Err(e) => resp
+                .diags
+                .push(diag::graph("Cannot read the multi-tenant organization", &e)),
         }
     }
 
-    async fn update(&self, ctx: &Ctx<'_, Client>, req: UpdateRequest<'_>) -> ApplyResult {
+    async fn update(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: UpdateRequest<'_>,
+        resp: &mut UpdateResponse,
+    ) {
         let planned = req.planned;
         let tenant = req_str(planned, "tenant_id");
-        let api = match tenant_api(
+        let Some(api) = resp.diags.take_err(tenant_api(
             ctx,
             tenant,
             timeouts::get(planned, "update", UPDATE_TIMEOUT),
-        ) {
-            Ok(a) => a,
-            Err(d) => return ApplyResult::err(req.prior.clone(), req.private, d),
+        )) else {
+            return;
         };
         let changed = planned.get("display_name") != req.prior.get("display_name")
             || planned.get("description") != req.prior.get("description");
         if changed && let Err(e) = api.patch(MTO, body(planned)).send().await {
-            return ApplyResult::err(
-                req.prior.clone(),
-                req.private,
-                diag::graph("Cannot update the multi-tenant organization", &e).into(),
-            );
+            resp.diags.push(diag::graph(
+                "Cannot update the multi-tenant organization",
+                &e,
+            ));
+            return;
         }
         let mut state = planned.clone();
         for computed in ["id", "state", "created_date_time"] {
@@ -268,24 +277,40 @@ impl Resource<Client> for Organization {
                 state.set(computed, req.prior.get(computed).clone());
             }
         }
-        ApplyResult::ok(state, req.private)
+        resp.state = state;
     }
 
-    async fn delete(&self, ctx: &Ctx<'_, Client>, req: DeleteRequest<'_>) -> Diagnostics {
+    async fn delete(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: DeleteRequest<'_>,
+        resp: &mut DeleteResponse,
+    ) {
         let prior = req.prior;
         let tenant = req_str(prior, "tenant_id");
-        let api = match tenant_api(ctx, tenant, timeouts::get(prior, "delete", DELETE_TIMEOUT)) {
-            Ok(a) => a,
-            Err(d) => return d,
+        let Some(api) = resp.diags.take_err(tenant_api(
+            ctx,
+            tenant,
+            timeouts::get(prior, "delete", DELETE_TIMEOUT),
+        )) else {
+            return;
         };
         match get(&api).await {
-            Ok(None) => return Diagnostics::new(),
+            Ok(None) => return,
             Ok(Some(_)) => {}
-            Err(e) => return diag::graph("Cannot read the multi-tenant organization", &e).into(),
+            Err(e) => {
+                resp.diags
+                    .push(diag::graph("Cannot read the multi-tenant organization", &e));
+                return;
+            }
         }
         let members = match api.get_all(&format!("{MTO}/tenants")).await {
             Ok(m) => m,
-            Err(e) => return diag::graph("Cannot list the organization's tenants", &e).into(),
+            Err(e) => {
+                resp.diags
+                    .push(diag::graph("Cannot list the organization's tenants", &e));
+                return;
+            }
         };
         let others: Vec<String> = members
             .iter()
@@ -317,8 +342,7 @@ impl Resource<Client> for Organization {
             })
             .collect();
         if !others.is_empty() {
-            let mut d = Diagnostics::new();
-            d.error(
+            resp.diags.error(
                 "The organization still has other tenants",
                 format!(
                     "Graph deletes a multi-tenant organization only when its owner is the last tenant. Remove these tenants first \
@@ -326,7 +350,7 @@ impl Resource<Client> for Organization {
                     others.join(", ")
                 ),
             );
-            return d;
+            return;
         }
         match api
             .delete(format!("{MTO}/tenants/{}", seg(tenant)))
@@ -336,12 +360,15 @@ impl Resource<Client> for Organization {
             Ok(_) => {}
             Err(e) if e.is_not_found() => {}
             Err(e) => {
-                return diag::graph("Cannot remove the owner tenant from the organization", &e)
-                    .into();
+                resp.diags.push(diag::graph(
+                    "Cannot remove the owner tenant from the organization",
+                    &e,
+                ));
+                return;
             }
         }
         // Removal is asynchronous; the organization is gone when GET says so.
-        match wait_until(
+        if let Err(e) = wait_until(
             api.scope(),
             Duration::from_secs(10),
             "the organization to be deleted",
@@ -349,26 +376,49 @@ impl Resource<Client> for Organization {
         )
         .await
         {
-            Ok(()) => Diagnostics::new(),
-            Err(e) => diag::graph("The multi-tenant organization was not deleted", &e).into(),
+            resp.diags.push(diag::graph(
+                "The multi-tenant organization was not deleted",
+                &e,
+            ));
         }
     }
 
-    async fn import(&self, _ctx: &Ctx<'_, Client>, id: &str) -> ImportResult {
-        let id = id.trim();
+    fn plan_modifier(&self) -> Option<&dyn ModifyPlan<Client>> {
+        Some(self)
+    }
+
+    fn importer(&self) -> Option<&dyn ImportState<Client>> {
+        Some(self)
+    }
+}
+
+#[tfplugin::async_trait]
+impl ModifyPlan<Client> for Organization {
+    async fn modify_plan(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: ModifyPlanRequest<'_>,
+        resp: &mut ModifyPlanResponse,
+    ) {
+        check_tenants(ctx, req.config, &mut resp.diags, &["tenant_id"]);
+    }
+}
+
+#[tfplugin::async_trait]
+impl ImportState<Client> for Organization {
+    async fn import_state(
+        &self,
+        _ctx: &Ctx<'_, Client>,
+        req: ImportRequest<'_>,
+        resp: &mut ImportResponse,
+    ) {
+        let id = req.id.trim();
         if let Err(diags) = require_guids(&[("the import id (the owner tenant id)", id)]) {
-            return ImportResult {
-                state: Value::Null,
-                private: Private::default(),
-                diags,
-            };
+            resp.diags.extend(diags);
+            return;
         }
         let mut state = Value::null_object(&schema().value_type());
         state.set("tenant_id", Value::from(id));
-        ImportResult {
-            state,
-            private: Private::default(),
-            diags: Diagnostics::new(),
-        }
+        resp.state = state;
     }
 }

@@ -30,14 +30,17 @@ use std::time::Duration;
 use serde_json::json;
 use tfplugin::validate::{Each, Guid, NotBlank};
 use tfplugin::{
-    ApplyResult, Attribute, AttributePath, Block, CreateRequest, Ctx, DeleteRequest, Diagnostics,
-    ImportResult, ModifyPlan, Private, ReadRequest, ReadResult, Resource, Schema, Type,
-    UpdateRequest, Value, timeouts,
+    Attribute, AttributePath, Block, CreateRequest, CreateResponse, Ctx, DeleteRequest,
+    DeleteResponse, Diagnostics, ImportRequest, ImportResponse, ImportState, ModifyPlan,
+    ModifyPlanRequest, ModifyPlanResponse, ReadRequest, ReadResponse, Resource, Schema, Type,
+    UpdateRequest, UpdateResponse, ValidateConfig, ValidateConfigRequest, ValidateConfigResponse,
+    Value, timeouts,
 };
 
 use super::common::{
-    check_distinct, check_tenants, id_attribute, join_id, mark_created, other_tenant_attribute,
-    req_str, require_guids, settle, split_id, tenant_api, tenant_id_attribute,
+    TIMEOUTS, check_distinct, check_tenants, id_attribute, join_id, mark_created,
+    other_tenant_attribute, req_str, require_guids, settle, split_id, tenant_api,
+    tenant_id_attribute,
 };
 use super::partner::{self, Direction};
 use crate::Client;
@@ -100,7 +103,7 @@ fn schema() -> Schema {
             .attribute(Attribute::string("service_principal_id").computed().use_state_for_unknown().description("Object id of the configuration's service principal (what `mto_sync_job` needs)."))
             .attribute(Attribute::string("application_object_id").computed().use_state_for_unknown().description("Object id of the configuration's application."))
             .attribute(Attribute::string("application_client_id").computed().use_state_for_unknown().description("Application (client) id of the configuration."))
-            .block(timeouts::block(&[
+            .block(timeouts::block(TIMEOUTS, &[
                 ("create", CREATE_TIMEOUT),
                 ("update", UPDATE_TIMEOUT),
                 ("delete", DELETE_TIMEOUT),
@@ -418,37 +421,13 @@ impl Resource<Client> for OutboundShare {
         schema()
     }
 
-    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        check_distinct(config, "tenant_id", "target_tenant_id", diags);
-        let (users, groups) = (config.get("user_ids"), config.get("group_ids"));
-        if users.is_unknown() || groups.is_unknown() {
-            return;
-        }
-        let count = users.as_slice().map_or(0, <[Value]>::len)
-            + groups.as_slice().map_or(0, <[Value]>::len);
-        if count == 0 {
-            diags.error_at(
-                AttributePath::root().attr("user_ids"),
-                "Nothing to share",
-                "Give at least one user in user_ids or one group in group_ids: cross-tenant synchronization needs at least one assigned user.",
-            );
-        }
-    }
-
-    async fn modify_plan(&self, ctx: &Ctx<'_, Client>, plan: &mut ModifyPlan<'_>) {
-        check_tenants(ctx, plan, &["tenant_id"]);
-        if plan.config.get("configuration_name").is_null()
-            && plan.planned.get("configuration_name").is_unknown()
-            && let Some(target) = plan.config.get("target_tenant_id").as_str()
-        {
-            plan.planned
-                .set("configuration_name", Value::from(default_name(target)));
-        }
-    }
-
-    async fn create(&self, ctx: &Ctx<'_, Client>, req: CreateRequest<'_>) -> ApplyResult {
-        let mut req = req;
-        mark_created(&mut req.private);
+    async fn create(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: CreateRequest<'_>,
+        resp: &mut CreateResponse,
+    ) {
+        mark_created(&mut resp.private);
         let planned = req.planned;
         let (tenant, target) = (
             req_str(planned, "tenant_id"),
@@ -459,15 +438,13 @@ impl Resource<Client> for OutboundShare {
             .as_str()
             .map(str::to_owned)
             .unwrap_or_else(|| default_name(target));
-        let api = match tenant_api(
+        let Some(api) = resp.diags.take_err(tenant_api(
             ctx,
             tenant,
             timeouts::get(planned, "create", CREATE_TIMEOUT),
-        ) {
-            Ok(a) => a,
-            Err(d) => return ApplyResult::err(Value::Null, req.private, d),
+        )) else {
+            return;
         };
-        let mut private = req.private;
         {
             let _guard = ctx
                 .client
@@ -477,32 +454,29 @@ impl Resource<Client> for OutboundShare {
             partner::invalidate(&ctx.client.read_cache, tenant);
             let auto_redeem = planned.get("auto_redeem").as_bool().unwrap_or(true);
             match partner::ensure(&api, target, Direction::Outbound, auto_redeem).await {
-                Ok(created) => private.set(CREATED_PARTNER, created),
+                Ok(created) => resp.private.set(CREATED_PARTNER, created),
                 Err(e) => {
-                    return ApplyResult::err(
-                        Value::Null,
-                        private,
-                        diag::graph("Cannot configure the partner tenant", &e).into(),
-                    );
+                    resp.diags
+                        .push(diag::graph("Cannot configure the partner tenant", &e));
+                    return;
                 }
             }
         }
         let existing = match find_or_instantiate(&api, &name).await {
             Ok(found) => found,
             Err(e) => {
-                return ApplyResult::err(
-                    Value::Null,
-                    private,
-                    diag::graph("Cannot create the synchronization configuration", &e).into(),
-                );
+                resp.diags.push(diag::graph(
+                    "Cannot create the synchronization configuration",
+                    &e,
+                ));
+                return;
             }
         };
         let mut config = match existing.as_slice() {
             [one] => one.clone(),
             [] => unreachable!("find_or_instantiate returns at least one configuration"),
             many => {
-                let mut d = Diagnostics::new();
-                d.error_at(
+                resp.diags.error_at(
                     AttributePath::root().attr("configuration_name"),
                     "Several configurations have this name",
                     format!(
@@ -510,54 +484,49 @@ impl Resource<Client> for OutboundShare {
                         many.len()
                     ),
                 );
-                return ApplyResult::err(Value::Null, private, d);
+                return;
             }
         };
         if config.app_object_id.is_empty() {
             match application_object_id(&api, &config.app_client_id).await {
                 Ok(id) => config.app_object_id = id,
                 Err(e) => {
-                    return ApplyResult::err(
-                        Value::Null,
-                        private,
-                        diag::graph("Cannot read the configuration's application", &e).into(),
-                    );
+                    resp.diags.push(diag::graph(
+                        "Cannot read the configuration's application",
+                        &e,
+                    ));
+                    return;
                 }
             }
         }
         // The configuration exists from here on: failures return it, so the
         // next apply (or destroy) knows about it.
         let partial = apply_configuration(planned.clone(), &config);
+        resp.state = partial;
         if let Err(e) = validate_credentials(&api, &config.sp_id, target).await {
-            return ApplyResult::err(partial, private, policy_failure_diag(&e, tenant, target));
+            resp.diags.extend(policy_failure_diag(&e, tenant, target));
+            return;
         }
         if let Err(e) = save_secrets(&api, &config.sp_id, target).await {
-            return ApplyResult::err(
-                partial,
-                private,
-                diag::graph("Cannot save the synchronization secrets", &e).into(),
-            );
+            resp.diags
+                .push(diag::graph("Cannot save the synchronization secrets", &e));
+            return;
         }
         if let Err(e) = sync_assignments(&api, &config.sp_id, planned).await {
-            return ApplyResult::err(
-                partial,
-                private,
-                diag::graph("Cannot assign the shared users and groups", &e).into(),
-            );
+            resp.diags
+                .push(diag::graph("Cannot assign the shared users and groups", &e));
         }
-        ApplyResult::ok(partial, private)
     }
 
-    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>) -> ReadResult {
+    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>, resp: &mut ReadResponse) {
         let state = req.state;
         let (tenant, target) = (
             req_str(state, "tenant_id"),
             req_str(state, "target_tenant_id"),
         );
         let sp_id = req_str(state, "service_principal_id");
-        let api = match tenant_api(ctx, tenant, UPDATE_TIMEOUT) {
-            Ok(a) => a,
-            Err(d) => return ReadResult::failed(state, req.private, d),
+        let Some(api) = resp.diags.take_err(tenant_api(ctx, tenant, UPDATE_TIMEOUT)) else {
+            return;
         };
         let sp_call = api
             .get(format!("/servicePrincipals/{}", seg(sp_id)))
@@ -574,7 +543,7 @@ impl Resource<Client> for OutboundShare {
             Ok(sp) => sp.unwrap_or_default(),
             Err(e) if e.is_not_found() => {
                 let sp_path = format!("/servicePrincipals/{}", seg(sp_id));
-                let again = settle(ctx, &req.private, || async {
+                let again = settle(ctx, req.private, || async {
                     match api.get(sp_path.clone()).send().await {
                         Ok(v) => Ok(Some(v.unwrap_or_default())),
                         Err(e) if e.is_not_found() => Ok(None),
@@ -587,43 +556,39 @@ impl Resource<Client> for OutboundShare {
                         assigned = assignments(&api, sp_id).await;
                         sp
                     }
-                    Ok(None) => return ReadResult::gone(),
+                    Ok(None) => return resp.remove(),
                     Err(e) => {
-                        return ReadResult::failed(
-                            state,
-                            req.private,
-                            diag::graph("Cannot read the synchronization configuration", &e).into(),
-                        );
+                        resp.diags.push(diag::graph(
+                            "Cannot read the synchronization configuration",
+                            &e,
+                        ));
+                        return;
                     }
                 }
             }
             Err(e) => {
-                return ReadResult::failed(
-                    state,
-                    req.private,
-                    diag::graph("Cannot read the synchronization configuration", &e).into(),
-                );
+                resp.diags.push(diag::graph(
+                    "Cannot read the synchronization configuration",
+                    &e,
+                ));
+                return;
             }
         };
         let assigned = match assigned {
             Ok(a) => a,
-            Err(e) if e.is_not_found() => return ReadResult::gone(),
+            Err(e) if e.is_not_found() => return resp.remove(),
             Err(e) => {
-                return ReadResult::failed(
-                    state,
-                    req.private,
-                    diag::graph("Cannot read the shared users", &e).into(),
-                );
+                resp.diags
+                    .push(diag::graph("Cannot read the shared users", &e));
+                return;
             }
         };
         let partner_doc = match partner_doc {
             Ok(p) => p,
             Err(e) => {
-                return ReadResult::failed(
-                    state,
-                    req.private,
-                    diag::graph("Cannot read the partner configuration", &e).into(),
-                );
+                resp.diags
+                    .push(diag::graph("Cannot read the partner configuration", &e));
+                return;
             }
         };
         let mut c = sp_to_configuration(&sp);
@@ -660,22 +625,26 @@ impl Resource<Client> for OutboundShare {
                     .is_some_and(|p| partner::auto_redeem(p, Direction::Outbound)),
             ),
         );
-        ReadResult::found(next, req.private)
+        resp.state = next;
     }
 
-    async fn update(&self, ctx: &Ctx<'_, Client>, req: UpdateRequest<'_>) -> ApplyResult {
+    async fn update(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: UpdateRequest<'_>,
+        resp: &mut UpdateResponse,
+    ) {
         let (planned, prior) = (req.planned, req.prior);
         let (tenant, target) = (
             req_str(planned, "tenant_id"),
             req_str(planned, "target_tenant_id"),
         );
-        let api = match tenant_api(
+        let Some(api) = resp.diags.take_err(tenant_api(
             ctx,
             tenant,
             timeouts::get(planned, "update", UPDATE_TIMEOUT),
-        ) {
-            Ok(a) => a,
-            Err(d) => return ApplyResult::err(prior.clone(), req.private, d),
+        )) else {
+            return;
         };
         let sp_id = req_str(prior, "service_principal_id").to_owned();
         let app_id = req_str(prior, "application_object_id").to_owned();
@@ -688,11 +657,9 @@ impl Resource<Client> for OutboundShare {
             partner::invalidate(&ctx.client.read_cache, tenant);
             let value = planned.get("auto_redeem").as_bool().unwrap_or(true);
             if let Err(e) = partner::ensure(&api, target, Direction::Outbound, value).await {
-                return ApplyResult::err(
-                    prior.clone(),
-                    req.private,
-                    diag::graph("Cannot configure the partner tenant", &e).into(),
-                );
+                resp.diags
+                    .push(diag::graph("Cannot configure the partner tenant", &e));
+                return;
             }
         }
         if planned.get("configuration_name") != prior.get("configuration_name")
@@ -708,22 +675,18 @@ impl Resource<Client> for OutboundShare {
                     .await
             };
             if let Err(e) = renamed.await {
-                return ApplyResult::err(
-                    prior.clone(),
-                    req.private,
-                    diag::graph("Cannot rename the configuration", &e).into(),
-                );
+                resp.diags
+                    .push(diag::graph("Cannot rename the configuration", &e));
+                return;
             }
         }
         if (planned.get("user_ids") != prior.get("user_ids")
             || planned.get("group_ids") != prior.get("group_ids"))
             && let Err(e) = sync_assignments(&api, &sp_id, planned).await
         {
-            return ApplyResult::err(
-                prior.clone(),
-                req.private,
-                diag::graph("Cannot update the shared users and groups", &e).into(),
-            );
+            resp.diags
+                .push(diag::graph("Cannot update the shared users and groups", &e));
+            return;
         }
         let mut state = planned.clone();
         for computed in [
@@ -736,18 +699,26 @@ impl Resource<Client> for OutboundShare {
                 state.set(computed, prior.get(computed).clone());
             }
         }
-        ApplyResult::ok(state, req.private)
+        resp.state = state;
     }
 
-    async fn delete(&self, ctx: &Ctx<'_, Client>, req: DeleteRequest<'_>) -> Diagnostics {
+    async fn delete(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: DeleteRequest<'_>,
+        resp: &mut DeleteResponse,
+    ) {
         let prior = req.prior;
         let (tenant, target) = (
             req_str(prior, "tenant_id"),
             req_str(prior, "target_tenant_id"),
         );
-        let api = match tenant_api(ctx, tenant, timeouts::get(prior, "delete", DELETE_TIMEOUT)) {
-            Ok(a) => a,
-            Err(d) => return d,
+        let Some(api) = resp.diags.take_err(tenant_api(
+            ctx,
+            tenant,
+            timeouts::get(prior, "delete", DELETE_TIMEOUT),
+        )) else {
+            return;
         };
         let app_id = req_str(prior, "application_object_id");
         if !app_id.is_empty() {
@@ -761,8 +732,11 @@ impl Resource<Client> for OutboundShare {
                 Ok(_) => {}
                 Err(e) if e.is_not_found() => {}
                 Err(e) => {
-                    return diag::graph("Cannot delete the synchronization configuration", &e)
-                        .into();
+                    resp.diags.push(diag::graph(
+                        "Cannot delete the synchronization configuration",
+                        &e,
+                    ));
+                    return;
                 }
             }
         }
@@ -773,18 +747,79 @@ impl Resource<Client> for OutboundShare {
             .await;
         partner::invalidate(&ctx.client.read_cache, tenant);
         let created = req.private.get::<bool>(CREATED_PARTNER).unwrap_or(false);
-        match partner::release(&api, target, Direction::Outbound, created).await {
-            Ok(()) => Diagnostics::new(),
-            Err(e) => diag::graph("Cannot turn off automatic redemption", &e).into(),
+        if let Err(e) = partner::release(&api, target, Direction::Outbound, created).await {
+            resp.diags
+                .push(diag::graph("Cannot turn off automatic redemption", &e));
         }
     }
 
-    async fn import(&self, ctx: &Ctx<'_, Client>, id: &str) -> ImportResult {
-        let fail = |diags: Diagnostics| ImportResult {
-            state: Value::Null,
-            private: Private::default(),
-            diags,
-        };
+    fn config_validator(&self) -> Option<&dyn ValidateConfig> {
+        Some(self)
+    }
+
+    fn plan_modifier(&self) -> Option<&dyn ModifyPlan<Client>> {
+        Some(self)
+    }
+
+    fn importer(&self) -> Option<&dyn ImportState<Client>> {
+        Some(self)
+    }
+}
+
+#[tfplugin::async_trait]
+impl ValidateConfig for OutboundShare {
+    async fn validate_config(
+        &self,
+        req: ValidateConfigRequest<'_>,
+        resp: &mut ValidateConfigResponse,
+    ) {
+        let (config, diags) = (req.config, &mut resp.diags);
+        check_distinct(config, "tenant_id", "target_tenant_id", diags);
+        let (users, groups) = (config.get("user_ids"), config.get("group_ids"));
+        if users.is_unknown() || groups.is_unknown() {
+            return;
+        }
+        let count = users.as_slice().map_or(0, <[Value]>::len)
+            + groups.as_slice().map_or(0, <[Value]>::len);
+        if count == 0 {
+            diags.error_at(
+                AttributePath::root().attr("user_ids"),
+                "Nothing to share",
+                "Give at least one user in user_ids or one group in group_ids: cross-tenant synchronization needs at least one assigned user.",
+            );
+        }
+    }
+}
+
+#[tfplugin::async_trait]
+impl ModifyPlan<Client> for OutboundShare {
+    async fn modify_plan(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: ModifyPlanRequest<'_>,
+        resp: &mut ModifyPlanResponse,
+    ) {
+        check_tenants(ctx, req.config, &mut resp.diags, &["tenant_id"]);
+        if req.config.get("configuration_name").is_null()
+            && resp.planned.get("configuration_name").is_unknown()
+            && let Some(target) = req.config.get("target_tenant_id").as_str()
+        {
+            resp.planned
+                .set("configuration_name", Value::from(default_name(target)));
+        }
+    }
+}
+
+#[tfplugin::async_trait]
+impl ImportState<Client> for OutboundShare {
+    async fn import_state(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: ImportRequest<'_>,
+        resp: &mut ImportResponse,
+    ) {
+        let id = req.id;
+        let mut fail = |diags: Diagnostics| resp.diags.extend(diags);
         let parts: Vec<String> = id.split('/').map(|s| s.trim().to_owned()).collect();
         let shape = "<sharing tenant id>/<target tenant id>[/<service principal id>]";
         let parts = match parts.len() {
@@ -841,11 +876,7 @@ impl Resource<Client> for OutboundShare {
         state.set("target_tenant_id", Value::from(target));
         state.set("auto_redeem", Value::Bool(true));
         let state = apply_configuration(state, &config);
-        ImportResult {
-            state,
-            private: Private::default(),
-            diags: Diagnostics::new(),
-        }
+        resp.state = state;
     }
 }
 

@@ -15,13 +15,15 @@ use std::time::Duration;
 use serde_json::json;
 use tfplugin::validate::{Each, OneOf};
 use tfplugin::{
-    ApplyResult, Attribute, AttributePath, Block, CreateRequest, Ctx, DeleteRequest, Diagnostics,
-    ImportResult, ModifyPlan, Private, ReadRequest, ReadResult, Resource, Schema, Type,
-    UpdateRequest, Value, timeouts,
+    Attribute, AttributePath, Block, CreateRequest, CreateResponse, Ctx, DeleteRequest,
+    DeleteResponse, Diagnostics, ImportRequest, ImportResponse, ImportState, ModifyPlan,
+    ModifyPlanRequest, ModifyPlanResponse, ReadRequest, ReadResponse, Resource, Schema, Type,
+    UpdateRequest, UpdateResponse, ValidateConfig, ValidateConfigRequest, ValidateConfigResponse,
+    Value, timeouts,
 };
 
 use super::common::{
-    check_tenants, id_attribute, req_str, require_guids, tenant_api, tenant_id_attribute,
+    TIMEOUTS, check_tenants, id_attribute, req_str, require_guids, tenant_api, tenant_id_attribute,
 };
 use crate::Client;
 use crate::diag;
@@ -78,7 +80,7 @@ fn schema() -> Schema {
                     ),
             )
             .attribute(id_attribute("The tenant id."))
-            .block(timeouts::block(&[("create", TIMEOUT), ("update", TIMEOUT), ("delete", TIMEOUT)])),
+            .block(timeouts::block(TIMEOUTS, &[("create", TIMEOUT), ("update", TIMEOUT), ("delete", TIMEOUT)])),
     )
 }
 
@@ -176,31 +178,31 @@ async fn write(api: &TenantApi<'_>, v: &Value) -> Result<(), GraphError> {
 }
 
 impl PolicyTemplates {
+    /// Writes the plan; on success `state` becomes the new state, on failure
+    /// it keeps what it holds (null for a create, the prior for an update).
     async fn write_and_read(
         &self,
         ctx: &Ctx<'_, Client>,
         planned: &Value,
         op: &str,
-        private: Private,
-        fallback: Value,
-    ) -> ApplyResult {
+        state: &mut Value,
+        diags: &mut Diagnostics,
+    ) {
         let tenant = req_str(planned, "tenant_id");
-        let api = match tenant_api(ctx, tenant, timeouts::get(planned, op, TIMEOUT)) {
-            Ok(a) => a,
-            Err(d) => return ApplyResult::err(fallback, private, d),
+        let Some(api) =
+            diags.take_err(tenant_api(ctx, tenant, timeouts::get(planned, op, TIMEOUT)))
+        else {
+            return;
         };
         if let Err(e) = write(&api, planned).await {
-            return ApplyResult::err(
-                fallback,
-                private,
-                diag::graph("Cannot update the organization templates", &e).into(),
-            );
+            diags.push(diag::graph("Cannot update the organization templates", &e));
+            return;
         }
         // Report what was written: a read right after a PATCH may still see
         // the old values on another replica.
-        let mut state = planned.clone();
-        state.set("id", Value::from(tenant));
-        ApplyResult::ok(state, private)
+        let mut written = planned.clone();
+        written.set("id", Value::from(tenant));
+        *state = written;
     }
 }
 
@@ -214,7 +216,91 @@ impl Resource<Client> for PolicyTemplates {
         schema()
     }
 
-    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+    async fn create(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: CreateRequest<'_>,
+        resp: &mut CreateResponse,
+    ) {
+        self.write_and_read(ctx, req.planned, "create", &mut resp.state, &mut resp.diags)
+            .await
+    }
+
+    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>, resp: &mut ReadResponse) {
+        let tenant = req_str(req.state, "tenant_id");
+        let Some(api) = resp.diags.take_err(tenant_api(ctx, tenant, TIMEOUT)) else {
+            return;
+        };
+        match read_templates(&api).await {
+            Ok((s, p)) => resp.state = apply_docs(req.state.clone(), &s, &p),
+            Err(e) => resp
+                .diags
+                .push(diag::graph("Cannot read the organization templates", &e)),
+        }
+    }
+
+    async fn update(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: UpdateRequest<'_>,
+        resp: &mut UpdateResponse,
+    ) {
+        self.write_and_read(ctx, req.planned, "update", &mut resp.state, &mut resp.diags)
+            .await
+    }
+
+    async fn delete(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: DeleteRequest<'_>,
+        resp: &mut DeleteResponse,
+    ) {
+        let tenant = req_str(req.prior, "tenant_id");
+        let Some(api) = resp.diags.take_err(tenant_api(
+            ctx,
+            tenant,
+            timeouts::get(req.prior, "delete", TIMEOUT),
+        )) else {
+            return;
+        };
+        let (a, b) = tokio::join!(
+            api.post(format!("{SYNC_TEMPLATE}/resetToDefaultSettings"), json!({}))
+                .send(),
+            api.post(
+                format!("{PARTNER_TEMPLATE}/resetToDefaultSettings"),
+                json!({})
+            )
+            .send()
+        );
+        for r in [a, b] {
+            if let Err(e) = r {
+                resp.diags
+                    .push(diag::graph("Cannot reset the organization templates", &e));
+            }
+        }
+    }
+
+    fn config_validator(&self) -> Option<&dyn ValidateConfig> {
+        Some(self)
+    }
+
+    fn plan_modifier(&self) -> Option<&dyn ModifyPlan<Client>> {
+        Some(self)
+    }
+
+    fn importer(&self) -> Option<&dyn ImportState<Client>> {
+        Some(self)
+    }
+}
+
+#[tfplugin::async_trait]
+impl ValidateConfig for PolicyTemplates {
+    async fn validate_config(
+        &self,
+        req: ValidateConfigRequest<'_>,
+        resp: &mut ValidateConfigResponse,
+    ) {
+        let (config, diags) = (req.config, &mut resp.diags);
         let levels = config.get("application_level");
         if levels.is_unknown() || levels.is_null() {
             return;
@@ -235,76 +321,35 @@ impl Resource<Client> for PolicyTemplates {
             );
         }
     }
+}
 
-    async fn modify_plan(&self, ctx: &Ctx<'_, Client>, plan: &mut ModifyPlan<'_>) {
-        check_tenants(ctx, plan, &["tenant_id"]);
+#[tfplugin::async_trait]
+impl ModifyPlan<Client> for PolicyTemplates {
+    async fn modify_plan(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: ModifyPlanRequest<'_>,
+        resp: &mut ModifyPlanResponse,
+    ) {
+        check_tenants(ctx, req.config, &mut resp.diags, &["tenant_id"]);
     }
+}
 
-    async fn create(&self, ctx: &Ctx<'_, Client>, req: CreateRequest<'_>) -> ApplyResult {
-        self.write_and_read(ctx, req.planned, "create", req.private, Value::Null)
-            .await
-    }
-
-    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>) -> ReadResult {
-        let tenant = req_str(req.state, "tenant_id");
-        let api = match tenant_api(ctx, tenant, TIMEOUT) {
-            Ok(a) => a,
-            Err(d) => return ReadResult::failed(req.state, req.private, d),
-        };
-        match read_templates(&api).await {
-            Ok((s, p)) => ReadResult::found(apply_docs(req.state.clone(), &s, &p), req.private),
-            Err(e) => ReadResult::failed(
-                req.state,
-                req.private,
-                diag::graph("Cannot read the organization templates", &e).into(),
-            ),
-        }
-    }
-
-    async fn update(&self, ctx: &Ctx<'_, Client>, req: UpdateRequest<'_>) -> ApplyResult {
-        self.write_and_read(ctx, req.planned, "update", req.private, req.prior.clone())
-            .await
-    }
-
-    async fn delete(&self, ctx: &Ctx<'_, Client>, req: DeleteRequest<'_>) -> Diagnostics {
-        let tenant = req_str(req.prior, "tenant_id");
-        let api = match tenant_api(ctx, tenant, timeouts::get(req.prior, "delete", TIMEOUT)) {
-            Ok(a) => a,
-            Err(d) => return d,
-        };
-        let (a, b) = tokio::join!(
-            api.post(format!("{SYNC_TEMPLATE}/resetToDefaultSettings"), json!({}))
-                .send(),
-            api.post(
-                format!("{PARTNER_TEMPLATE}/resetToDefaultSettings"),
-                json!({})
-            )
-            .send()
-        );
-        let mut d = Diagnostics::new();
-        for r in [a, b] {
-            if let Err(e) = r {
-                d.push(diag::graph("Cannot reset the organization templates", &e));
-            }
-        }
-        d
-    }
-
-    async fn import(&self, _ctx: &Ctx<'_, Client>, id: &str) -> ImportResult {
-        let id = id.trim();
+#[tfplugin::async_trait]
+impl ImportState<Client> for PolicyTemplates {
+    async fn import_state(
+        &self,
+        _ctx: &Ctx<'_, Client>,
+        req: ImportRequest<'_>,
+        resp: &mut ImportResponse,
+    ) {
+        let id = req.id.trim();
         if let Err(diags) = require_guids(&[("the import id (the tenant id)", id)]) {
-            return ImportResult {
-                state: Value::Null,
-                private: Private::default(),
-                diags,
-            };
+            resp.diags.extend(diags);
+            return;
         }
         let mut state = Value::null_object(&schema().value_type());
         state.set("tenant_id", Value::from(id));
-        ImportResult {
-            state,
-            private: Private::default(),
-            diags: Diagnostics::new(),
-        }
+        resp.state = state;
     }
 }

@@ -20,14 +20,15 @@ use std::time::Duration;
 use serde_json::json;
 use tfplugin::validate::{Each, Guid, OneOf};
 use tfplugin::{
-    ApplyResult, Attribute, AttributePath, Block, CreateRequest, Ctx, DeleteRequest, Diagnostics,
-    ImportResult, ModifyPlan, ObjectNesting, Private, ReadRequest, ReadResult, Resource, Schema,
-    Type, UpdateRequest, Value, timeouts,
+    Attribute, AttributePath, Block, CreateRequest, CreateResponse, Ctx, DeleteRequest,
+    DeleteResponse, Diagnostics, ImportRequest, ImportResponse, ImportState, ModifyPlan,
+    ModifyPlanRequest, ModifyPlanResponse, ObjectNesting, ReadRequest, ReadResponse, Resource,
+    Schema, Type, UpdateRequest, UpdateResponse, Value, timeouts,
 };
 
 use super::common::{
-    check_tenants, id_attribute, join_id, json_str, mark_created, req_str, require_guids, settle,
-    split_id, tenant_api, tenant_id_attribute, wait_until,
+    TIMEOUTS, check_tenants, id_attribute, join_id, json_str, mark_created, req_str, require_guids,
+    settle, split_id, tenant_api, tenant_id_attribute, wait_until,
 };
 use crate::Client;
 use crate::diag;
@@ -116,7 +117,7 @@ fn schema() -> Schema {
             .attribute(Attribute::string("job_id").computed().use_state_for_unknown().description("Graph's job id."))
             .attribute(Attribute::string("schedule_interval").computed().description("How often cycles run (ISO 8601, e.g. `PT40M`)."))
             .attribute(status_attribute())
-            .block(timeouts::block(&[
+            .block(timeouts::block(TIMEOUTS, &[
                 ("create", CREATE_TIMEOUT),
                 ("update", UPDATE_TIMEOUT),
                 ("delete", DELETE_TIMEOUT),
@@ -619,52 +620,33 @@ impl Resource<Client> for SyncJob {
         schema()
     }
 
-    async fn modify_plan(&self, ctx: &Ctx<'_, Client>, plan: &mut ModifyPlan<'_>) {
-        check_tenants(ctx, plan, &["tenant_id"]);
-        let quarantined = plan.prior.get("status").get("code").as_str() == Some("Quarantine");
-        if quarantined && plan.planned.get("enabled").as_bool() != Some(false) {
-            let reason = plan
-                .prior
-                .get("status")
-                .get("quarantine_reason")
-                .as_str()
-                .unwrap_or("unknown")
-                .to_owned();
-            plan.planned.set("status", Value::unknown());
-            plan.diags.warning_at(
-                AttributePath::root().attr("status"),
-                "Synchronization job is quarantined",
-                format!("Graph quarantined the job ({reason}). Apply restarts it once the cause is fixed (for example, the target's inbound acceptance)."),
-            );
-        }
-    }
-
-    async fn create(&self, ctx: &Ctx<'_, Client>, req: CreateRequest<'_>) -> ApplyResult {
-        let mut req = req;
-        mark_created(&mut req.private);
+    async fn create(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: CreateRequest<'_>,
+        resp: &mut CreateResponse,
+    ) {
+        mark_created(&mut resp.private);
         let planned = req.planned;
         let (tenant, sp) = (
             req_str(planned, "tenant_id"),
             req_str(planned, "service_principal_id"),
         );
-        let api = match tenant_api(
+        let Some(api) = resp.diags.take_err(tenant_api(
             ctx,
             tenant,
             timeouts::get(planned, "create", CREATE_TIMEOUT),
-        ) {
-            Ok(a) => a,
-            Err(d) => return ApplyResult::err(Value::Null, req.private, d),
+        )) else {
+            return;
         };
         // One Azure2Azure job per configuration: adopt one left by an
         // interrupted apply.
         let job = match find_or_create_job(&api, sp).await {
             Ok(j) => j,
             Err(e) => {
-                return ApplyResult::err(
-                    Value::Null,
-                    req.private,
-                    diag::graph("Cannot create the synchronization job", &e).into(),
-                );
+                resp.diags
+                    .push(diag::graph("Cannot create the synchronization job", &e));
+                return;
             }
         };
         let job_id = job
@@ -698,32 +680,32 @@ impl Resource<Client> for SyncJob {
                 let mut state = apply_job(planned.clone(), &j);
                 // The schedule may take a moment to show the start.
                 state.set("enabled", planned.get("enabled").clone());
-                let mut r = ApplyResult::ok(state, req.private);
-                warn_missing(&mut r.diags, &missing);
-                r
+                resp.state = state;
+                warn_missing(&mut resp.diags, &missing);
             }
-            Ok(None) => ApplyResult::err(partial, req.private, {
-                let mut d = Diagnostics::new();
-                d.error(
+            Ok(None) => {
+                resp.state = partial;
+                resp.diags.error(
                     "The synchronization job disappeared",
                     format!("Job {job_id} was deleted while it was being set up."),
                 );
-                d
-            }),
-            Err(d) => ApplyResult::err(partial, req.private, d.into()),
+            }
+            Err(d) => {
+                resp.state = partial;
+                resp.diags.push(d);
+            }
         }
     }
 
-    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>) -> ReadResult {
+    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>, resp: &mut ReadResponse) {
         let state = req.state;
         let (tenant, sp, job) = (
             req_str(state, "tenant_id"),
             req_str(state, "service_principal_id"),
             req_str(state, "job_id"),
         );
-        let api = match tenant_api(ctx, tenant, UPDATE_TIMEOUT) {
-            Ok(a) => a,
-            Err(d) => return ReadResult::failed(state, req.private, d),
+        let Some(api) = resp.diags.take_err(tenant_api(ctx, tenant, UPDATE_TIMEOUT)) else {
+            return;
         };
         let (j, mut schema) = tokio::join!(read_job(&api, sp, job, false), async {
             match api
@@ -739,69 +721,66 @@ impl Resource<Client> for SyncJob {
         });
         let j = match j {
             Ok(Some(j)) => j,
-            Ok(None) => match settle(ctx, &req.private, || read_job(&api, sp, job, false)).await {
+            Ok(None) => match settle(ctx, req.private, || read_job(&api, sp, job, false)).await {
                 Ok(Some(j)) => {
                     schema = get_schema(&api, sp, job, false).await.map(Some);
                     j
                 }
-                Ok(None) => return ReadResult::gone(),
+                Ok(None) => return resp.remove(),
                 Err(e) => {
-                    return ReadResult::failed(
-                        state,
-                        req.private,
-                        diag::graph("Cannot read the synchronization job", &e).into(),
-                    );
+                    resp.diags
+                        .push(diag::graph("Cannot read the synchronization job", &e));
+                    return;
                 }
             },
             Err(e) => {
-                return ReadResult::failed(
-                    state,
-                    req.private,
-                    diag::graph("Cannot read the synchronization job", &e).into(),
-                );
+                resp.diags
+                    .push(diag::graph("Cannot read the synchronization job", &e));
+                return;
             }
         };
         let mut next = apply_job(state.clone(), &j);
         match schema {
             Ok(Some(mut s)) => next = read_mappings(next, &mut s),
-            Ok(None) => return ReadResult::gone(),
+            Ok(None) => return resp.remove(),
             Err(e) => {
-                return ReadResult::failed(
-                    state,
-                    req.private,
-                    diag::graph("Cannot read the job's attribute mappings", &e).into(),
-                );
+                resp.diags
+                    .push(diag::graph("Cannot read the job's attribute mappings", &e));
+                return;
             }
         }
-        let mut r = ReadResult::found(next, req.private);
+        resp.state = next;
         if j.pointer("/status/code").and_then(|v| v.as_str()) == Some("Quarantine") {
             let reason = status_value(&j)
                 .get("quarantine_reason")
                 .as_str()
                 .unwrap_or("unknown")
                 .to_owned();
-            r.diags.warning(
+            resp.diags.warning(
                 format!("Synchronization job {job} is quarantined"),
                 format!("Graph reports: {reason}. Users are not being provisioned until the cause is fixed and the job restarted (apply does it)."),
             );
         }
-        r
     }
 
-    async fn update(&self, ctx: &Ctx<'_, Client>, req: UpdateRequest<'_>) -> ApplyResult {
+    async fn update(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: UpdateRequest<'_>,
+        resp: &mut UpdateResponse,
+    ) {
         let (planned, prior) = (req.planned, req.prior);
         let (tenant, sp, job) = (
             req_str(prior, "tenant_id"),
             req_str(prior, "service_principal_id"),
             req_str(prior, "job_id"),
         );
-        let api = match tenant_api(
+        let Some(api) = resp.diags.take_err(tenant_api(
             ctx,
             tenant,
             timeouts::get(planned, "update", UPDATE_TIMEOUT),
-        ) {
-            Ok(a) => a,
-            Err(d) => return ApplyResult::err(prior.clone(), req.private, d),
+        )) else {
+            return;
         };
         let steps = async {
             let mappings_changed = ["user_type", "show_in_address_list", "delete_out_of_scope"]
@@ -841,23 +820,26 @@ impl Resource<Client> for SyncJob {
             Ok(Some((j, missing))) => {
                 let mut state = apply_job(planned.clone(), &j);
                 state.set("enabled", planned.get("enabled").clone());
-                let mut r = ApplyResult::ok(state, req.private);
-                warn_missing(&mut r.diags, &missing);
-                r
+                resp.state = state;
+                warn_missing(&mut resp.diags, &missing);
             }
-            Ok(None) => ApplyResult::err(Value::Null, req.private, {
-                let mut d = Diagnostics::new();
-                d.error(
+            Ok(None) => {
+                resp.state = Value::Null;
+                resp.diags.error(
                     "The synchronization job disappeared",
                     format!("Job {job} was deleted during the update."),
                 );
-                d
-            }),
-            Err(d) => ApplyResult::err(prior.clone(), req.private, d.into()),
+            }
+            Err(d) => resp.diags.push(d),
         }
     }
 
-    async fn delete(&self, ctx: &Ctx<'_, Client>, req: DeleteRequest<'_>) -> Diagnostics {
+    async fn delete(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: DeleteRequest<'_>,
+        resp: &mut DeleteResponse,
+    ) {
         let prior = req.prior;
         let (tenant, sp, job) = (
             req_str(prior, "tenant_id"),
@@ -865,18 +847,25 @@ impl Resource<Client> for SyncJob {
             req_str(prior, "job_id"),
         );
         if job.is_empty() {
-            return Diagnostics::new();
+            return;
         }
-        let api = match tenant_api(ctx, tenant, timeouts::get(prior, "delete", DELETE_TIMEOUT)) {
-            Ok(a) => a,
-            Err(d) => return d,
+        let Some(api) = resp.diags.take_err(tenant_api(
+            ctx,
+            tenant,
+            timeouts::get(prior, "delete", DELETE_TIMEOUT),
+        )) else {
+            return;
         };
         match api.delete(job_path(sp, job)).send().await {
             Ok(_) => {}
-            Err(e) if e.is_not_found() => return Diagnostics::new(),
-            Err(e) => return diag::graph("Cannot delete the synchronization job", &e).into(),
+            Err(e) if e.is_not_found() => return,
+            Err(e) => {
+                resp.diags
+                    .push(diag::graph("Cannot delete the synchronization job", &e));
+                return;
+            }
         }
-        match wait_until(
+        if let Err(e) = wait_until(
             api.scope(),
             Duration::from_secs(5),
             "the job to be deleted",
@@ -889,34 +878,72 @@ impl Resource<Client> for SyncJob {
         )
         .await
         {
-            Ok(()) => Diagnostics::new(),
-            Err(e) => diag::graph("The synchronization job was not deleted", &e).into(),
+            resp.diags
+                .push(diag::graph("The synchronization job was not deleted", &e));
         }
     }
 
-    async fn import(&self, _ctx: &Ctx<'_, Client>, id: &str) -> ImportResult {
+    fn plan_modifier(&self) -> Option<&dyn ModifyPlan<Client>> {
+        Some(self)
+    }
+
+    fn importer(&self) -> Option<&dyn ImportState<Client>> {
+        Some(self)
+    }
+}
+
+#[tfplugin::async_trait]
+impl ModifyPlan<Client> for SyncJob {
+    async fn modify_plan(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: ModifyPlanRequest<'_>,
+        resp: &mut ModifyPlanResponse,
+    ) {
+        check_tenants(ctx, req.config, &mut resp.diags, &["tenant_id"]);
+        let quarantined = req.prior.get("status").get("code").as_str() == Some("Quarantine");
+        if quarantined && resp.planned.get("enabled").as_bool() != Some(false) {
+            let reason = req
+                .prior
+                .get("status")
+                .get("quarantine_reason")
+                .as_str()
+                .unwrap_or("unknown")
+                .to_owned();
+            resp.planned.set("status", Value::unknown());
+            resp.diags.warning_at(
+                AttributePath::root().attr("status"),
+                "Synchronization job is quarantined",
+                format!("Graph quarantined the job ({reason}). Apply restarts it once the cause is fixed (for example, the target's inbound acceptance)."),
+            );
+        }
+    }
+}
+
+#[tfplugin::async_trait]
+impl ImportState<Client> for SyncJob {
+    async fn import_state(
+        &self,
+        _ctx: &Ctx<'_, Client>,
+        req: ImportRequest<'_>,
+        resp: &mut ImportResponse,
+    ) {
+        let id = req.id;
         let parts =
             match split_id(id, "<tenant id>/<service principal id>/<job id>", 3).and_then(|p| {
                 require_guids(&[("tenant id", &p[0]), ("service principal id", &p[1])]).map(|_| p)
             }) {
                 Ok(p) => p,
                 Err(diags) => {
-                    return ImportResult {
-                        state: Value::Null,
-                        private: Private::default(),
-                        diags,
-                    };
+                    resp.diags.extend(diags);
+                    return;
                 }
             };
         let mut state = Value::null_object(&schema().value_type());
         state.set("tenant_id", Value::from(parts[0].as_str()));
         state.set("service_principal_id", Value::from(parts[1].as_str()));
         state.set("job_id", Value::from(parts[2].as_str()));
-        ImportResult {
-            state,
-            private: Private::default(),
-            diags: Diagnostics::new(),
-        }
+        resp.state = state;
     }
 }
 

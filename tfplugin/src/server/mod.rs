@@ -28,11 +28,13 @@ use crate::resource::Provider;
 
 /// Terraform's magic cookie: go-plugin servers refuse to run without it.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
+/// The value Terraform sets [`MAGIC_COOKIE_KEY`] to.
 pub const MAGIC_COOKIE_VALUE: &str =
     "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 /// gRPC messages carry whole states; Terraform's own limit is 256 MiB.
 const MAX_MESSAGE_BYTES: usize = 256 << 20;
 
+/// What [`main`] needs to know about the provider beyond its traits.
 pub struct ServeOptions {
     /// The provider's source address, e.g. `registry.terraform.io/acme/widget`,
     /// printed in debug mode for `TF_REATTACH_PROVIDERS`.
@@ -349,7 +351,9 @@ fn incoming(
 
 /// A served connection, with or without TLS.
 pub enum Conn {
+    /// Debug mode: no TLS.
     Plain(TcpStream),
+    /// AutoMTLS.
     Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
 }
 

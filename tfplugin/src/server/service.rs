@@ -17,8 +17,11 @@ use crate::diag::{AttributePath, Diagnostic, Diagnostics};
 use crate::plan::plan_change;
 use crate::proto::tfplugin6 as pb;
 use crate::resource::{
-    CreateRequest, Ctx, DataSource, DeleteRequest, Function, FunctionDef, ModifyPlan, Private,
-    Provider, ReadRequest, Resource, UpdateRequest,
+    ConfigureResponse, CreateRequest, CreateResponse, Ctx, DataSource, DataSourceReadRequest,
+    DataSourceReadResponse, DeleteRequest, DeleteResponse, Function, FunctionDef, ImportRequest,
+    ImportResponse, ModifyPlanRequest, ModifyPlanResponse, Private, Provider, ReadRequest,
+    ReadResponse, Resource, UpdateRequest, UpdateResponse, UpgradeStateRequest,
+    UpgradeStateResponse, ValidateConfig, ValidateConfigRequest, ValidateConfigResponse,
 };
 use crate::schema::{Schema, check_block};
 use crate::types::Type;
@@ -33,9 +36,12 @@ type DataSourceEntry<C> = Entry<Arc<dyn DataSource<C>>>;
 struct Entry<T> {
     imp: T,
     schema: Schema,
-    ty: Type,
+    /// Shared with every response, for `set_state`.
+    ty: Arc<Type>,
 }
 
+/// The tfplugin6 `Provider` service of one provider: what [`super::main`]
+/// serves, public for in-process tests.
 pub struct ProviderService<P: Provider> {
     provider: Arc<P>,
     provider_schema: Schema,
@@ -52,7 +58,8 @@ pub struct ProviderService<P: Provider> {
 }
 
 /// Problems in a provider's own definition that Terraform would reject (or
-/// misbehave on) when it loads the schema.
+/// misbehave on) when it loads the schema, or that the SDK cannot serve
+/// (a schema version without a state upgrader).
 pub fn check_provider<P: Provider>(provider: &P) -> Vec<String> {
     let mut errors = Vec::new();
     let prefix = format!("{}_", provider.type_name());
@@ -68,7 +75,19 @@ pub fn check_provider<P: Provider>(provider: &P) -> Vec<String> {
         if !names.insert(("resource", r.type_name())) {
             errors.push(format!("resource {} declared twice", r.type_name()));
         }
-        check_block(&r.schema().block, r.type_name(), &mut errors);
+        let schema = r.schema();
+        check_block(&schema.block, r.type_name(), &mut errors);
+        match (schema.version, r.state_upgrader().is_some()) {
+            (v, false) if v > 0 => errors.push(format!(
+                "resource {}: schema version {v} needs a state upgrader (state_upgrader() returns None)",
+                r.type_name()
+            )),
+            (0, true) => errors.push(format!(
+                "resource {}: a state upgrader with schema version 0 is never called",
+                r.type_name()
+            )),
+            _ => {}
+        }
     }
     for d in provider.data_sources() {
         if !d.type_name().starts_with(&prefix) {
@@ -86,6 +105,8 @@ pub fn check_provider<P: Provider>(provider: &P) -> Vec<String> {
 }
 
 impl<P: Provider> ProviderService<P> {
+    /// Checks the provider's definition ([`check_provider`]) and builds the
+    /// service; `stop` is cancelled by StopProvider.
     pub fn new(provider: P, stop: CancellationToken) -> Result<ProviderService<P>, Vec<String>> {
         let errors = check_provider(&provider);
         if !errors.is_empty() {
@@ -98,7 +119,7 @@ impl<P: Provider> ProviderService<P> {
             .into_iter()
             .map(|imp| {
                 let schema = imp.schema();
-                let ty = schema.value_type();
+                let ty = Arc::new(schema.value_type());
                 (imp.type_name().to_owned(), Entry { imp, schema, ty })
             })
             .collect();
@@ -107,7 +128,7 @@ impl<P: Provider> ProviderService<P> {
             .into_iter()
             .map(|imp| {
                 let schema = imp.schema();
-                let ty = schema.value_type();
+                let ty = Arc::new(schema.value_type());
                 (imp.type_name().to_owned(), Entry { imp, schema, ty })
             })
             .collect();
@@ -129,6 +150,8 @@ impl<P: Provider> ProviderService<P> {
         })
     }
 
+    /// The configured client, or the diagnostic for a call before
+    /// ConfigureProvider succeeded.
     fn client(&self) -> Result<Arc<P::Client>, Diagnostic> {
         self.client
             .read()
@@ -194,6 +217,16 @@ fn capabilities() -> pb::ServerCapabilities {
         get_provider_schema_optional: true,
         move_resource_state: true,
     }
+}
+
+/// Runs a resource's, data source's or provider's own checks, if it has any.
+async fn validate_config(validator: Option<&dyn ValidateConfig>, config: &Value) -> Diagnostics {
+    let mut resp = ValidateConfigResponse::default();
+    if let Some(v) = validator {
+        v.validate_config(ValidateConfigRequest { config }, &mut resp)
+            .await;
+    }
+    resp.diags
 }
 
 /// Write-only attributes must never come back from the provider.
@@ -278,7 +311,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                     &AttributePath::root(),
                     &mut diags,
                 );
-                self.provider.validate(&config, &mut diags).await;
+                diags.extend(validate_config(self.provider.config_validator(), &config).await);
             }
             Err(d) => diags.push(d),
         }
@@ -312,7 +345,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                     }
                 }
             }
-            e.imp.validate(&config, &mut diags).await;
+            diags.extend(validate_config(e.imp.config_validator(), &config).await);
             Ok::<_, Diagnostic>(())
         };
         if let Err(d) = run.await {
@@ -333,7 +366,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             let e = self.data_source(&req.type_name)?;
             let config = decode(req.config.as_ref(), &e.ty, "data source configuration")?;
             validate_block(&e.schema.block, &config, &AttributePath::root(), &mut diags);
-            e.imp.validate(&config, &mut diags).await;
+            diags.extend(validate_config(e.imp.config_validator(), &config).await);
             Ok::<_, Diagnostic>(())
         };
         if let Err(d) = run.await {
@@ -350,7 +383,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> Rpc<pb::upgrade_resource_state::Response> {
         let req = req.into_inner();
         let mut diags = Diagnostics::new();
-        let result = (|| {
+        let result = async {
             let e = self.resource(&req.type_name)?;
             let raw = req.raw_state.unwrap_or_default();
             if raw.json.is_empty() {
@@ -372,7 +405,38 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                     ))
                 })?
             } else if req.version < e.schema.version {
-                e.imp.upgrade_state(req.version, &raw.json)?
+                let Some(upgrader) = e.imp.state_upgrader() else {
+                    return Err(Diagnostic::error(
+                        "Unsupported state version",
+                        format!(
+                            "{} has no upgrade from state version {}.",
+                            req.type_name, req.version
+                        ),
+                    )
+                    .into());
+                };
+                let mut resp = UpgradeStateResponse::new(e.ty.clone());
+                upgrader
+                    .upgrade_state(
+                        UpgradeStateRequest {
+                            version: req.version,
+                            raw_json: &raw.json,
+                        },
+                        &mut resp,
+                    )
+                    .await;
+                if resp.diags.has_errors() {
+                    return Err(resp.diags);
+                }
+                diags.extend(resp.diags);
+                if resp.state.is_null() {
+                    return Err(Diagnostic::error(
+                        "Provider returned no upgraded state",
+                        "The state upgrade succeeded but returned no object. This is a bug in the provider.",
+                    )
+                    .into());
+                }
+                resp.state
             } else {
                 return Err(Diagnostic::error(
                     "State from a newer provider",
@@ -386,7 +450,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             Ok(Some(
                 encode(&upgraded, &e.ty, "upgraded state").map_err(Diagnostics::from)?,
             ))
-        })();
+        }
+        .await;
         let upgraded_state = match result {
             Ok(v) => v,
             Err(d) => {
@@ -439,8 +504,12 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                     config: &config,
                     terraform_version: &req.terraform_version,
                 };
-                if let Some(client) = self.provider.configure(creq, &mut diags).await
-                    && !diags.has_errors()
+                let mut resp = ConfigureResponse::default();
+                self.provider.configure(creq, &mut resp).await;
+                let failed = resp.diags.has_errors();
+                diags.extend(resp.diags);
+                if let Some(client) = resp.client
+                    && !failed
                 {
                     *self.client.write().unwrap_or_else(|e| e.into_inner()) =
                         Some(Arc::new(client));
@@ -472,31 +541,26 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 client: &*client,
                 cancel: &self.stop,
             };
-            let result = e
-                .imp
-                .read(
-                    &ctx,
-                    ReadRequest {
-                        state: &state,
-                        private: Private::from_bytes(&req.private),
-                    },
-                )
-                .await;
-            diags.extend(result.diags);
-            match result.state {
-                None => {
-                    new_state = None;
-                    private = Vec::new();
-                }
-                Some(mut v) => {
-                    null_write_only(&e.schema, &mut v);
-                    if let Some(d) = unknown_in_result(&v, "refreshed state") {
-                        return Err(d);
-                    }
-                    new_state = Some(encode(&v, &e.ty, "refreshed state")?);
-                    private = result.private.to_bytes();
-                }
+            let stored = Private::from_bytes(&req.private);
+            let mut resp = ReadResponse::new(state.clone(), stored.clone(), e.ty.clone());
+            let read = ReadRequest {
+                state: &state,
+                private: &stored,
+            };
+            e.imp.read(&ctx, read, &mut resp).await;
+            diags.extend(resp.diags);
+            if resp.state.is_null() {
+                new_state = None;
+                private = Vec::new();
+                return Ok(());
             }
+            let mut v = resp.state;
+            null_write_only(&e.schema, &mut v);
+            if let Some(d) = unknown_in_result(&v, "refreshed state") {
+                return Err(d);
+            }
+            new_state = Some(encode(&v, &e.ty, "refreshed state")?);
+            private = resp.private.to_bytes();
             Ok::<_, Diagnostic>(())
         };
         if let Err(d) = run.await {
@@ -530,20 +594,25 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 return Ok(());
             }
             let change = plan_change(&e.schema.block, &prior, &proposed, &config);
-            let mut plan = ModifyPlan {
-                prior: &prior,
-                config: &config,
+            let mut plan = ModifyPlanResponse {
                 planned: change.planned,
                 requires_replace: change.requires_replace,
                 private: Private::from_bytes(&req.prior_private),
                 diags: change.diags,
             };
-            let client = self.client()?;
-            let ctx = Ctx {
-                client: &*client,
-                cancel: &self.stop,
-            };
-            e.imp.modify_plan(&ctx, &mut plan).await;
+            if let Some(modifier) = e.imp.plan_modifier() {
+                let client = self.client()?;
+                let ctx = Ctx {
+                    client: &*client,
+                    cancel: &self.stop,
+                };
+                let mreq = ModifyPlanRequest {
+                    prior: &prior,
+                    config: &config,
+                    proposed: &proposed,
+                };
+                modifier.modify_plan(&ctx, mreq, &mut plan).await;
+            }
             diags.extend(plan.diags);
             null_write_only(&e.schema, &mut plan.planned);
             out.planned_state = Some(encode(&plan.planned, &e.ty, "planned state")?);
@@ -580,53 +649,48 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 cancel: &self.stop,
             };
             if planned.is_null() {
-                let d = e
-                    .imp
-                    .delete(
-                        &ctx,
-                        DeleteRequest {
-                            prior: &prior,
-                            private: private.clone(),
-                        },
-                    )
-                    .await;
-                let failed = d.has_errors();
-                diags.extend(d);
+                let mut resp = DeleteResponse::new(private.clone());
+                let del = DeleteRequest {
+                    prior: &prior,
+                    private: &private,
+                };
+                e.imp.delete(&ctx, del, &mut resp).await;
+                let failed = resp.diags.has_errors();
+                diags.extend(resp.diags);
                 if failed {
                     // The object is still there: keep it in state.
-                    out.private = req.planned_private.clone();
+                    out.private = if resp.private == private {
+                        req.planned_private.clone()
+                    } else {
+                        resp.private.to_bytes()
+                    };
                 } else {
                     out.new_state = Some(encode(&Value::Null, &e.ty, "new state")?);
                 }
                 return Ok(());
             }
-            let result = if prior.is_null() {
-                e.imp
-                    .create(
-                        &ctx,
-                        CreateRequest {
-                            planned: &planned,
-                            config: &config,
-                            private,
-                        },
-                    )
-                    .await
+            let (mut state, new_private, result_diags) = if prior.is_null() {
+                let mut resp = CreateResponse::new(private.clone(), e.ty.clone());
+                let create = CreateRequest {
+                    planned: &planned,
+                    config: &config,
+                    private: &private,
+                };
+                e.imp.create(&ctx, create, &mut resp).await;
+                (resp.state, resp.private, resp.diags)
             } else {
-                e.imp
-                    .update(
-                        &ctx,
-                        UpdateRequest {
-                            prior: &prior,
-                            planned: &planned,
-                            config: &config,
-                            private,
-                        },
-                    )
-                    .await
+                let mut resp = UpdateResponse::new(prior.clone(), private.clone(), e.ty.clone());
+                let update = UpdateRequest {
+                    prior: &prior,
+                    planned: &planned,
+                    config: &config,
+                    private: &private,
+                };
+                e.imp.update(&ctx, update, &mut resp).await;
+                (resp.state, resp.private, resp.diags)
             };
-            let failed = result.diags.has_errors();
-            diags.extend(result.diags);
-            let mut state = result.state;
+            let failed = result_diags.has_errors();
+            diags.extend(result_diags);
             null_write_only(&e.schema, &mut state);
             if state.is_null() && !failed {
                 return Err(Diagnostic::error(
@@ -646,7 +710,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 }
             }
             out.new_state = Some(encode(&state, &e.ty, "new state")?);
-            out.private = result.private.to_bytes();
+            out.private = new_private.to_bytes();
             Ok::<_, Diagnostic>(())
         };
         if let Err(d) = run.await {
@@ -665,12 +729,21 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let mut imported = Vec::new();
         let run = async {
             let e = self.resource(&req.type_name)?;
+            let Some(importer) = e.imp.importer() else {
+                return Err(Diagnostic::error(
+                    "Import not supported",
+                    format!("{} cannot be imported.", req.type_name),
+                ));
+            };
             let client = self.client()?;
             let ctx = Ctx {
                 client: &*client,
                 cancel: &self.stop,
             };
-            let result = e.imp.import(&ctx, &req.id).await;
+            let mut result = ImportResponse::new(e.ty.clone());
+            importer
+                .import_state(&ctx, ImportRequest { id: &req.id }, &mut result)
+                .await;
             let failed = result.diags.has_errors();
             diags.extend(result.diags);
             if failed || result.state.is_null() {
@@ -731,10 +804,16 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 client: &*client,
                 cancel: &self.stop,
             };
-            let v = e.imp.read(&ctx, &config, &mut diags).await;
-            if diags.has_errors() {
+            let mut resp = DataSourceReadResponse::new(config.clone(), e.ty.clone());
+            e.imp
+                .read(&ctx, DataSourceReadRequest { config: &config }, &mut resp)
+                .await;
+            let failed = resp.diags.has_errors();
+            diags.extend(resp.diags);
+            if failed {
                 return Ok(());
             }
+            let v = resp.state;
             if v.is_null() {
                 return Err(Diagnostic::error(
                     "Provider returned no data",

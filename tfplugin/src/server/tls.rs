@@ -24,16 +24,22 @@ use rustls::{
 
 /// A server certificate and its key, made for one process.
 pub struct ServerIdentity {
+    /// The self-signed certificate, printed in the handshake line.
     pub cert: CertificateDer<'static>,
+    /// Its private key.
     pub key: PrivateKeyDer<'static>,
 }
 
+/// Why AutoMTLS could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsSetupError {
+    /// Terraform's certificate is missing or unreadable.
     #[error("PLUGIN_CLIENT_CERT holds no PEM certificate: {0}")]
     ClientCert(String),
+    /// Our own certificate could not be made.
     #[error("cannot create the server certificate: {0}")]
     Generate(String),
+    /// rustls refused the configuration.
     #[error("cannot build the TLS configuration: {0}")]
     Config(String),
 }

@@ -11,18 +11,35 @@ use crate::types::Type;
 
 const MAX_DEPTH: usize = 256;
 
+/// Why JSON is not a value of the expected type.
 #[derive(Debug, thiserror::Error)]
 pub enum JsonError {
+    /// Not JSON at all.
     #[error("malformed JSON at byte {offset}: {message}")]
-    Syntax { offset: usize, message: String },
+    Syntax {
+        /// Where parsing stopped.
+        offset: usize,
+        /// The parser's complaint.
+        message: String,
+    },
+    /// A value of the wrong kind.
     #[error("at {path}: expected {expected}, found {found}")]
     Mismatch {
+        /// Where, as an attribute path.
         path: String,
+        /// What the type wants.
         expected: String,
+        /// What was there.
         found: String,
     },
+    /// An object attribute the type does not have.
     #[error("at {path}: attribute {name:?} is not in the schema")]
-    UnexpectedAttribute { path: String, name: String },
+    UnexpectedAttribute {
+        /// Where, as an attribute path.
+        path: String,
+        /// The attribute.
+        name: String,
+    },
 }
 
 /// A parsed JSON document with numbers kept as text.

@@ -17,20 +17,39 @@ const EXT_UNKNOWN: i8 = 0;
 const EXT_REFINED: i8 = 12;
 const MAX_DEPTH: usize = 256;
 
+/// Why msgpack bytes are not a value of the expected type (or a value
+/// cannot be encoded as one).
 #[derive(Debug, thiserror::Error)]
 pub enum MsgpackError {
+    /// Not msgpack at all.
     #[error("malformed msgpack: {0}")]
     Malformed(String),
+    /// A value of the wrong kind.
     #[error("at {path}: expected {expected}, found {found}")]
     Mismatch {
+        /// Where, as an attribute path.
         path: String,
+        /// What the type wants.
         expected: String,
+        /// What was there.
         found: String,
     },
+    /// An object attribute the type does not have.
     #[error("at {path}: attribute {name:?} is not in the schema")]
-    UnexpectedAttribute { path: String, name: String },
+    UnexpectedAttribute {
+        /// Where, as an attribute path.
+        path: String,
+        /// The attribute.
+        name: String,
+    },
+    /// Anything else wrong with a value.
     #[error("at {path}: {message}")]
-    Invalid { path: String, message: String },
+    Invalid {
+        /// Where, as an attribute path.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// Decodes msgpack `bytes` as a value of type `ty`.

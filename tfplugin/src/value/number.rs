@@ -7,9 +7,12 @@
 
 use std::fmt;
 
+/// A number as Terraform has it: arbitrary precision, kept exactly.
 #[derive(Clone, Debug)]
 pub enum Number {
+    /// An integer that fits 64 bits.
     Int(i64),
+    /// A double that reproduces the number exactly.
     Float(f64),
     /// A normalized decimal string (`-12.5`, `123456789012345678901234567890`).
     Big(String),
@@ -21,6 +24,7 @@ pub enum Number {
 pub struct NumberError(pub String);
 
 impl Number {
+    /// A double, as an integer when it is one.
     pub fn from_f64(f: f64) -> Number {
         if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 {
             Number::Int(f as i64)
@@ -29,6 +33,7 @@ impl Number {
         }
     }
 
+    /// An unsigned integer, as decimal text beyond `i64`.
     pub fn from_u64(u: u64) -> Number {
         match i64::try_from(u) {
             Ok(i) => Number::Int(i),
@@ -52,6 +57,7 @@ impl Number {
         Ok(Number::Big(canonical))
     }
 
+    /// The number as an integer, when it is one that fits.
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Number::Int(i) => Some(*i),
