@@ -12,11 +12,11 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::AppState;
-use crate::error::ApiError;
 use crate::routes::mto::{MAX_ACTIVE_TENANTS, default_join_request};
 use crate::routes::policy;
 use crate::store::mto::{self, Job};
 use crate::store::tenants;
+use crate::store::{Conn, StoreError};
 use crate::util::{new_guid, now_ms};
 
 /// Stops the worker when dropped.
@@ -35,7 +35,7 @@ async fn run(state: AppState, mut stop: watch::Receiver<()>) {
     loop {
         loop {
             let now = now_ms();
-            let job = match state.store.read(move |c| mto::first_due(c, now)).await {
+            let job = match state.store.read_with(move |c| mto::first_due(c, now)).await {
                 Ok(Some(j)) => j,
                 Ok(None) => break,
                 Err(e) => {
@@ -46,7 +46,7 @@ async fn run(state: AppState, mut stop: watch::Receiver<()>) {
             let id = job.id;
             let applied = state
                 .store
-                .write(move |tx| {
+                .write_with(move |tx| {
                     if !mto::delete_job(tx, job.id)? {
                         return Ok(());
                     }
@@ -58,11 +58,11 @@ async fn run(state: AppState, mut stop: watch::Receiver<()>) {
                 tracing::error!("job {id} failed and is dropped: {e}");
                 let _ = state
                     .store
-                    .write(move |tx| mto::delete_job(tx, id).map(|_| ()))
+                    .write_with(move |tx| mto::delete_job(tx, id).map(|_| ()))
                     .await;
             }
         }
-        let next = state.store.read(mto::next_due).await.ok().flatten();
+        let next = state.store.read_with(mto::next_due).await.ok().flatten();
         let wait = match next {
             Some(due) => Duration::from_millis((due - now_ms()).clamp(1, 60_000) as u64),
             None => Duration::from_secs(60),
@@ -75,7 +75,7 @@ async fn run(state: AppState, mut stop: watch::Receiver<()>) {
     }
 }
 
-fn apply(tx: &rusqlite::Connection, job: &Job) -> Result<(), ApiError> {
+fn apply(tx: &Conn, job: &Job) -> Result<(), StoreError> {
     match job.kind.as_str() {
         "join" => process_join(tx, &job.tenant_id),
         "remove" => process_remove(
@@ -100,7 +100,7 @@ fn apply(tx: &rusqlite::Connection, job: &Job) -> Result<(), ApiError> {
 }
 
 /// Complete (or fail) the join request of `joiner`.
-fn process_join(tx: &rusqlite::Connection, joiner: &str) -> Result<(), ApiError> {
+fn process_join(tx: &Conn, joiner: &str) -> Result<(), StoreError> {
     let Some(mut jr) = mto::get_join_request(tx, joiner)? else {
         return Ok(());
     };
@@ -108,7 +108,7 @@ fn process_join(tx: &rusqlite::Connection, joiner: &str) -> Result<(), ApiError>
         return Ok(());
     }
     let owner = jr.added_by.clone();
-    let fail = |tx: &rusqlite::Connection, mut jr: mto::JoinRequest, details: String| {
+    let fail = |tx: &Conn, mut jr: mto::JoinRequest, details: String| {
         tracing::info!("join of {} failed: {details}", jr.tenant_id);
         jr.transition =
             Some(json!({"desiredMemberState": "active", "status": "failed", "details": details}));
@@ -181,12 +181,11 @@ fn process_join(tx: &rusqlite::Connection, joiner: &str) -> Result<(), ApiError>
 
         // Cross-tenant access settings for every new pair, both directions, then templates:
         // the joiner's templates to all its partners, each existing tenant's to the newcomer.
-        let name_of =
-            |tx: &rusqlite::Connection, id: &str, fallback: &str| -> Result<String, ApiError> {
-                Ok(tenants::get_tenant(tx, id)?
-                    .map(|t| t.display_name)
-                    .unwrap_or_else(|| fallback.to_string()))
-            };
+        let name_of = |tx: &Conn, id: &str, fallback: &str| -> Result<String, StoreError> {
+            Ok(tenants::get_tenant(tx, id)?
+                .map(|t| t.display_name)
+                .unwrap_or_else(|| fallback.to_string()))
+        };
         let joiner_name = name_of(tx, joiner, &row.display_name)?;
         for other in rows.iter().filter(|m| m.is_in() && m.tenant_id != joiner) {
             let other_name = name_of(tx, &other.tenant_id, &other.display_name)?;
@@ -208,7 +207,7 @@ fn process_join(tx: &rusqlite::Connection, joiner: &str) -> Result<(), ApiError>
 }
 
 /// Remove `tenant` from the organization; the last tenant leaving deletes the organization.
-fn process_remove(tx: &rusqlite::Connection, org_id: &str, tenant: &str) -> Result<(), ApiError> {
+fn process_remove(tx: &Conn, org_id: &str, tenant: &str) -> Result<(), StoreError> {
     let Some(row) = mto::get_member(tx, org_id, tenant)? else {
         return Ok(());
     };
@@ -235,12 +234,7 @@ fn process_remove(tx: &rusqlite::Connection, org_id: &str, tenant: &str) -> Resu
 }
 
 /// Apply a role change of an active tenant.
-fn process_role(
-    tx: &rusqlite::Connection,
-    org_id: &str,
-    tenant: &str,
-    role: &str,
-) -> Result<(), ApiError> {
+fn process_role(tx: &Conn, org_id: &str, tenant: &str, role: &str) -> Result<(), StoreError> {
     let Some(mut row) = mto::get_member(tx, org_id, tenant)? else {
         return Ok(());
     };

@@ -33,8 +33,10 @@ use crate::auth::Access;
 use crate::error::{ApiError, GraphJson, GraphPath};
 use crate::query::{PageToken, QueryParams, parse_top, project};
 use crate::store::docs::{self, Doc, kind};
+use crate::store::filter::SqlFilter;
 use crate::store::sync::{self as ss, Assignment};
 use crate::store::tenants;
+use crate::store::{Conn, StoreError};
 use crate::util::{ZERO_GUID, new_guid, now_ms, parse_guid, rfc3339};
 
 /// The cross-tenant synchronization configuration application template (reference §6.1).
@@ -249,7 +251,7 @@ pub async fn instantiate(
     let now = now_ms();
     let (app, sp) = st
         .store
-        .write(move |tx| {
+        .write_with(move |tx| -> Result<_, ApiError> {
             let tenant =
                 tenants::get_tenant(tx, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
             let (app, sp) = new_configuration(&name, &tenant, now);
@@ -289,7 +291,7 @@ async fn get_doc(st: &AppState, ctx: &Ctx, k: &'static str, id: &str) -> Result<
     let key = parse_guid(id).ok_or_else(|| ApiError::resource_not_found(id))?;
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
     st.store
-        .read(move |c| docs::get_visible(c, &t, k, &key, vb))
+        .read_with(move |c| docs::get_visible(c, &t, k, &key, vb))
         .await?
         .ok_or_else(|| ApiError::resource_not_found(id))
 }
@@ -373,7 +375,7 @@ async fn patch_doc(
     let t = ctx.tenant().to_string();
     let id = id.to_string();
     st.store
-        .write(move |tx| {
+        .write_with(move |tx| -> Result<_, ApiError> {
             let mut doc = docs::get(tx, &t, l.kind, &key)?
                 .ok_or_else(|| ApiError::resource_not_found(&id))?;
             for (k, v) in body {
@@ -381,7 +383,8 @@ async fn patch_doc(
                     doc.body.insert(k, v);
                 }
             }
-            docs::update(tx, &t, l.kind, &key, &doc.body).map(|_| ())
+            docs::update(tx, &t, l.kind, &key, &doc.body)?;
+            Ok(())
         })
         .await?;
     Ok(no_content())
@@ -408,7 +411,7 @@ pub async fn patch_service_principal(
 }
 
 /// Delete a service principal and everything synchronization keeps for it.
-fn delete_sp(tx: &rusqlite::Connection, tenant: &str, sp_id: &str) -> Result<bool, ApiError> {
+fn delete_sp(tx: &Conn, tenant: &str, sp_id: &str) -> Result<bool, StoreError> {
     ss::delete_sp_state(tx, tenant, sp_id)?;
     docs::delete(tx, tenant, kind::SERVICE_PRINCIPAL, sp_id)
 }
@@ -424,7 +427,7 @@ pub async fn delete_application(
     let key = parse_guid(&id).ok_or_else(|| ApiError::resource_not_found(&id))?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
+        .write_with(move |tx| -> Result<_, ApiError> {
             let app = docs::get(tx, &t, kind::APPLICATION, &key)?
                 .ok_or_else(|| ApiError::resource_not_found(&id))?;
             // The service principal of this app: the one recorded at instantiation, or any with
@@ -436,10 +439,7 @@ pub async fn delete_application(
                 .map(|s| vec![s.to_string()])
                 .unwrap_or_default();
             if let Some(app_id) = app.body.get("appId").and_then(Value::as_str) {
-                let filter = docs::SqlFilter {
-                    sql: "json_extract(body, '$.appId') = ?".into(),
-                    params: vec![app_id.to_string().into()],
-                };
+                let filter = SqlFilter::prop_equals("appId", app_id);
                 for d in docs::list(
                     tx,
                     &t,
@@ -457,7 +457,8 @@ pub async fn delete_application(
             for sp in sps {
                 delete_sp(tx, &t, &sp)?;
             }
-            docs::delete(tx, &t, kind::APPLICATION, &key).map(|_| ())
+            docs::delete(tx, &t, kind::APPLICATION, &key)?;
+            Ok(())
         })
         .await?;
     Ok(no_content())
@@ -474,7 +475,7 @@ pub async fn delete_service_principal(
     let key = parse_guid(&id).ok_or_else(|| ApiError::resource_not_found(&id))?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
+        .write_with(move |tx| {
             if !delete_sp(tx, &t, &key)? {
                 return Err(ApiError::resource_not_found(&id));
             }
@@ -512,7 +513,7 @@ pub async fn list_assignments(
     let sp_id = sp.key.clone();
     let rows = st
         .store
-        .read(move |c| ss::list_assignments(c, &t, &sp_id, after.as_deref(), top + 1))
+        .read_with(move |c| ss::list_assignments(c, &t, &sp_id, after.as_deref(), top + 1))
         .await?;
     let more = rows.len() > top;
     let rows: Vec<Assignment> = rows.into_iter().take(top).collect();
@@ -585,7 +586,7 @@ pub async fn create_assignment(
     let now = now_ms();
     let assignment = st
         .store
-        .write(move |tx| {
+        .write_with(move |tx| {
             let sp = docs::get(tx, &t, kind::SERVICE_PRINCIPAL, &sp_key)?
                 .ok_or_else(|| ApiError::resource_not_found(&sp_key))?;
             let known_role = role == ZERO_GUID
@@ -668,7 +669,7 @@ pub async fn delete_assignment(
     let sp_key = parse_guid(&id).ok_or_else(|| ApiError::resource_not_found(&id))?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
+        .write_with(move |tx| {
             if docs::get(tx, &t, kind::SERVICE_PRINCIPAL, &sp_key)?.is_none() {
                 return Err(ApiError::resource_not_found(&sp_key));
             }

@@ -134,7 +134,7 @@ pub async fn list_members(
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
     let users = st
         .store
-        .read(move |c| {
+        .read_with(move |c| {
             if docs::get_visible(c, &t, kind::GROUP, &key, vb)?.is_none() {
                 return Err(ApiError::resource_not_found(&key));
             }

@@ -132,7 +132,10 @@ pub async fn get_mto(State(st): State<AppState>, ctx: Ctx) -> Result<Response, A
     ctx.caller.require(Access::MtoReadBasic)?;
     let select = ctx.select(MTO_PROPS, "multiTenantOrganization")?;
     let t = ctx.tenant().to_string();
-    let found = st.store.read(move |c| mto::org_of_tenant(c, &t)).await?;
+    let found = st
+        .store
+        .read_with(move |c| mto::org_of_tenant(c, &t))
+        .await?;
     let mut out = project(&mto_json(found.as_ref()), select.as_deref(), &[]);
     if !ctx.caller.has(Access::MtoRead) {
         // MultiTenantOrganization.ReadBasic.All exposes only displayName.
@@ -164,7 +167,7 @@ pub async fn put_mto(
     let t = ctx.tenant().to_string();
     let created = st
         .store
-        .write(move |tx| {
+        .write_with(move |tx| -> Result<_, ApiError> {
             if mto::org_of_tenant(tx, &t)?.is_some() {
                 // UNCONFIRMED: Graph does not document a second PUT; we refuse it.
                 return Err(ApiError::same_key_conflict(
@@ -229,7 +232,7 @@ pub async fn patch_mto(
     let description = optional_string(&body, "description", "MultiTenantOrganization")?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
+        .write_with(move |tx| -> Result<_, ApiError> {
             let (mut org, me) =
                 mto::org_of_tenant(tx, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
             require_owner(&me)?;
@@ -239,7 +242,8 @@ pub async fn patch_mto(
             if let Some(d) = description {
                 org.description = d;
             }
-            mto::update_org(tx, &org)
+            mto::update_org(tx, &org)?;
+            Ok(())
         })
         .await?;
     Ok(no_content())
@@ -259,7 +263,7 @@ pub async fn list_tenants(State(st): State<AppState>, ctx: Ctx) -> Result<Respon
     let t = ctx.tenant().to_string();
     let rows = st
         .store
-        .read(move |c| match mto::org_of_tenant(c, &t)? {
+        .read_with(move |c| match mto::org_of_tenant(c, &t)? {
             None => Ok(Vec::new()),
             Some((org, _)) => mto::members(c, &org.org_id),
         })
@@ -320,7 +324,7 @@ pub async fn add_tenant(
     let t = ctx.tenant().to_string();
     let row = st
         .store
-        .write(move |tx| {
+        .write_with(move |tx| {
             let (org, me) =
                 mto::org_of_tenant(tx, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
             require_owner(&me)?;
@@ -379,7 +383,7 @@ pub async fn get_tenant(
     let t = ctx.tenant().to_string();
     let row = st
         .store
-        .read(move |c| {
+        .read_with(move |c| {
             let (org, _) =
                 mto::org_of_tenant(c, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
             mto::get_member(c, &org.org_id, &id)?.ok_or_else(ApiError::directory_object_not_found)
@@ -426,7 +430,7 @@ pub async fn patch_tenant(
     let delay = st.config.join_delay.as_millis() as i64;
     let queued = st
         .store
-        .write(move |tx| {
+        .write_with(move |tx| {
             let (org, me) = mto::org_of_tenant(tx, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
             require_owner(&me)?;
             let mut row = mto::get_member(tx, &org.org_id, &id)?.ok_or_else(ApiError::directory_object_not_found)?;
@@ -501,7 +505,7 @@ pub async fn remove_tenant(
     let delay = st.config.join_delay.as_millis() as i64;
     let queued = st
         .store
-        .write(move |tx| {
+        .write_with(move |tx| {
             let (org, me) = mto::org_of_tenant(tx, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
             let mut row = mto::get_member(tx, &org.org_id, &id)?.ok_or_else(ApiError::directory_object_not_found)?;
             if row.removal_pending() {

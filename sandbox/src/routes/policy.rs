@@ -21,7 +21,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -31,7 +30,9 @@ use crate::AppState;
 use crate::auth::Access;
 use crate::error::{ApiError, ErrorDetail, GraphJson, GraphPath};
 use crate::query::project;
-use crate::store::docs::{self, SqlFilter, kind};
+use crate::store::docs::{self, kind};
+use crate::store::filter::SqlFilter;
+use crate::store::{Conn, StoreError};
 use crate::util::{now_ms, parse_guid, seed_guid};
 
 const CTAP: &str = "policies/crossTenantAccessPolicy";
@@ -146,11 +147,7 @@ fn singleton_default(tenant: &str, k: &str) -> Map<String, Value> {
 }
 
 /// A per-tenant singleton document, or its default when never written.
-pub fn load_singleton(
-    c: &Connection,
-    tenant: &str,
-    k: &str,
-) -> Result<Map<String, Value>, ApiError> {
+pub fn load_singleton(c: &Conn, tenant: &str, k: &str) -> Result<Map<String, Value>, StoreError> {
     Ok(docs::get(c, tenant, k, "")?
         .map(|d| d.body)
         .unwrap_or_else(|| singleton_default(tenant, k)))
@@ -607,7 +604,10 @@ async fn get_singleton(
     ctx.caller.require(Access::PolicyRead)?;
     let select = ctx.select(props, type_name)?;
     let t = ctx.tenant().to_string();
-    let doc = st.store.read(move |c| load_singleton(c, &t, k)).await?;
+    let doc = st
+        .store
+        .read_with(move |c| load_singleton(c, &t, k))
+        .await?;
     let body = with_context(
         ctx.context(fragment),
         project(&normalize(doc), select.as_deref(), props),
@@ -630,13 +630,14 @@ async fn patch_singleton(
     let body = expect_object(body)?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
+        .write_with(move |tx| -> Result<_, ApiError> {
             let mut doc = load_singleton(tx, &t, k)?;
             merge_patch(&mut doc, &body, writable, ignored, type_name)?;
             if clears_service_default {
                 doc.insert("isServiceDefault".into(), Value::Bool(false));
             }
-            docs::upsert(tx, &t, k, "", &doc, now_ms())
+            docs::upsert(tx, &t, k, "", &doc, now_ms())?;
+            Ok(())
         })
         .await?;
     Ok(no_content())
@@ -646,7 +647,7 @@ async fn reset_singleton(st: AppState, ctx: Ctx, k: &'static str) -> Result<Resp
     ctx.caller.require(Access::PolicyWrite)?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| docs::delete(tx, &t, k, "").map(|_| ()))
+        .write_with(move |tx| docs::delete(tx, &t, k, "").map(|_| ()))
         .await?;
     Ok(no_content())
 }
@@ -715,7 +716,7 @@ pub async fn list_partners(State(st): State<AppState>, ctx: Ctx) -> Result<Respo
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
     let rows = st
         .store
-        .read(move |c| {
+        .read_with(move |c| -> Result<_, ApiError> {
             let partners = docs::list(
                 c,
                 &t,
@@ -788,7 +789,7 @@ pub async fn create_partner(
     let t = ctx.tenant().to_string();
     let stored = doc.clone();
     st.store
-        .write(move |tx| {
+        .write_with(move |tx| -> Result<_, ApiError> {
             if !docs::insert(tx, &t, kind::PARTNER, &tenant_id, &stored, now_ms())? {
                 // UNCONFIRMED status (reference §5.2): the code and message are documented.
                 return Err(ApiError::same_key_conflict(
@@ -818,7 +819,7 @@ pub async fn get_partner(
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
     let (p, sync) = st
         .store
-        .read(move |c| {
+        .read_with(move |c| -> Result<_, ApiError> {
             let p = docs::get_visible(c, &t, kind::PARTNER, &key, vb)?
                 .ok_or_else(ApiError::directory_object_not_found)?;
             let sync = if expand {
@@ -861,7 +862,7 @@ pub async fn patch_partner(
     }
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
+        .write_with(move |tx| -> Result<_, ApiError> {
             let mut p = docs::get(tx, &t, kind::PARTNER, &key)?
                 .ok_or_else(ApiError::directory_object_not_found)?;
             merge_patch(
@@ -871,7 +872,8 @@ pub async fn patch_partner(
                 &["isInMultiTenantOrganization"],
                 PARTNER_TYPE,
             )?;
-            docs::update(tx, &t, kind::PARTNER, &key, &p.body).map(|_| ())
+            docs::update(tx, &t, kind::PARTNER, &key, &p.body)?;
+            Ok(())
         })
         .await?;
     Ok(no_content())
@@ -888,7 +890,7 @@ pub async fn delete_partner(
     let key = partner_key(&id)?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
+        .write_with(move |tx| -> Result<_, ApiError> {
             if docs::get(tx, &t, kind::PARTNER, &key)?.is_none() {
                 return Err(ApiError::directory_object_not_found());
             }
@@ -897,7 +899,8 @@ pub async fn delete_partner(
                     "The partner configuration for tenant '{key}' cannot be deleted while it has an identitySynchronization policy. Delete the identitySynchronization policy first."
                 )));
             }
-            docs::delete(tx, &t, kind::PARTNER, &key).map(|_| ())
+            docs::delete(tx, &t, kind::PARTNER, &key)?;
+            Ok(())
         })
         .await?;
     Ok(no_content())
@@ -946,7 +949,7 @@ pub async fn put_identity_sync(
     merge_patch(&mut doc, &body, sync_writable(ctx.version), &[], SYNC_TYPE)?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
+        .write_with(move |tx| {
             if docs::get(tx, &t, kind::PARTNER, &key)?.is_none() {
                 return Err(ApiError::directory_object_not_found());
             }
@@ -981,7 +984,7 @@ pub async fn get_identity_sync(
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
     let doc = st
         .store
-        .read(move |c| {
+        .read_with(move |c| -> Result<_, ApiError> {
             docs::get_visible(c, &t, kind::IDENTITY_SYNC, &key, vb)?
                 .ok_or_else(ApiError::directory_object_not_found)
         })
@@ -1010,11 +1013,12 @@ pub async fn patch_identity_sync(
     let writable = sync_writable(ctx.version);
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
+        .write_with(move |tx| -> Result<_, ApiError> {
             let mut d = docs::get(tx, &t, kind::IDENTITY_SYNC, &key)?
                 .ok_or_else(ApiError::directory_object_not_found)?;
             merge_patch(&mut d.body, &body, writable, &[], SYNC_TYPE)?;
-            docs::update(tx, &t, kind::IDENTITY_SYNC, &key, &d.body).map(|_| ())
+            docs::update(tx, &t, kind::IDENTITY_SYNC, &key, &d.body)?;
+            Ok(())
         })
         .await?;
     Ok(no_content())
@@ -1030,7 +1034,7 @@ pub async fn delete_identity_sync(
     let key = partner_key(&id)?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
+        .write_with(move |tx| {
             if docs::delete(tx, &t, kind::IDENTITY_SYNC, &key)? {
                 Ok(())
             } else {
@@ -1082,12 +1086,7 @@ pub fn merge_non_null(target: &mut Value, src: &Value) {
 }
 
 /// Make sure `tenant` has a partner configuration for `partner`; returns whether it was created.
-pub fn ensure_partner(
-    c: &Connection,
-    tenant: &str,
-    partner: &str,
-    now: i64,
-) -> Result<bool, ApiError> {
+pub fn ensure_partner(c: &Conn, tenant: &str, partner: &str, now: i64) -> Result<bool, StoreError> {
     docs::insert(
         c,
         tenant,
@@ -1100,12 +1099,12 @@ pub fn ensure_partner(
 
 /// Make sure `tenant` has an identity-sync policy for `partner`; returns whether it was created.
 pub fn ensure_identity_sync(
-    c: &Connection,
+    c: &Conn,
     tenant: &str,
     partner: &str,
     display_name: &str,
     now: i64,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StoreError> {
     let mut doc = default_identity_sync(partner);
     doc.insert(
         "displayName".into(),
@@ -1117,12 +1116,12 @@ pub fn ensure_identity_sync(
 /// Apply `tenant`'s MTO templates to its configuration for `partner` and mark the partner as
 /// being in the same MTO.
 pub fn apply_templates(
-    c: &Connection,
+    c: &Conn,
     tenant: &str,
     partner: &str,
     partner_created: bool,
     sync_created: bool,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let pt = load_singleton(c, tenant, kind::TEMPLATE_PARTNER)?;
     if let Some(mut p) = docs::get(c, tenant, kind::PARTNER, partner)? {
         let level = pt
@@ -1162,12 +1161,7 @@ pub fn apply_templates(
 }
 
 /// Set `isInMultiTenantOrganization` on `tenant`'s partner configuration for `partner`.
-pub fn set_in_mto(
-    c: &Connection,
-    tenant: &str,
-    partner: &str,
-    value: bool,
-) -> Result<(), ApiError> {
+pub fn set_in_mto(c: &Conn, tenant: &str, partner: &str, value: bool) -> Result<(), StoreError> {
     if let Some(mut p) = docs::get(c, tenant, kind::PARTNER, partner)? {
         p.body
             .insert("isInMultiTenantOrganization".into(), Value::Bool(value));

@@ -24,6 +24,7 @@ use super::{Ctx, check_properties, expect_object, json_response, no_content, wit
 use crate::AppState;
 use crate::auth::Access;
 use crate::error::{ApiError, GraphJson, GraphPath};
+use crate::store::Conn;
 use crate::store::docs::Doc;
 use crate::store::sync::{self as ss, JobRow};
 use crate::store::tenants;
@@ -117,7 +118,7 @@ fn job_json(st: &AppState, mut body: Value) -> Map<String, Value> {
 async fn load_job(st: &AppState, ctx: &Ctx, sp: &Doc, job: &str) -> Result<JobRow, ApiError> {
     let (t, s, j) = (ctx.tenant().to_string(), sp.key.clone(), job.to_string());
     st.store
-        .read(move |c| ss::get_job(c, &t, &s, &j))
+        .read_with(move |c| ss::get_job(c, &t, &s, &j))
         .await?
         .ok_or_else(|| job_not_found(job))
 }
@@ -147,7 +148,10 @@ pub async fn list_jobs(
     ctx.caller.require(Access::SyncRead)?;
     let sp = load_sp(&st, &ctx, &id).await?;
     let (t, s) = (ctx.tenant().to_string(), sp.key.clone());
-    let jobs = st.store.read(move |c| ss::list_jobs(c, &t, &s)).await?;
+    let jobs = st
+        .store
+        .read_with(move |c| ss::list_jobs(c, &t, &s))
+        .await?;
     let value: Vec<Value> = jobs
         .into_iter()
         .map(|j| Value::Object(job_json(&st, j.body)))
@@ -196,7 +200,7 @@ pub async fn create_job(
     };
     let stored = row.clone();
     st.store
-        .write(move |tx| ss::insert_job(tx, &stored, now))
+        .write_with(move |tx| ss::insert_job(tx, &stored, now))
         .await?;
     let out = with_context(
         ctx.context(&format!("{}/jobs/$entity", sp_path(&sp.key))),
@@ -232,7 +236,7 @@ pub async fn delete_job(
     let (t, s, j) = (ctx.tenant().to_string(), sp.key.clone(), job.clone());
     let found = st
         .store
-        .write(move |tx| ss::delete_job(tx, &t, &s, &j))
+        .write_with(move |tx| ss::delete_job(tx, &t, &s, &j))
         .await?;
     if !found {
         return Err(job_not_found(&job));
@@ -246,17 +250,16 @@ async fn modify_job(
     ctx: &Ctx,
     sp: &Doc,
     job: &str,
-    f: impl FnOnce(&rusqlite::Connection, &mut Value, Option<i64>) -> Result<Option<i64>, ApiError>
-    + Send
-    + 'static,
+    f: impl FnOnce(&Conn, &mut Value, Option<i64>) -> Result<Option<i64>, ApiError> + Send + 'static,
 ) -> Result<(), ApiError> {
     let (t, s, j) = (ctx.tenant().to_string(), sp.key.clone(), job.to_string());
     st.store
-        .write(move |tx| {
+        .write_with(move |tx| -> Result<_, ApiError> {
             let row = ss::get_job(tx, &t, &s, &j)?.ok_or_else(|| job_not_found(&j))?;
             let mut body = row.body;
             let due = f(tx, &mut body, row.due_ms)?;
-            ss::update_job(tx, &t, &s, &j, &body, due).map(|_| ())
+            ss::update_job(tx, &t, &s, &j, &body, due)?;
+            Ok(())
         })
         .await?;
     st.sync.wake();
@@ -437,7 +440,7 @@ async fn validate_credentials(
     let given = credential_pairs(body.get("credentials"))?;
     let (t, s) = (ctx.tenant().to_string(), sp.key.clone());
     st.store
-        .read(move |c| {
+        .read_with(move |c| {
             let creds = if saved {
                 ss::secrets(c, &t, &s)?
             } else {

@@ -26,8 +26,10 @@ use crate::AppState;
 use crate::auth::Access;
 use crate::error::{ApiError, GraphJson, GraphPath};
 use crate::query::{PageToken, QueryParams, parse_filter, parse_search, parse_top, project};
-use crate::store::docs::{self, Doc, SqlFilter, kind};
+use crate::store::docs::{self, Doc, kind};
+use crate::store::filter::SqlFilter;
 use crate::store::tenants;
+use crate::store::{Conn, StoreError};
 use crate::util::{new_guid, now_ms, parse_guid, rfc3339};
 
 /// Properties returned when no `$select` is given (the v1.0 default set).
@@ -237,11 +239,11 @@ pub fn new_user_doc(id: &str, upn: &str, display_name: &str, now: i64) -> Map<St
 
 /// Find a user by object id or UPN.
 pub fn find_user(
-    c: &rusqlite::Connection,
+    c: &Conn,
     tenant: &str,
     id_or_upn: &str,
     visible_before: i64,
-) -> Result<Option<Doc>, ApiError> {
+) -> Result<Option<Doc>, StoreError> {
     match parse_guid(id_or_upn) {
         Some(id) => docs::get_visible(c, tenant, kind::USER, &id, visible_before),
         None => docs::find_by_upn(c, tenant, kind::USER, id_or_upn, visible_before),
@@ -310,7 +312,7 @@ fn plan(ctx: &Ctx, l: &Listing, for_count: bool) -> Result<Plan, ApiError> {
                 "Operator 'ne', 'not' or 'endsWith' is not supported because the required parameters might be missing. Try adding $count with a value of true and setting the ConsistencyLevel header to eventual.",
             ));
         }
-        filter = filter.and(f.to_sql());
+        filter = filter.and(SqlFilter::compile(&f));
     }
     if let Some(s) = params.get("$search") {
         if !ctx.eventual && !continuation {
@@ -318,7 +320,7 @@ fn plan(ctx: &Ctx, l: &Listing, for_count: bool) -> Result<Plan, ApiError> {
                 "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
             ));
         }
-        filter = filter.and(parse_search(s, l.search_props)?.to_sql());
+        filter = filter.and(SqlFilter::compile(&parse_search(s, l.search_props)?));
     }
     Ok(Plan {
         filter,
@@ -341,7 +343,7 @@ pub(crate) async fn list_paged(
     let (filter, after, top, count) = (p.filter.clone(), p.after.clone(), p.top, p.count);
     let (rows, total) = st
         .store
-        .read(move |c| {
+        .read_with(move |c| -> Result<_, ApiError> {
             let rows = docs::list(c, &t, l.kind, &filter, after.as_deref(), top + 1, vb)?;
             let total = if count {
                 Some(docs::count(c, &t, l.kind, &filter, vb)?)
@@ -433,7 +435,7 @@ pub async fn count_users(State(st): State<AppState>, ctx: Ctx) -> Result<Respons
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
     let n = st
         .store
-        .read(move |c| docs::count(c, &t, kind::USER, &p.filter, vb))
+        .read_with(move |c| docs::count(c, &t, kind::USER, &p.filter, vb))
         .await?;
     let mut r = n.to_string().into_response();
     r.headers_mut()
@@ -451,7 +453,10 @@ pub async fn get_user(
     let select = ctx.select(USER_PROPS, "user")?;
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
     let key = id.clone();
-    let doc = st.store.read(move |c| find_user(c, &t, &key, vb)).await?;
+    let doc = st
+        .store
+        .read_with(move |c| find_user(c, &t, &key, vb))
+        .await?;
     let doc = doc.ok_or_else(|| ApiError::resource_not_found(&id))?;
     let body = with_context(
         ctx.context(&entity_fragment("users", select.as_deref())),
@@ -502,7 +507,7 @@ pub async fn create_user(
     let t = ctx.tenant().to_string();
     let stored = doc.clone();
     st.store
-        .write(move |tx| {
+        .write_with(move |tx| -> Result<_, ApiError> {
             if tenants::get_tenant(tx, &t)?.is_none() {
                 return Err(ApiError::directory_object_not_found());
             }
@@ -511,7 +516,8 @@ pub async fn create_user(
                     "Another object with the same value for property userPrincipalName already exists.",
                 ));
             }
-            docs::insert(tx, &t, kind::USER, &id, &stored, now).map(|_| ())
+            docs::insert(tx, &t, kind::USER, &id, &stored, now)?;
+            Ok(())
         })
         .await?;
     let body = with_context(
@@ -538,7 +544,7 @@ pub async fn patch_user(
     }
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
+        .write_with(move |tx| -> Result<_, ApiError> {
             let mut doc = find_user(tx, &t, &id, i64::MAX)?.ok_or_else(|| ApiError::resource_not_found(&id))?;
             if let Some(upn) = body.get("userPrincipalName").and_then(Value::as_str)
                 && let Some(other) = docs::find_by_upn(tx, &t, kind::USER, upn, i64::MAX)?
@@ -553,7 +559,8 @@ pub async fn patch_user(
                     doc.body.insert(k.clone(), v.clone());
                 }
             }
-            docs::update(tx, &t, kind::USER, &doc.key, &doc.body).map(|_| ())
+            docs::update(tx, &t, kind::USER, &doc.key, &doc.body)?;
+            Ok(())
         })
         .await?;
     Ok(no_content())
@@ -568,10 +575,11 @@ pub async fn delete_user(
     ctx.caller.require(Access::UserWrite)?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
+        .write_with(move |tx| -> Result<_, ApiError> {
             let doc = find_user(tx, &t, &id, i64::MAX)?
                 .ok_or_else(|| ApiError::resource_not_found(&id))?;
-            soft_delete_user(tx, &t, doc, now_ms())
+            soft_delete_user(tx, &t, doc, now_ms())?;
+            Ok(())
         })
         .await?;
     Ok(no_content())
@@ -579,12 +587,7 @@ pub async fn delete_user(
 
 /// Soft-delete a user: move it to `/directory/deletedItems` with `deletedDateTime` (its UPN is
 /// free again). Shared by `DELETE /users/{id}` and the synchronization engine.
-pub fn soft_delete_user(
-    tx: &rusqlite::Connection,
-    tenant: &str,
-    mut doc: Doc,
-    now: i64,
-) -> Result<(), ApiError> {
+pub fn soft_delete_user(tx: &Conn, tenant: &str, mut doc: Doc, now: i64) -> Result<(), StoreError> {
     docs::delete(tx, tenant, kind::USER, &doc.key)?;
     doc.body
         .insert("deletedDateTime".into(), json!(rfc3339(now)));
@@ -600,11 +603,7 @@ pub fn soft_delete_user(
 
 /// Restore a soft-deleted user (used by the synchronization engine; Graph's restore endpoint is
 /// not emulated). The caller checks that the UPN is free.
-pub fn restore_user(
-    tx: &rusqlite::Connection,
-    tenant: &str,
-    mut doc: Doc,
-) -> Result<Doc, ApiError> {
+pub fn restore_user(tx: &Conn, tenant: &str, mut doc: Doc) -> Result<Doc, StoreError> {
     docs::delete(tx, tenant, kind::DELETED_USER, &doc.key)?;
     doc.body.remove("deletedDateTime");
     docs::upsert(tx, tenant, kind::USER, &doc.key, &doc.body, doc.created_ms)?;

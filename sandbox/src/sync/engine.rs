@@ -25,7 +25,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
@@ -35,10 +34,10 @@ use super::schema::{self, Source, Target, UserRule};
 use super::status;
 use crate::error::ApiError;
 use crate::routes::users::{new_user_doc, restore_user, soft_delete_user};
-use crate::store::Store;
 use crate::store::docs::{self, Doc, kind};
 use crate::store::sync::{self as ss, Entry, JobRow, state};
 use crate::store::tenants;
+use crate::store::{Conn, Store, StoreError};
 use crate::util::{now_ms, rfc3339};
 
 /// Users per transaction.
@@ -318,49 +317,27 @@ struct Addresses {
 impl Addresses {
     /// Load once per cycle, on the connection of the current transaction (never another store
     /// call: an in-memory store has a single connection).
-    fn load(&mut self, c: &Connection, target: &str) -> Result<(), ApiError> {
+    fn load(&mut self, c: &Conn, target: &str) -> Result<(), ApiError> {
         if self.loaded {
             return Ok(());
         }
-        self.owners = {
-            let mut stmt = c.prepare(
-                "SELECT key, json_extract(body, '$.mail'), json_extract(body, '$.proxyAddresses'),
-                        json_extract(body, '$.userPrincipalName'), json_extract(body, '$.creationType')
-                 FROM docs WHERE tenant_id = ?1 AND kind = 'user'
-                   AND (json_extract(body, '$.mail') IS NOT NULL
-                        OR json_array_length(json_extract(body, '$.proxyAddresses')) > 0)",
-            )?;
-            let mut out = HashMap::new();
-            let rows = stmt.query_map([target], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                ))
-            })?;
-            for row in rows {
-                let (id, mail, proxies, upn, creation) = row?;
-                let internal = !upn
-                    .unwrap_or_default()
-                    .to_ascii_uppercase()
-                    .contains("#EXT#")
-                    && creation.as_deref() != Some("Invitation");
-                if let Some(m) = mail {
-                    out.insert(m.to_lowercase(), (id.clone(), internal));
-                }
-                if let Some(p) = proxies
-                    && let Ok(Value::Array(list)) = serde_json::from_str::<Value>(&p)
-                {
-                    for a in list.iter().filter_map(Value::as_str) {
-                        let a = a.split_once(':').map_or(a, |(_, r)| r);
-                        out.insert(a.to_lowercase(), (id.clone(), internal));
-                    }
-                }
+        let mut out = HashMap::new();
+        for u in ss::user_addresses(c, target)? {
+            let internal = !u
+                .upn
+                .unwrap_or_default()
+                .to_ascii_uppercase()
+                .contains("#EXT#")
+                && u.creation_type.as_deref() != Some("Invitation");
+            if let Some(m) = u.mail {
+                out.insert(m.to_lowercase(), (u.id.clone(), internal));
             }
-            out
-        };
+            for a in &u.proxy_addresses {
+                let a = a.split_once(':').map_or(a.as_str(), |(_, r)| r);
+                out.insert(a.to_lowercase(), (u.id.clone(), internal));
+            }
+        }
+        self.owners = out;
         self.loaded = true;
         Ok(())
     }
@@ -395,7 +372,7 @@ fn is_internal_doc(d: &Map<String, Value>) -> bool {
 /// Apply the non-add-only values that differ from the target user; returns what changed, or a
 /// conflict when a new UPN is taken.
 fn apply_updates(
-    tx: &Connection,
+    tx: &Conn,
     cx: &Cx,
     doc: &mut Doc,
     ev: &Evaluated,
@@ -427,7 +404,7 @@ fn apply_updates(
 
 /// Bring one in-scope user's B2B user in line. `entry` is the job's current entry, if any.
 fn reconcile(
-    tx: &Connection,
+    tx: &Conn,
     cx: &Cx,
     ev: &Evaluated,
     entry: Option<&Entry>,
@@ -576,12 +553,7 @@ fn build_new_user(cx: &Cx, ev: &Evaluated) -> Result<NewUser, ApiError> {
     })
 }
 
-fn create(
-    tx: &Connection,
-    cx: &Cx,
-    ev: &Evaluated,
-    addrs: &mut Addresses,
-) -> Result<Outcome, ApiError> {
+fn create(tx: &Conn, cx: &Cx, ev: &Evaluated, addrs: &mut Addresses) -> Result<Outcome, ApiError> {
     let built;
     let nu = match &ev.new_user {
         Some(n) => n,
@@ -615,7 +587,7 @@ fn create(
 }
 
 /// Soft-delete the target user of an entry that left the scope.
-fn deprovision(tx: &Connection, cx: &Cx, target_id: &str) -> Result<Outcome, ApiError> {
+fn deprovision(tx: &Conn, cx: &Cx, target_id: &str) -> Result<Outcome, ApiError> {
     match docs::get(tx, &cx.target, kind::USER, target_id)? {
         Some(mut doc) => {
             doc.body.insert("_syncDeleted".into(), json!(true));
@@ -734,67 +706,13 @@ fn prepare(store: &Store, key: &JobKey, now: i64) -> Result<Option<Prepared>, Ap
     })
 }
 
-fn scope_ids(store: &Store, key: &JobKey, sync_all: bool) -> Result<Vec<String>, ApiError> {
+fn scope_ids(store: &Store, key: &JobKey, sync_all: bool) -> Result<Vec<String>, StoreError> {
     store.read_blocking(|c| {
         if sync_all {
             ss::all_user_ids(c, &key.tenant_id)
         } else {
             ss::assigned_user_ids(c, &key.tenant_id, &key.service_principal_id)
         }
-    })
-}
-
-/// Stored bodies of a few users, by id (None if there is no such user).
-fn load_sources(
-    store: &Store,
-    tenant: &str,
-    ids: &[String],
-) -> Result<Vec<(String, Option<String>)>, ApiError> {
-    store.read_blocking(|c| {
-        use rusqlite::OptionalExtension;
-        let mut stmt = c.prepare_cached(
-            "SELECT body FROM docs WHERE tenant_id = ?1 AND kind = 'user' AND key = ?2",
-        )?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let body: Option<String> = stmt
-                .query_row([tenant, id.as_str()], |r| r.get(0))
-                .optional()?;
-            out.push((id.clone(), body));
-        }
-        Ok(out)
-    })
-}
-
-/// Stored bodies of a chunk of **sorted** ids, with one range scan over the tenant's users
-/// (users between them that are not in the chunk are skipped without being parsed).
-fn load_chunk(
-    store: &Store,
-    tenant: &str,
-    ids: &[String],
-) -> Result<Vec<(String, String)>, ApiError> {
-    let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
-        return Ok(Vec::new());
-    };
-    store.read_blocking(|c| {
-        let mut stmt = c.prepare_cached(
-            "SELECT key, body FROM docs
-             WHERE tenant_id = ?1 AND kind = 'user' AND key >= ?2 AND key <= ?3 ORDER BY key",
-        )?;
-        let mut rows = stmt.query(rusqlite::params![tenant, first, last])?;
-        let mut out = Vec::with_capacity(ids.len());
-        let mut want = ids.iter().peekable();
-        while let Some(r) = rows.next()? {
-            let key: String = r.get(0)?;
-            while want.peek().is_some_and(|w| w.as_str() < key.as_str()) {
-                want.next();
-            }
-            if want.peek().is_some_and(|w| w.as_str() == key.as_str()) {
-                out.push((key, r.get(1)?));
-                want.next();
-            }
-        }
-        Ok(out)
     })
 }
 
@@ -894,7 +812,7 @@ pub fn run_cycle(
             .map(|(k, _)| k.clone())
             .collect();
         if !stale.is_empty() {
-            store.write_blocking(|tx| {
+            store.write_blocking(|tx| -> Result<(), StoreError> {
                 for s in &stale {
                     ss::delete_entry(tx, &key.tenant_id, &key.job_id, s)?;
                 }
@@ -910,7 +828,8 @@ pub fn run_cycle(
         for chunk in ids.chunks(CHUNK) {
             stopped()?;
             let read_started = std::time::Instant::now();
-            let sources = load_chunk(store, &key.tenant_id, chunk)?;
+            let sources =
+                store.read_blocking(|c| ss::user_bodies_sorted(c, &key.tenant_id, chunk))?;
             let mut work: Vec<Evaluated> = Vec::new();
             for (id, body) in sources {
                 let Some(doc) = Raw::parse(&body) else {
@@ -1092,7 +1011,7 @@ pub fn provision_on_demand(
         return Err(job_gone(key));
     };
     let scope: HashSet<String> = scope_ids(store, key, prep.sync_all)?.into_iter().collect();
-    let sources = load_sources(store, &key.tenant_id, subjects)?;
+    let sources = store.read_blocking(|c| ss::user_bodies(c, &key.tenant_id, subjects))?;
     let mut out = Vec::new();
     let mut addrs = Addresses::default();
     for (id, body) in sources {

@@ -229,11 +229,13 @@ pub async fn run_jobs(state: &AppState, keys: Vec<JobKey>) -> Vec<CycleReport> {
                         let _ = st
                             .store
                             .write(move |tx| {
-                                tx.execute(
-                                    "UPDATE sync_jobs SET due_ms = ?4 WHERE tenant_id = ?1 AND sp_id = ?2 AND job_id = ?3 AND due_ms IS NOT NULL",
-                                    rusqlite::params![k.tenant_id, k.service_principal_id, k.job_id, due],
-                                )?;
-                                Ok(())
+                                crate::store::sync::postpone_job(
+                                    tx,
+                                    &k.tenant_id,
+                                    &k.service_principal_id,
+                                    &k.job_id,
+                                    due,
+                                )
                             })
                             .await;
                     }

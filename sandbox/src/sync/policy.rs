@@ -2,11 +2,11 @@
 //! §6.2, §11): the target must allow inbound synchronization and inbound automatic redemption
 //! from the source, and the source must allow outbound automatic redemption to the target.
 
-use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::store::docs::{self, kind};
+use crate::store::{Conn, StoreError};
 
 /// The error code Graph uses when a tenant's policies do not allow synchronization.
 pub const POLICY_CHECK_FAILED: &str = "AzureDirectoryB2BManagementPolicyCheckFailure";
@@ -20,7 +20,7 @@ fn flag(doc: Option<&serde_json::Map<String, Value>>, block: &str, prop: &str) -
 
 /// What is missing for `source` to synchronize users into `target` (empty = allowed). Reads the
 /// policies regardless of the replication-lag fault.
-pub fn missing(c: &Connection, source: &str, target: &str) -> Result<Vec<String>, ApiError> {
+pub fn missing(c: &Conn, source: &str, target: &str) -> Result<Vec<String>, StoreError> {
     let mut out = Vec::new();
     let target_partner = docs::get(c, target, kind::PARTNER, source)?;
     if !flag(
