@@ -163,6 +163,41 @@ pub enum Outcome {
     Escrowed { code: &'static str, message: String },
 }
 
+/// Why a cycle or an on-demand run did not complete. Converts into the Graph error a route
+/// answers with (`From<EngineError> for ApiError`).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The server is shutting down: the cycle stopped at a chunk boundary. What it committed
+    /// stays committed and its due time is unchanged, so it runs again after a restart.
+    #[error("stopped: the server is shutting down")]
+    Stopped,
+    /// The job does not exist (it was deleted before or during the run).
+    #[error("job {0} does not exist")]
+    JobGone(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A target user document could not be serialized.
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The blocking task running the cycle failed (panicked or was cancelled).
+    #[error("sync task: {0}")]
+    Task(String),
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            // A route never sees it today (provisionOnDemand does not stop); 503 if one does.
+            EngineError::Stopped => ApiError::Unavailable { retry_after: 0 },
+            EngineError::JobGone(job) => ApiError::resource_not_found(&job),
+            EngineError::Store(e) => e.into(),
+            EngineError::Json(e) => e.into(),
+            EngineError::Task(m) => ApiError::Internal(format!("sync task: {m}")),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Source evaluation
 
@@ -317,7 +352,7 @@ struct Addresses {
 impl Addresses {
     /// Load once per cycle, on the connection of the current transaction (never another store
     /// call: an in-memory store has a single connection).
-    fn load(&mut self, c: &Conn, target: &str) -> Result<(), ApiError> {
+    fn load(&mut self, c: &Conn, target: &str) -> Result<(), EngineError> {
         if self.loaded {
             return Ok(());
         }
@@ -376,7 +411,7 @@ fn apply_updates(
     cx: &Cx,
     doc: &mut Doc,
     ev: &Evaluated,
-) -> Result<Result<Vec<(String, Value)>, Outcome>, ApiError> {
+) -> Result<Result<Vec<(String, Value)>, Outcome>, EngineError> {
     let mut changed = Vec::new();
     for (k, v, add_only) in &ev.values {
         if *add_only || doc.body.get(k) == Some(v) {
@@ -409,7 +444,7 @@ fn reconcile(
     ev: &Evaluated,
     entry: Option<&Entry>,
     addrs: &mut Addresses,
-) -> Result<Outcome, ApiError> {
+) -> Result<Outcome, EngineError> {
     let linked = match entry.and_then(|e| e.target_id.clone()) {
         Some(t) => Some(t),
         None => ss::find_link(tx, &cx.target, &cx.source, &ev.source_id)?,
@@ -501,7 +536,7 @@ struct NewUser {
     body: String,
 }
 
-fn build_new_user(cx: &Cx, ev: &Evaluated) -> Result<NewUser, ApiError> {
+fn build_new_user(cx: &Cx, ev: &Evaluated) -> Result<NewUser, EngineError> {
     let upn = ev
         .values
         .iter()
@@ -553,7 +588,12 @@ fn build_new_user(cx: &Cx, ev: &Evaluated) -> Result<NewUser, ApiError> {
     })
 }
 
-fn create(tx: &Conn, cx: &Cx, ev: &Evaluated, addrs: &mut Addresses) -> Result<Outcome, ApiError> {
+fn create(
+    tx: &Conn,
+    cx: &Cx,
+    ev: &Evaluated,
+    addrs: &mut Addresses,
+) -> Result<Outcome, EngineError> {
     let built;
     let nu = match &ev.new_user {
         Some(n) => n,
@@ -587,7 +627,7 @@ fn create(tx: &Conn, cx: &Cx, ev: &Evaluated, addrs: &mut Addresses) -> Result<O
 }
 
 /// Soft-delete the target user of an entry that left the scope.
-fn deprovision(tx: &Conn, cx: &Cx, target_id: &str) -> Result<Outcome, ApiError> {
+fn deprovision(tx: &Conn, cx: &Cx, target_id: &str) -> Result<Outcome, EngineError> {
     match docs::get(tx, &cx.target, kind::USER, target_id)? {
         Some(mut doc) => {
             doc.body.insert("_syncDeleted".into(), json!(true));
@@ -650,7 +690,7 @@ struct Prepared {
 }
 
 /// Load the job and decide whether it may run. `Ok(None)`: the job does not exist.
-fn prepare(store: &Store, key: &JobKey, now: i64) -> Result<Option<Prepared>, ApiError> {
+fn prepare(store: &Store, key: &JobKey, now: i64) -> Result<Option<Prepared>, EngineError> {
     store.read_blocking(|c| {
         let Some(job) = ss::get_job(c, &key.tenant_id, &key.service_principal_id, &key.job_id)?
         else {
@@ -717,25 +757,25 @@ fn scope_ids(store: &Store, key: &JobKey, sync_all: bool) -> Result<Vec<String>,
 }
 
 /// A job that vanished while its cycle ran.
-fn job_gone(key: &JobKey) -> ApiError {
-    ApiError::resource_not_found(&key.job_id)
+fn job_gone(key: &JobKey) -> EngineError {
+    EngineError::JobGone(key.job_id.clone())
 }
 
 // ---------------------------------------------------------------------------------------------
 // The cycle
 
 /// Run one cycle of a job now. `interval` is the schedule interval (next due time). When `stop`
-/// becomes true the cycle ends at its next chunk with [`ApiError::Unavailable`], leaving the due
+/// becomes true the cycle ends at its next chunk with [`EngineError::Stopped`], leaving the due
 /// time as it was (what it committed stays committed).
 pub fn run_cycle(
     store: &Store,
     key: &JobKey,
     interval: Duration,
     stop: &AtomicBool,
-) -> Result<CycleReport, ApiError> {
+) -> Result<CycleReport, EngineError> {
     let stopped = || {
         if stop.load(Ordering::SeqCst) {
-            Err(ApiError::Unavailable { retry_after: 0 })
+            Err(EngineError::Stopped)
         } else {
             Ok(())
         }
@@ -1005,7 +1045,7 @@ pub fn provision_on_demand(
     store: &Store,
     key: &JobKey,
     subjects: &[String],
-) -> Result<Vec<OnDemandResult>, ApiError> {
+) -> Result<Vec<OnDemandResult>, EngineError> {
     let now = now_ms();
     let Some(prep) = prepare(store, key, now)? else {
         return Err(job_gone(key));
