@@ -27,7 +27,6 @@ use crate::error::{ApiError, GraphJson, GraphPath};
 use crate::store::Conn;
 use crate::store::docs::Doc;
 use crate::store::sync::{self as ss, JobRow};
-use crate::store::tenants;
 use crate::sync::engine::{JobKey, OnDemandResult, Outcome};
 use crate::sync::{policy, schema, status};
 use crate::util::{new_guid, now_ms, parse_guid, rfc3339};
@@ -95,6 +94,7 @@ const SECRET_KEYS: &[&str] = &[
     "SyncAgentADContainer",
     "ValidateDomain",
     "TestReferences",
+    // A Graph secret key name (not a database connection; no SQL runs outside `store/`).
     "ConnectionString",
 ];
 
@@ -118,7 +118,7 @@ fn job_json(st: &AppState, mut body: Value) -> Map<String, Value> {
 async fn load_job(st: &AppState, ctx: &Ctx, sp: &Doc, job: &str) -> Result<JobRow, ApiError> {
     let (t, s, j) = (ctx.tenant().to_string(), sp.key.clone(), job.to_string());
     st.store
-        .read_with(move |c| ss::get_job(c, &t, &s, &j))
+        .read(move |c| ss::get_job(c, &t, &s, &j))
         .await?
         .ok_or_else(|| job_not_found(job))
 }
@@ -148,10 +148,7 @@ pub async fn list_jobs(
     ctx.caller.require(Access::SyncRead)?;
     let sp = load_sp(&st, &ctx, &id).await?;
     let (t, s) = (ctx.tenant().to_string(), sp.key.clone());
-    let jobs = st
-        .store
-        .read_with(move |c| ss::list_jobs(c, &t, &s))
-        .await?;
+    let jobs = st.store.read(move |c| ss::list_jobs(c, &t, &s)).await?;
     let value: Vec<Value> = jobs
         .into_iter()
         .map(|j| Value::Object(job_json(&st, j.body)))
@@ -200,7 +197,7 @@ pub async fn create_job(
     };
     let stored = row.clone();
     st.store
-        .write_with(move |tx| ss::insert_job(tx, &stored, now))
+        .write(move |tx| ss::insert_job(tx, &stored, now))
         .await?;
     let out = with_context(
         ctx.context(&format!("{}/jobs/$entity", sp_path(&sp.key))),
@@ -236,7 +233,7 @@ pub async fn delete_job(
     let (t, s, j) = (ctx.tenant().to_string(), sp.key.clone(), job.clone());
     let found = st
         .store
-        .write_with(move |tx| ss::delete_job(tx, &t, &s, &j))
+        .write(move |tx| ss::delete_job(tx, &t, &s, &j))
         .await?;
     if !found {
         return Err(job_not_found(&job));
@@ -438,45 +435,10 @@ async fn validate_credentials(
         }
     };
     let given = credential_pairs(body.get("credentials"))?;
+    let given = (!saved).then_some(given);
     let (t, s) = (ctx.tenant().to_string(), sp.key.clone());
     st.store
-        .read_with(move |c| {
-            let creds = if saved {
-                ss::secrets(c, &t, &s)?
-            } else {
-                given
-            };
-            let company = creds
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("CompanyId"))
-                .map(|(_, v)| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| {
-                    // UNCONFIRMED code and wording for incomplete credentials.
-                    ApiError::bad_request(
-                        "The credentials do not contain CompanyId (the target tenant id).",
-                    )
-                })?;
-            let target = parse_guid(&company)
-                .and_then(|g| tenants::get_tenant(c, &g).transpose())
-                .transpose()?
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "CompanyId '{company}' is not the id of an existing tenant."
-                    ))
-                })?;
-            if target.id == t {
-                return Err(ApiError::bad_request(
-                    "CompanyId must name another tenant than the source tenant.",
-                ));
-            }
-            let missing = policy::missing(c, &t, &target.id)?;
-            if missing.is_empty() {
-                Ok(())
-            } else {
-                Err(policy::error(&missing))
-            }
-        })
+        .read_with(move |c| policy::validate_credentials(c, &t, &s, given))
         .await?;
     Ok(no_content())
 }
