@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::store::StoreError;
 use crate::util;
 
 tokio::task_local! {
@@ -329,9 +330,10 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> Self {
-        ApiError::Internal(format!("sqlite: {e}"))
+impl From<StoreError> for ApiError {
+    /// Every store failure is Graph's 500 (the text goes to the log only).
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(e.to_string())
     }
 }
 

@@ -11,11 +11,17 @@
 //! Main types and modules:
 //! - [`AppState`]: the cheap-clone state every handler gets (store, config, token key, faults,
 //!   stats, job wake-up).
-//! - [`router`] builds the axum app; [`serve`] runs it on a listener until a shutdown future
-//!   completes, with the background [`jobs`] worker that completes joins and removals and the
-//!   [`sync`] engine's worker that runs synchronization cycles.
-//! - [`store::Store`]: SQLite behind a cheap-clone handle; [`error::ApiError`]: the single
-//!   Graph-shaped error type; [`auth`]: tokens and the permission table; [`seed`]: seed files.
+//! - [`router`] builds the axum app from [`routes`] (one module per collection: parse, check
+//!   permission, call the domain, encode); [`serve`] runs it on a listener until a shutdown
+//!   future completes, with the background [`jobs`] worker that completes joins and removals and
+//!   the [`sync`] engine's worker that runs synchronization cycles.
+//! - [`directory`]: the domain rules the routes, the job worker, the engine and the [`seed`]
+//!   share (users, groups, the MTO, cross-tenant access policy, the configuration app).
+//! - [`store::Store`]: SQLite behind a cheap-clone handle, and the only module with SQL; it fails
+//!   with [`store::StoreError`].
+//! - [`error::ApiError`]: the single Graph-shaped error type (store and engine errors convert
+//!   into it once); [`auth`]: tokens and the permission table; [`query`]: OData query options;
+//!   [`faults`], [`stats`], [`config`], [`cli`], [`tls`], [`util`].
 //!
 //! Design decision: **every Graph path is evaluated in the tenant of the bearer token**, as in
 //! Graph itself, where all tenants share `graph.microsoft.com`. The token is a self-validating
@@ -26,6 +32,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod directory;
 pub mod error;
 pub mod faults;
 pub mod jobs;

@@ -1,15 +1,13 @@
-//! OData query options: `$filter` (parsed to a small AST that compiles to SQL for the
-//! document table or evaluates on JSON for small in-memory collections), `$search`, `$select`,
-//! `$top` and the `$skiptoken` page token.
+//! OData query options: `$filter` (parsed to a small AST that [`crate::store::filter`] compiles
+//! to SQL for the document table, or that evaluates on JSON for small in-memory collections),
+//! `$search`, `$select`, `$top` and the `$skiptoken` page token.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rusqlite::types::Value as SqlValue;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-use crate::store::docs::SqlFilter;
 
 /// Raw query parameters with case-insensitive lookup of `$`-options.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -400,98 +398,6 @@ impl Filter {
             },
             t @ Filter::Token { .. } => t,
         })
-    }
-
-    /// Compile to SQL over the `docs` table. Property names must be canonical (allow-listed):
-    /// they are the only part of the SQL text not fixed here.
-    pub fn to_sql(&self) -> SqlFilter {
-        fn col(prop: &str) -> String {
-            if prop == "id" {
-                "key".to_string()
-            } else {
-                format!("json_extract(body, '$.{prop}')")
-            }
-        }
-        fn like_escape(s: &str) -> String {
-            let mut o = String::new();
-            for c in s.to_lowercase().chars() {
-                if matches!(c, '%' | '_' | '\\') {
-                    o.push('\\');
-                }
-                o.push(c);
-            }
-            o
-        }
-        match self {
-            Filter::And(a, b) | Filter::Or(a, b) => {
-                let (x, y) = (a.to_sql(), b.to_sql());
-                let op = if matches!(self, Filter::And(..)) {
-                    "AND"
-                } else {
-                    "OR"
-                };
-                let mut params = x.params;
-                params.extend(y.params);
-                SqlFilter {
-                    sql: format!("({}) {op} ({})", x.sql, y.sql),
-                    params,
-                }
-            }
-            Filter::Not(a) => {
-                let x = a.to_sql();
-                SqlFilter {
-                    sql: format!("NOT ({})", x.sql),
-                    params: x.params,
-                }
-            }
-            Filter::Cmp { prop, op, value } => {
-                let c = col(prop);
-                let (sql, params): (String, Vec<SqlValue>) = match (op, value) {
-                    (Op::Eq, Lit::Null) => (format!("{c} IS NULL"), vec![]),
-                    (Op::Ne, Lit::Null) => (format!("{c} IS NOT NULL"), vec![]),
-                    (Op::Eq, Lit::Str(s)) => {
-                        (format!("lower({c}) = lower(?)"), vec![s.clone().into()])
-                    }
-                    (Op::Ne, Lit::Str(s)) => (
-                        format!("({c} IS NULL OR lower({c}) != lower(?))"),
-                        vec![s.clone().into()],
-                    ),
-                    (Op::Eq, Lit::Bool(b)) => (format!("{c} = ?"), vec![i64::from(*b).into()]),
-                    (Op::Ne, Lit::Bool(b)) => (
-                        format!("({c} IS NULL OR {c} != ?)"),
-                        vec![i64::from(*b).into()],
-                    ),
-                    (Op::Eq, Lit::Num(n)) => (format!("{c} = ?"), vec![(*n).into()]),
-                    (Op::Ne, Lit::Num(n)) => {
-                        (format!("({c} IS NULL OR {c} != ?)"), vec![(*n).into()])
-                    }
-                };
-                SqlFilter { sql, params }
-            }
-            Filter::StartsWith { prop, value } => SqlFilter {
-                sql: format!("lower({}) LIKE ? ESCAPE '\\'", col(prop)),
-                params: vec![format!("{}%", like_escape(value)).into()],
-            },
-            Filter::EndsWith { prop, value } => SqlFilter {
-                sql: format!("lower({}) LIKE ? ESCAPE '\\'", col(prop)),
-                params: vec![format!("%{}", like_escape(value)).into()],
-            },
-            Filter::Token { prop, term } => {
-                let c = format!("lower({})", col(prop));
-                let t = like_escape(term);
-                let seps = [" ", ".", "\\_", "-", "@"];
-                let mut sql = format!("{c} LIKE ? ESCAPE '\\'");
-                let mut params: Vec<SqlValue> = vec![format!("{t}%").into()];
-                for s in seps {
-                    sql.push_str(&format!(" OR {c} LIKE ? ESCAPE '\\'"));
-                    params.push(format!("%{s}{t}%").into());
-                }
-                SqlFilter {
-                    sql: format!("({sql})"),
-                    params,
-                }
-            }
-        }
     }
 
     /// Evaluate on a JSON object (for collections that are not in the document table).

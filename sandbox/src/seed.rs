@@ -15,9 +15,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::auth::known_permission;
+use crate::directory::groups::new_group_doc;
+use crate::directory::users::new_user_doc;
 use crate::error::ApiError;
-use crate::routes::groups::new_group_doc;
-use crate::routes::users::new_user_doc;
 use crate::store::Store;
 use crate::store::docs::{self, kind};
 use crate::store::tenants::{self, App, Tenant};

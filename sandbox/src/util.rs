@@ -3,7 +3,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::macros::format_description;
 use uuid::Uuid;
@@ -78,6 +78,14 @@ pub fn seed_guid(tenant_id: &str, kind: &str, name: &str) -> String {
     Uuid::new_v5(&Uuid::NAMESPACE_URL, input.as_bytes())
         .hyphenated()
         .to_string()
+}
+
+/// The map of a JSON object (empty for any other value; used on `json!({...})` literals).
+pub fn object(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
 }
 
 /// A new random GUID.

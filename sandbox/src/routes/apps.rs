@@ -12,16 +12,12 @@
 //! DELETE            /servicePrincipals/{id}/appRoleAssignedTo/{assignmentId}
 //! ```
 //!
-//! Applications and service principals are documents (kinds `application`, `servicePrincipal`);
-//! the private `_spId` of an application names its service principal. Deleting an application
-//! deletes its service principal; deleting a service principal deletes its synchronization jobs,
-//! secrets and app role assignments (the users it provisioned stay in their target tenants).
+//! The documents and the delete cascade (application → service principal → jobs, secrets,
+//! assignments) are in [`crate::directory::apps`].
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
 use super::users::{Listing, list_paged};
@@ -30,18 +26,12 @@ use super::{
 };
 use crate::AppState;
 use crate::auth::Access;
+use crate::directory::apps::{self, CTS_TEMPLATE_ID};
 use crate::error::{ApiError, GraphJson, GraphPath};
 use crate::query::{PageToken, QueryParams, parse_top, project};
 use crate::store::docs::{self, Doc, kind};
 use crate::store::sync::{self as ss, Assignment};
-use crate::store::tenants;
-use crate::util::{ZERO_GUID, new_guid, now_ms, parse_guid, rfc3339};
-
-/// The cross-tenant synchronization configuration application template (reference §6.1).
-pub const CTS_TEMPLATE_ID: &str = "518e5f48-1fc8-4c48-9387-9fdf28b0dfe7";
-
-/// `web.homePageUrl` / `homepage` of a CTS configuration (its `metadata` marks it as CTS).
-pub const CTS_HOME_PAGE: &str = "https://account.activedirectory.windowsazure.com:444/applications/default.aspx?metadata=aad2aadsync|ISV9.1|primary|z";
+use crate::util::{now_ms, object, parse_guid};
 
 const APPLICATION_PROPS: &[&str] = &[
     "id",
@@ -118,106 +108,6 @@ static SERVICE_PRINCIPALS: Listing = Listing {
     odata_type: None,
 };
 
-fn obj(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
-
-/// The CTS configuration's `msiam_access` app role.
-fn msiam_access(id: &str) -> Value {
-    json!({
-        "allowedMemberTypes": ["User"],
-        "description": "msiam_access",
-        "displayName": "msiam_access",
-        "id": id,
-        "isEnabled": true,
-        "origin": "Application",
-        "value": null,
-    })
-}
-
-fn user_impersonation(id: &str, name: &str) -> Value {
-    json!({
-        "adminConsentDescription": format!("Allow the application to access {name} on behalf of the signed-in user."),
-        "adminConsentDisplayName": format!("Access {name}"),
-        "id": id,
-        "isEnabled": true,
-        "type": "User",
-        "userConsentDescription": format!("Allow the application to access {name} on your behalf."),
-        "userConsentDisplayName": format!("Access {name}"),
-        "value": "user_impersonation",
-    })
-}
-
-/// The application and service principal documents of a new CTS configuration.
-fn new_configuration(
-    name: &str,
-    tenant: &tenants::Tenant,
-    now: i64,
-) -> (Map<String, Value>, Map<String, Value>) {
-    let (app_object_id, app_id, sp_id) = (new_guid(), new_guid(), new_guid());
-    let role = msiam_access(&new_guid());
-    let scope = user_impersonation(&new_guid(), name);
-    let mut app = obj(json!({
-        "id": app_object_id,
-        "appId": app_id,
-        "applicationTemplateId": CTS_TEMPLATE_ID,
-        "appRoles": [role],
-        "api": {"acceptMappedClaims": null, "knownClientApplications": [], "oauth2PermissionScopes": [scope], "preAuthorizedApplications": [], "requestedAccessTokenVersion": null},
-        "createdDateTime": rfc3339(now),
-        "deletedDateTime": null,
-        "description": null,
-        "displayName": name,
-        "identifierUris": [],
-        "info": {"logoUrl": null, "marketingUrl": null, "privacyStatementUrl": null, "supportUrl": null, "termsOfServiceUrl": null},
-        "keyCredentials": [],
-        "notes": null,
-        "passwordCredentials": [],
-        "publisherDomain": tenant.initial_domain,
-        "requiredResourceAccess": [],
-        "signInAudience": "AzureADMyOrg",
-        "tags": [],
-        "web": {
-            "homePageUrl": CTS_HOME_PAGE,
-            "logoutUrl": null,
-            "redirectUris": [],
-            "implicitGrantSettings": {"enableAccessTokenIssuance": false, "enableIdTokenIssuance": false},
-        },
-    }));
-    app.insert("_spId".into(), json!(sp_id));
-    let sp = obj(json!({
-        "id": sp_id,
-        "accountEnabled": true,
-        "appDisplayName": name,
-        "appId": app_id,
-        "applicationTemplateId": CTS_TEMPLATE_ID,
-        "appOwnerOrganizationId": tenant.id,
-        "appRoleAssignmentRequired": true,
-        "appRoles": [role],
-        "deletedDateTime": null,
-        "description": null,
-        "displayName": name,
-        "homepage": CTS_HOME_PAGE,
-        "info": {"logoUrl": null, "marketingUrl": null, "privacyStatementUrl": null, "supportUrl": null, "termsOfServiceUrl": null},
-        "keyCredentials": [],
-        "loginUrl": null,
-        "logoutUrl": null,
-        "notes": null,
-        "notificationEmailAddresses": [],
-        "oauth2PermissionScopes": [scope],
-        "passwordCredentials": [],
-        "preferredSingleSignOnMode": null,
-        "replyUrls": [],
-        "servicePrincipalNames": [app_id],
-        "servicePrincipalType": "Application",
-        "signInAudience": "AzureADMyOrg",
-        "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
-    }));
-    (app, sp)
-}
-
 fn public(m: &Map<String, Value>) -> Map<String, Value> {
     project(m, None, &[])
 }
@@ -247,26 +137,23 @@ pub async fn instantiate(
         .to_string();
     let t = ctx.tenant().to_string();
     let now = now_ms();
-    let (app, sp) = st
+    let created = st
         .store
-        .write(move |tx| {
-            let tenant =
-                tenants::get_tenant(tx, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
-            let (app, sp) = new_configuration(&name, &tenant, now);
-            let app_key = app["id"].as_str().unwrap_or_default().to_string();
-            let sp_key = sp["id"].as_str().unwrap_or_default().to_string();
-            docs::insert(tx, &t, kind::APPLICATION, &app_key, &app, now)?;
-            docs::insert(tx, &t, kind::SERVICE_PRINCIPAL, &sp_key, &sp, now)?;
-            Ok((app, sp))
-        })
+        .write_with(move |tx| apps::instantiate(tx, &t, &name, now))
         .await?;
     let mut out = Map::new();
     out.insert(
         "@odata.context".into(),
         json!(ctx.context("microsoft.graph.applicationServicePrincipal")),
     );
-    out.insert("application".into(), Value::Object(public(&app)));
-    out.insert("servicePrincipal".into(), Value::Object(public(&sp)));
+    out.insert(
+        "application".into(),
+        Value::Object(public(&created.application)),
+    );
+    out.insert(
+        "servicePrincipal".into(),
+        Value::Object(public(&created.service_principal)),
+    );
     Ok(json_response(StatusCode::CREATED, &Value::Object(out)))
 }
 
@@ -373,16 +260,7 @@ async fn patch_doc(
     let t = ctx.tenant().to_string();
     let id = id.to_string();
     st.store
-        .write(move |tx| {
-            let mut doc = docs::get(tx, &t, l.kind, &key)?
-                .ok_or_else(|| ApiError::resource_not_found(&id))?;
-            for (k, v) in body {
-                if !k.starts_with("@odata.") {
-                    doc.body.insert(k, v);
-                }
-            }
-            docs::update(tx, &t, l.kind, &key, &doc.body).map(|_| ())
-        })
+        .write_with(move |tx| apps::update(tx, &t, l.kind, &key, &id, body))
         .await?;
     Ok(no_content())
 }
@@ -407,12 +285,6 @@ pub async fn patch_service_principal(
     patch_doc(&st, &ctx, &SERVICE_PRINCIPALS, &id, body).await
 }
 
-/// Delete a service principal and everything synchronization keeps for it.
-fn delete_sp(tx: &rusqlite::Connection, tenant: &str, sp_id: &str) -> Result<bool, ApiError> {
-    ss::delete_sp_state(tx, tenant, sp_id)?;
-    docs::delete(tx, tenant, kind::SERVICE_PRINCIPAL, sp_id)
-}
-
 /// `DELETE /applications/{id}` — 204; deletes its service principal, jobs, secrets and
 /// assignments too (hard delete: deleted applications are not listed under deletedItems).
 pub async fn delete_application(
@@ -424,41 +296,7 @@ pub async fn delete_application(
     let key = parse_guid(&id).ok_or_else(|| ApiError::resource_not_found(&id))?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
-            let app = docs::get(tx, &t, kind::APPLICATION, &key)?
-                .ok_or_else(|| ApiError::resource_not_found(&id))?;
-            // The service principal of this app: the one recorded at instantiation, or any with
-            // the same appId.
-            let mut sps: Vec<String> = app
-                .body
-                .get("_spId")
-                .and_then(Value::as_str)
-                .map(|s| vec![s.to_string()])
-                .unwrap_or_default();
-            if let Some(app_id) = app.body.get("appId").and_then(Value::as_str) {
-                let filter = docs::SqlFilter {
-                    sql: "json_extract(body, '$.appId') = ?".into(),
-                    params: vec![app_id.to_string().into()],
-                };
-                for d in docs::list(
-                    tx,
-                    &t,
-                    kind::SERVICE_PRINCIPAL,
-                    &filter,
-                    None,
-                    1000,
-                    i64::MAX,
-                )? {
-                    if !sps.contains(&d.key) {
-                        sps.push(d.key);
-                    }
-                }
-            }
-            for sp in sps {
-                delete_sp(tx, &t, &sp)?;
-            }
-            docs::delete(tx, &t, kind::APPLICATION, &key).map(|_| ())
-        })
+        .write_with(move |tx| apps::delete_application(tx, &t, &key, &id))
         .await?;
     Ok(no_content())
 }
@@ -474,8 +312,9 @@ pub async fn delete_service_principal(
     let key = parse_guid(&id).ok_or_else(|| ApiError::resource_not_found(&id))?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
-            if !delete_sp(tx, &t, &key)? {
+        .write_with(move |tx| {
+            // An error rolls back: nothing is deleted for a service principal that is not there.
+            if !apps::delete_service_principal(tx, &t, &key)? {
                 return Err(ApiError::resource_not_found(&id));
             }
             Ok(())
@@ -585,75 +424,14 @@ pub async fn create_assignment(
     let now = now_ms();
     let assignment = st
         .store
-        .write(move |tx| {
-            let sp = docs::get(tx, &t, kind::SERVICE_PRINCIPAL, &sp_key)?
-                .ok_or_else(|| ApiError::resource_not_found(&sp_key))?;
-            let known_role = role == ZERO_GUID
-                || sp
-                    .body
-                    .get("appRoles")
-                    .and_then(Value::as_array)
-                    .is_some_and(|r| {
-                        r.iter()
-                            .any(|x| x.get("id").and_then(Value::as_str) == Some(role.as_str()))
-                    });
-            if !known_role {
-                return Err(ApiError::request_bad_request(format!(
-                    "Permission being assigned was not found on application '{}'.",
-                    sp.body
-                        .get("appId")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                )));
-            }
-            let (ptype, pname) = if let Some(u) = docs::get(tx, &t, kind::USER, &principal)? {
-                (
-                    "User",
-                    u.body.get("displayName").cloned().unwrap_or(Value::Null),
-                )
-            } else if let Some(g) = docs::get(tx, &t, kind::GROUP, &principal)? {
-                (
-                    "Group",
-                    g.body.get("displayName").cloned().unwrap_or(Value::Null),
-                )
-            } else {
-                return Err(ApiError::resource_not_found(&principal));
-            };
-            // Assignment ids are opaque base64url strings in Graph, not GUIDs.
-            let aid = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-            let body = json!({
-                "id": aid,
-                "deletedDateTime": null,
-                "appRoleId": role,
-                "createdDateTime": rfc3339(now),
-                "principalDisplayName": pname,
-                "principalId": principal,
-                "principalType": ptype,
-                "resourceDisplayName": sp.body.get("displayName").cloned().unwrap_or(Value::Null),
-                "resourceId": sp_key,
-            });
-            let a = Assignment {
-                id: aid,
-                resource_id: sp_key.clone(),
-                principal_id: principal.clone(),
-                principal_type: ptype.into(),
-                app_role_id: role.clone(),
-                body,
-            };
-            if !ss::insert_assignment(tx, &t, &a)? {
-                return Err(ApiError::request_bad_request(
-                    "Permission being assigned already exists on the object.",
-                ));
-            }
-            Ok(a)
-        })
+        .write_with(move |tx| apps::assign(tx, &t, &sp_key, &principal, &role, now))
         .await?;
     let body = with_context(
         ctx.context(&format!(
             "servicePrincipals('{}')/appRoleAssignedTo/$entity",
             assignment.resource_id
         )),
-        obj(assignment.body),
+        object(assignment.body),
     );
     Ok(json_response(StatusCode::CREATED, &body))
 }
@@ -668,15 +446,7 @@ pub async fn delete_assignment(
     let sp_key = parse_guid(&id).ok_or_else(|| ApiError::resource_not_found(&id))?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
-            if docs::get(tx, &t, kind::SERVICE_PRINCIPAL, &sp_key)?.is_none() {
-                return Err(ApiError::resource_not_found(&sp_key));
-            }
-            if !ss::delete_assignment(tx, &t, &sp_key, &aid)? {
-                return Err(ApiError::resource_not_found(&aid));
-            }
-            Ok(())
-        })
+        .write_with(move |tx| apps::unassign(tx, &t, &sp_key, &aid))
         .await?;
     Ok(no_content())
 }
@@ -701,7 +471,7 @@ pub async fn get_assignment(
             "servicePrincipals('{}')/appRoleAssignedTo/$entity",
             sp.key
         )),
-        obj(a.body),
+        object(a.body),
     );
     Ok(json_response(StatusCode::OK, &body))
 }

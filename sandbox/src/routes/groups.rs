@@ -17,6 +17,7 @@ use super::users::{Listing, USER_DEFAULT, USER_PROPS, list_paged};
 use super::{Ctx, collection_fragment, entity_fragment, json_response, with_context};
 use crate::AppState;
 use crate::auth::Access;
+use crate::directory::groups;
 use crate::error::{ApiError, GraphPath};
 use crate::query::project;
 use crate::store::docs::{self, kind};
@@ -70,30 +71,6 @@ static GROUPS: Listing = Listing {
     odata_type: None,
 };
 
-/// A new security group document.
-pub fn new_group_doc(id: &str, display_name: &str, now: i64) -> Map<String, Value> {
-    let nickname: String = display_name
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    match json!({
-        "id": id,
-        "createdDateTime": rfc3339(now),
-        "description": null,
-        "displayName": display_name,
-        "groupTypes": [],
-        "mail": null,
-        "mailEnabled": false,
-        "mailNickname": if nickname.is_empty() { "group".to_string() } else { nickname },
-        "securityEnabled": true,
-        "visibility": null,
-        "isAssignableToRole": null,
-    }) {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
-
 /// `GET /groups`.
 pub async fn list_groups(State(st): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
     ctx.caller.require(Access::GroupRead)?;
@@ -134,18 +111,7 @@ pub async fn list_members(
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
     let users = st
         .store
-        .read(move |c| {
-            if docs::get_visible(c, &t, kind::GROUP, &key, vb)?.is_none() {
-                return Err(ApiError::resource_not_found(&key));
-            }
-            let mut out = Vec::new();
-            for m in docs::group_member_ids(c, &t, &key)? {
-                if let Some(u) = docs::get_visible(c, &t, kind::USER, &m, vb)? {
-                    out.push(u);
-                }
-            }
-            Ok(out)
-        })
+        .read_with(move |c| groups::member_users(c, &t, &key, vb))
         .await?;
     let value: Vec<Value> = users
         .into_iter()

@@ -7,7 +7,9 @@
 //!    access log line per request.
 //! 2. `faults::fault_layer` (Graph routes only): latency, 429, 503.
 //!
-//! Handlers take a [`Ctx`] (authenticated caller, API version, base URL, query options).
+//! Handlers take a [`Ctx`] (authenticated caller, API version, base URL, query options), parse
+//! the request, check the caller's permission, apply the rules of [`crate::directory`] (or the
+//! synchronization engine) in one store transaction, and encode the answer.
 
 pub mod admin;
 pub mod apps;
@@ -37,6 +39,9 @@ use crate::auth::Caller;
 use crate::error::{ApiError, REQUEST_CTX, RequestCtx};
 use crate::query::QueryParams;
 use crate::util::{json_body, new_guid};
+
+/// Shared with the domain layer, whose PATCH semantics check properties too.
+pub use crate::directory::check_properties;
 
 /// Which Graph version a request came in on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -512,25 +517,6 @@ pub fn expect_object(v: Value) -> Result<Map<String, Value>, ApiError> {
         Value::Object(m) => Ok(m),
         _ => Err(ApiError::bad_request(crate::error::BAD_JSON_MESSAGE)),
     }
-}
-
-/// Reject properties that are not in `allowed` (keys starting with `@odata.` are ignored).
-pub fn check_properties(
-    body: &Map<String, Value>,
-    allowed: &[&str],
-    type_name: &str,
-) -> Result<(), ApiError> {
-    for k in body.keys() {
-        if k.starts_with("@odata.") {
-            continue;
-        }
-        if !allowed.contains(&k.as_str()) {
-            return Err(ApiError::bad_request(format!(
-                "Property '{k}' does not exist as a declared property or extension property on type 'microsoft.graph.{type_name}'."
-            )));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

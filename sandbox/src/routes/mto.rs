@@ -7,8 +7,9 @@
 //! GET|PATCH           /tenantRelationships/multiTenantOrganization/joinRequest
 //! ```
 //!
-//! Handlers only validate and queue: joins, removals and role changes of active tenants are
-//! applied by [`crate::jobs`] after the configured join delay.
+//! Handlers parse, check permissions and encode; the rules (who may add, remove or promote whom,
+//! and the queue of joins, removals and role changes that [`crate::jobs`] applies after the
+//! configured join delay) are in [`crate::directory::mto`].
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -18,11 +19,11 @@ use serde_json::{Map, Value, json};
 use super::{Ctx, check_properties, expect_object, json_response, no_content, with_context};
 use crate::AppState;
 use crate::auth::Access;
+use crate::directory;
 use crate::error::{ApiError, GraphJson, GraphPath};
 use crate::query::{parse_filter, project};
-use crate::store::mto::{self, JoinRequest, Member, Org};
-use crate::store::tenants;
-use crate::util::{ZERO_GUID, new_guid, now_ms, parse_guid, rfc3339, seed_guid};
+use crate::store::mto::{self, Member, Org};
+use crate::util::{parse_guid, rfc3339};
 
 const MTO_PROPS: &[&str] = &[
     "id",
@@ -56,9 +57,6 @@ const JOIN_PROPS: &[&str] = &[
     "transitionDetails",
 ];
 
-/// Maximum number of active tenants in one MTO (reference §2.3).
-pub const MAX_ACTIVE_TENANTS: usize = 100;
-
 fn mto_json(found: Option<&(Org, Member)>) -> Map<String, Value> {
     let v = match found {
         None => {
@@ -75,18 +73,6 @@ fn mto_json(found: Option<&(Org, Member)>) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
         _ => Map::new(),
-    }
-}
-
-fn require_owner(me: &Member) -> Result<(), ApiError> {
-    if me.role == "owner" && me.is_in() {
-        Ok(())
-    } else {
-        // UNCONFIRMED: the error for a non-owner writing the member list is not documented.
-        Err(ApiError::Forbidden(
-            "Only an owner tenant of the multi-tenant organization can perform this operation."
-                .into(),
-        ))
     }
 }
 
@@ -164,39 +150,7 @@ pub async fn put_mto(
     let t = ctx.tenant().to_string();
     let created = st
         .store
-        .write(move |tx| {
-            if mto::org_of_tenant(tx, &t)?.is_some() {
-                // UNCONFIRMED: Graph does not document a second PUT; we refuse it.
-                return Err(ApiError::same_key_conflict(
-                    "A multi-tenant organization already exists for this tenant.",
-                ));
-            }
-            let tenant =
-                tenants::get_tenant(tx, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
-            let now = now_ms();
-            let org = Org {
-                org_id: new_guid(),
-                display_name,
-                description,
-                created_ms: now,
-                creator_tenant: t.clone(),
-            };
-            mto::insert_org(tx, &org)?;
-            let me = Member {
-                org_id: org.org_id.clone(),
-                tenant_id: t.clone(),
-                display_name: tenant.display_name,
-                role: "owner".into(),
-                state: "active".into(),
-                added_ms: now,
-                joined_ms: None,
-                added_by: t.clone(),
-                transition: None,
-                local_id: Some(new_guid()),
-            };
-            mto::put_member(tx, &me)?;
-            Ok((org, me))
-        })
+        .write_with(move |tx| directory::mto::create(tx, &t, display_name, description))
         .await?;
     let body = with_context(
         ctx.context("tenantRelationships/multiTenantOrganization/$entity"),
@@ -229,18 +183,7 @@ pub async fn patch_mto(
     let description = optional_string(&body, "description", "MultiTenantOrganization")?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
-            let (mut org, me) =
-                mto::org_of_tenant(tx, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
-            require_owner(&me)?;
-            if let Some(d) = display_name {
-                org.display_name = d;
-            }
-            if let Some(d) = description {
-                org.description = d;
-            }
-            mto::update_org(tx, &org)
-        })
+        .write_with(move |tx| directory::mto::update(tx, &t, display_name, description))
         .await?;
     Ok(no_content())
 }
@@ -259,10 +202,7 @@ pub async fn list_tenants(State(st): State<AppState>, ctx: Ctx) -> Result<Respon
     let t = ctx.tenant().to_string();
     let rows = st
         .store
-        .read(move |c| match mto::org_of_tenant(c, &t)? {
-            None => Ok(Vec::new()),
-            Some((org, _)) => mto::members(c, &org.org_id),
-        })
+        .read(move |c| directory::mto::member_rows(c, &t))
         .await?;
     let basic_only = !ctx.caller.has(Access::MtoRead);
     let value: Vec<Value> = rows
@@ -320,41 +260,7 @@ pub async fn add_tenant(
     let t = ctx.tenant().to_string();
     let row = st
         .store
-        .write(move |tx| {
-            let (org, me) =
-                mto::org_of_tenant(tx, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
-            require_owner(&me)?;
-            if mto::get_member(tx, &org.org_id, &tenant_id)?.is_some() {
-                return Err(ApiError::request_bad_request(
-                    "Tenant is already being added in Multi-Tenant Organization.",
-                ));
-            }
-            if tenants::get_tenant(tx, &tenant_id)?.is_none() {
-                // UNCONFIRMED: Graph's answer for a tenant id that does not exist.
-                return Err(ApiError::request_bad_request(format!(
-                    "Tenant '{tenant_id}' does not exist."
-                )));
-            }
-            let m = Member {
-                org_id: org.org_id,
-                tenant_id,
-                display_name,
-                role: role.clone(),
-                state: "pending".into(),
-                added_ms: now_ms(),
-                joined_ms: None,
-                added_by: t,
-                transition: Some(json!({
-                    "desiredState": "active",
-                    "desiredRole": role,
-                    "status": "notStarted",
-                    "details": null,
-                })),
-                local_id: None,
-            };
-            mto::put_member(tx, &m)?;
-            Ok(m)
-        })
+        .write_with(move |tx| directory::mto::add_member(tx, &t, tenant_id, display_name, role))
         .await?;
     let obj = match row.to_json() {
         Value::Object(o) => o,
@@ -379,11 +285,7 @@ pub async fn get_tenant(
     let t = ctx.tenant().to_string();
     let row = st
         .store
-        .read(move |c| {
-            let (org, _) =
-                mto::org_of_tenant(c, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
-            mto::get_member(c, &org.org_id, &id)?.ok_or_else(ApiError::directory_object_not_found)
-        })
+        .read_with(move |c| directory::mto::member(c, &t, &id))
         .await?;
     let obj = match row.to_json() {
         Value::Object(o) => o,
@@ -394,12 +296,6 @@ pub async fn get_tenant(
         project(&obj, select.as_deref(), &[]),
     );
     Ok(json_response(StatusCode::OK, &body))
-}
-
-fn active_owners_except(rows: &[Member], except: &str) -> usize {
-    rows.iter()
-        .filter(|m| m.is_in() && m.role == "owner" && m.tenant_id != except && !m.removal_pending())
-        .count()
 }
 
 /// `PATCH .../tenants/{tenantId}` — change the role; owners only; 204. On a pending tenant the
@@ -419,65 +315,17 @@ pub async fn patch_tenant(
         &["role", "displayName", "tenantId"],
         "multiTenantOrganizationMember",
     )?;
-    let role = body.get("role").map(role_value).transpose()?;
-    let new_name = body.get("displayName").cloned();
+    let patch = directory::mto::MemberPatch {
+        role: body.get("role").map(role_value).transpose()?,
+        display_name: body.get("displayName").cloned(),
+        tenant_id: body.get("tenantId").cloned(),
+    };
     let id = parse_guid(&id).ok_or_else(ApiError::directory_object_not_found)?;
     let t = ctx.tenant().to_string();
     let delay = st.config.join_delay.as_millis() as i64;
     let queued = st
         .store
-        .write(move |tx| {
-            let (org, me) = mto::org_of_tenant(tx, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
-            require_owner(&me)?;
-            let mut row = mto::get_member(tx, &org.org_id, &id)?.ok_or_else(ApiError::directory_object_not_found)?;
-            if let Some(n) = new_name
-                && n.as_str() != Some(row.display_name.as_str())
-            {
-                return Err(ApiError::request_bad_request(
-                    "Property 'displayName' of a multi-tenant organization member cannot be changed once set.",
-                ));
-            }
-            if let Some(tid) = body.get("tenantId")
-                && tid.as_str().and_then(parse_guid).as_deref() != Some(id.as_str())
-            {
-                return Err(ApiError::request_bad_request("Property 'tenantId' is read-only."));
-            }
-            let Some(role) = role else { return Ok(false) };
-            if row.removal_pending() {
-                return Err(ApiError::request_bad_request(
-                    "The tenant is being removed from the multi-tenant organization.",
-                ));
-            }
-            if !row.is_in() {
-                // Pending tenant: only the desired role changes.
-                let mut tr = row.transition.clone().unwrap_or_else(|| {
-                    json!({"desiredState": "active", "status": "notStarted", "details": null})
-                });
-                tr["desiredRole"] = json!(role);
-                row.transition = Some(tr);
-                mto::put_member(tx, &row)?;
-                return Ok(false);
-            }
-            let rows = mto::members(tx, &org.org_id)?;
-            if row.role == "owner" && role == "member" && active_owners_except(&rows, &id) == 0 {
-                return Err(ApiError::request_bad_request(
-                    "A multi-tenant organization must keep at least one active owner tenant.",
-                ));
-            }
-            if row.role == role && row.transition.is_none() {
-                return Ok(false);
-            }
-            row.transition = Some(json!({
-                "desiredState": "active",
-                "desiredRole": role,
-                "status": "notStarted",
-                "details": null,
-            }));
-            mto::put_member(tx, &row)?;
-            mto::cancel_jobs(tx, "role", &id)?;
-            mto::enqueue(tx, now_ms() + delay, "role", &id, Some(&org.org_id), &json!({"role": role}))?;
-            Ok(true)
-        })
+        .write_with(move |tx| directory::mto::change_member(tx, &t, &id, patch, delay))
         .await?;
     if queued {
         st.jobs_wakeup.notify_one();
@@ -501,61 +349,12 @@ pub async fn remove_tenant(
     let delay = st.config.join_delay.as_millis() as i64;
     let queued = st
         .store
-        .write(move |tx| {
-            let (org, me) = mto::org_of_tenant(tx, &t)?.ok_or_else(ApiError::directory_object_not_found)?;
-            let mut row = mto::get_member(tx, &org.org_id, &id)?.ok_or_else(ApiError::directory_object_not_found)?;
-            if row.removal_pending() {
-                return Ok(false);
-            }
-            let rows = mto::members(tx, &org.org_id)?;
-            if id == t {
-                if me.role == "owner" {
-                    let others_active = rows.iter().filter(|m| m.is_in() && m.tenant_id != t && !m.removal_pending()).count();
-                    if others_active > 0 && active_owners_except(&rows, &t) == 0 {
-                        return Err(ApiError::request_bad_request(
-                            "The last active owner tenant cannot leave while other tenants are active. Make another tenant an owner first.",
-                        ));
-                    }
-                }
-            } else {
-                require_owner(&me)?;
-                if id == org.creator_tenant {
-                    return Err(ApiError::request_bad_request(
-                        "The tenant that created the multi-tenant organization cannot be removed by another tenant.",
-                    ));
-                }
-            }
-            // Observed by Microsoft (ED how-to): right after DELETE the row reads state
-            // "pending" with transitionDetails.desiredState "removed".
-            row.state = "pending".into();
-            row.transition = Some(json!({
-                "desiredState": "removed",
-                "desiredRole": row.role,
-                "status": "notStarted",
-                "details": null,
-            }));
-            mto::put_member(tx, &row)?;
-            mto::cancel_jobs(tx, "role", &id)?;
-            mto::enqueue(tx, now_ms() + delay, "remove", &id, Some(&org.org_id), &json!({}))?;
-            Ok(true)
-        })
+        .write_with(move |tx| directory::mto::remove_member(tx, &t, &id, delay))
         .await?;
     if queued {
         st.jobs_wakeup.notify_one();
     }
     Ok(no_content())
-}
-
-/// The join request of a tenant that never sent one.
-pub fn default_join_request(tenant: &str) -> JoinRequest {
-    JoinRequest {
-        tenant_id: tenant.to_string(),
-        id: seed_guid(tenant, "joinrequest", "joinRequest"),
-        added_by: ZERO_GUID.into(),
-        member_state: None,
-        role: None,
-        transition: None,
-    }
 }
 
 /// `GET .../joinRequest`.
@@ -565,9 +364,7 @@ pub async fn get_join_request(State(st): State<AppState>, ctx: Ctx) -> Result<Re
     let t = ctx.tenant().to_string();
     let jr = st
         .store
-        .read(
-            move |c| Ok(mto::get_join_request(c, &t)?.unwrap_or_else(|| default_join_request(&t))),
-        )
+        .read(move |c| directory::mto::join_request(c, &t))
         .await?;
     let obj = match jr.to_json() {
         Value::Object(o) => o,
@@ -603,40 +400,7 @@ pub async fn patch_join_request(
     let delay = st.config.join_delay.as_millis() as i64;
     let queued = st
         .store
-        .write(move |tx| {
-            let current =
-                mto::get_join_request(tx, &t)?.unwrap_or_else(|| default_join_request(&t));
-            mto::cancel_jobs(tx, "join", &t)?;
-            if added_by == ZERO_GUID {
-                mto::put_join_request(
-                    tx,
-                    &JoinRequest {
-                        id: current.id,
-                        ..default_join_request(&t)
-                    },
-                )?;
-                return Ok(false);
-            }
-            if current.member_state.as_deref() == Some("active") && current.added_by == added_by {
-                // Already joined through this owner: nothing to do.
-                return Ok(false);
-            }
-            let jr = JoinRequest {
-                tenant_id: t.clone(),
-                id: current.id,
-                added_by,
-                member_state: Some("pending".into()),
-                role: None,
-                transition: Some(json!({
-                    "desiredMemberState": "active",
-                    "status": "notStarted",
-                    "details": "",
-                })),
-            };
-            mto::put_join_request(tx, &jr)?;
-            mto::enqueue(tx, now_ms() + delay, "join", &t, None, &json!({}))?;
-            Ok(true)
-        })
+        .write(move |tx| directory::mto::request_join(tx, &t, added_by, delay))
         .await?;
     if queued {
         st.jobs_wakeup.notify_one();

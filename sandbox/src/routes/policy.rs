@@ -14,338 +14,24 @@
 //! GET|PUT|PATCH|DELETE   /policies/crossTenantAccessPolicy/partners/{tenantId}/identitySynchronization
 //! ```
 //!
-//! PATCH semantics: each top-level property sent replaces the stored one (a nested object
-//! replaces the whole property), `null` clears it, properties not sent are kept.
-//! The functions at the end (`ensure_partner`, `apply_templates`, ...) are used by the MTO join.
+//! The documents, their PATCH semantics and what an MTO join generates are in
+//! [`crate::directory::policy`]; these handlers parse, check permissions and encode.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 
-use super::{
-    ApiVersion, Ctx, check_properties, expect_object, json_response, no_content, with_context,
-};
+use super::{ApiVersion, Ctx, expect_object, json_response, no_content, with_context};
 use crate::AppState;
 use crate::auth::Access;
-use crate::error::{ApiError, ErrorDetail, GraphJson, GraphPath};
+use crate::directory::policy::{self, PARTNER_TEMPLATE_WRITABLE, PARTNER_TYPE, SYNC_TYPE};
+use crate::error::{ApiError, GraphJson, GraphPath};
 use crate::query::project;
-use crate::store::docs::{self, SqlFilter, kind};
-use crate::util::{now_ms, parse_guid, seed_guid};
+use crate::store::docs::kind;
+use crate::util::{object, parse_guid, seed_guid};
 
 const CTAP: &str = "policies/crossTenantAccessPolicy";
-
-// ---------------------------------------------------------------------------------------------
-// Default documents
-
-fn obj(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
-
-fn all_targets(access: &str) -> Value {
-    json!({
-        "usersAndGroups": {"accessType": access, "targets": [{"target": "AllUsers", "targetType": "user"}]},
-        "applications": {"accessType": access, "targets": [{"target": "AllApplications", "targetType": "application"}]},
-    })
-}
-
-fn default_root(tenant: &str) -> Map<String, Value> {
-    obj(json!({
-        "id": seed_guid(tenant, "policy", "crossTenantAccessPolicy"),
-        "displayName": "CrossTenantAccessPolicy",
-        "allowedCloudEndpoints": [],
-    }))
-}
-
-/// System default of `/policies/crossTenantAccessPolicy/default` (reference §5.4).
-pub fn system_default() -> Map<String, Value> {
-    let mut tr = all_targets("blocked");
-    tr["devices"] = Value::Null;
-    obj(json!({
-        "isServiceDefault": true,
-        "inboundTrust": {
-            "isMfaAccepted": false,
-            "isCompliantDeviceAccepted": false,
-            "isHybridAzureADJoinedDeviceAccepted": false,
-        },
-        "automaticUserConsentSettings": {"inboundAllowed": false, "outboundAllowed": false},
-        "b2bCollaborationInbound": all_targets("allowed"),
-        "b2bCollaborationOutbound": all_targets("allowed"),
-        "b2bDirectConnectInbound": all_targets("blocked"),
-        "b2bDirectConnectOutbound": all_targets("blocked"),
-        "invitationRedemptionIdentityProviderConfiguration": {
-            "primaryIdentityProviderPrecedenceOrder": ["externalAzureActiveDirectory", "externalFederation", "socialIdentityProviders"],
-            "fallbackIdentityProvider": "defaultConfiguredIdp",
-        },
-        "tenantRestrictions": tr,
-    }))
-}
-
-/// A freshly created partner configuration (body only `tenantId`).
-pub fn default_partner(partner_tenant: &str) -> Map<String, Value> {
-    obj(json!({
-        "tenantId": partner_tenant,
-        "isServiceProvider": null,
-        "isInMultiTenantOrganization": false,
-        "inboundTrust": null,
-        "automaticUserConsentSettings": {"inboundAllowed": null, "outboundAllowed": null},
-        "b2bCollaborationInbound": null,
-        "b2bCollaborationOutbound": null,
-        "b2bDirectConnectInbound": null,
-        "b2bDirectConnectOutbound": null,
-        "tenantRestrictions": null,
-        "crossCloudMeetingConfiguration": null,
-        "protectedContentSharing": null,
-    }))
-}
-
-fn default_identity_sync(partner_tenant: &str) -> Map<String, Value> {
-    obj(json!({
-        "tenantId": partner_tenant,
-        "displayName": null,
-        "userSyncInbound": null,
-        "groupSyncInbound": null,
-        "externalCloudAuthorizedApplicationId": null,
-    }))
-}
-
-const DEFAULT_LEVEL: &str = "newPartners,existingPartners";
-
-fn default_sync_template(tenant: &str) -> Map<String, Value> {
-    obj(json!({
-        "id": seed_guid(tenant, "template", "multiTenantOrganizationIdentitySynchronization"),
-        "templateApplicationLevel": DEFAULT_LEVEL,
-        "userSyncInbound": {"isSyncAllowed": null},
-    }))
-}
-
-fn default_partner_template(tenant: &str) -> Map<String, Value> {
-    obj(json!({
-        "id": seed_guid(tenant, "template", "multiTenantOrganizationPartnerConfiguration"),
-        "templateApplicationLevel": DEFAULT_LEVEL,
-        "inboundTrust": null,
-        "b2bCollaborationInbound": null,
-        "b2bCollaborationOutbound": null,
-        "b2bDirectConnectInbound": null,
-        "b2bDirectConnectOutbound": null,
-        "automaticUserConsentSettings": {"inboundAllowed": null, "outboundAllowed": null},
-    }))
-}
-
-fn singleton_default(tenant: &str, k: &str) -> Map<String, Value> {
-    match k {
-        kind::CTAP_ROOT => default_root(tenant),
-        kind::CTAP_DEFAULT => system_default(),
-        kind::TEMPLATE_SYNC => default_sync_template(tenant),
-        _ => default_partner_template(tenant),
-    }
-}
-
-/// A per-tenant singleton document, or its default when never written.
-pub fn load_singleton(
-    c: &Connection,
-    tenant: &str,
-    k: &str,
-) -> Result<Map<String, Value>, ApiError> {
-    Ok(docs::get(c, tenant, k, "")?
-        .map(|d| d.body)
-        .unwrap_or_else(|| singleton_default(tenant, k)))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Validation
-
-fn invalid(prop: &str) -> ApiError {
-    ApiError::bad_request(format!("Invalid value specified for property '{prop}'."))
-}
-
-fn check_bool_object(v: &Value, prop: &str, keys: &[&str]) -> Result<(), ApiError> {
-    match v {
-        Value::Null => Ok(()),
-        Value::Object(m) => {
-            for (k, x) in m {
-                if k.starts_with("@odata.") {
-                    continue;
-                }
-                if !keys.contains(&k.as_str()) || !(x.is_null() || x.is_boolean()) {
-                    return Err(invalid(&format!("{prop}.{k}")));
-                }
-            }
-            Ok(())
-        }
-        _ => Err(invalid(prop)),
-    }
-}
-
-fn check_target_config(v: &Value, prop: &str) -> Result<(), ApiError> {
-    match v {
-        Value::Null => Ok(()),
-        Value::Object(m) => {
-            for (k, x) in m {
-                match k.as_str() {
-                    "accessType" => {
-                        if !matches!(
-                            x.as_str(),
-                            Some("allowed" | "blocked" | "unknownFutureValue")
-                        ) && !x.is_null()
-                        {
-                            return Err(invalid(&format!("{prop}.accessType")));
-                        }
-                    }
-                    "targets" => {
-                        let Some(arr) = x.as_array() else {
-                            return Err(invalid(&format!("{prop}.targets")));
-                        };
-                        for t in arr {
-                            let ok = t.get("target").is_some_and(Value::is_string)
-                                && matches!(
-                                    t.get("targetType").and_then(Value::as_str),
-                                    Some("user" | "group" | "application" | "unknownFutureValue")
-                                );
-                            if !ok {
-                                return Err(invalid(&format!("{prop}.targets")));
-                            }
-                        }
-                    }
-                    k if k.starts_with("@odata.") => {}
-                    _ => return Err(invalid(&format!("{prop}.{k}"))),
-                }
-            }
-            Ok(())
-        }
-        _ => Err(invalid(prop)),
-    }
-}
-
-fn check_b2b_setting(v: &Value, prop: &str) -> Result<(), ApiError> {
-    match v {
-        Value::Null => Ok(()),
-        Value::Object(m) => {
-            for (k, x) in m {
-                match k.as_str() {
-                    "usersAndGroups" | "applications" => {
-                        check_target_config(x, &format!("{prop}.{k}"))?
-                    }
-                    k if k.starts_with("@odata.") => {}
-                    _ => return Err(invalid(&format!("{prop}.{k}"))),
-                }
-            }
-            Ok(())
-        }
-        _ => Err(invalid(prop)),
-    }
-}
-
-/// Type-check the settings properties shared by partners, the default and the templates.
-fn check_setting(prop: &str, v: &Value) -> Result<(), ApiError> {
-    match prop {
-        "inboundTrust" => check_bool_object(
-            v,
-            prop,
-            &[
-                "isMfaAccepted",
-                "isCompliantDeviceAccepted",
-                "isHybridAzureADJoinedDeviceAccepted",
-            ],
-        ),
-        "automaticUserConsentSettings"
-        | "crossCloudMeetingConfiguration"
-        | "protectedContentSharing" => {
-            check_bool_object(v, prop, &["inboundAllowed", "outboundAllowed"])
-        }
-        "b2bCollaborationInbound"
-        | "b2bCollaborationOutbound"
-        | "b2bDirectConnectInbound"
-        | "b2bDirectConnectOutbound" => check_b2b_setting(v, prop),
-        "isServiceProvider" => {
-            if v.is_null() || v.is_boolean() {
-                Ok(())
-            } else {
-                Err(invalid(prop))
-            }
-        }
-        "userSyncInbound" | "groupSyncInbound" => check_bool_object(v, prop, &["isSyncAllowed"]),
-        "displayName" | "externalCloudAuthorizedApplicationId" => {
-            if v.is_null() || v.is_string() {
-                Ok(())
-            } else {
-                Err(invalid(prop))
-            }
-        }
-        "tenantRestrictions" | "invitationRedemptionIdentityProviderConfiguration" => {
-            if v.is_null() || v.is_object() {
-                Ok(())
-            } else {
-                Err(invalid(prop))
-            }
-        }
-        "templateApplicationLevel" => {
-            let ok = v.as_str().is_some_and(|s| {
-                !s.trim().is_empty()
-                    && s.split(',').map(str::trim).all(|p| {
-                        matches!(
-                            p,
-                            "none" | "newPartners" | "existingPartners" | "unknownFutureValue"
-                        )
-                    })
-            });
-            if ok { Ok(()) } else { Err(invalid(prop)) }
-        }
-        "allowedCloudEndpoints" => {
-            let ok = v.as_array().is_some_and(|a| {
-                a.iter().all(|e| {
-                    matches!(
-                        e.as_str(),
-                        Some(
-                            "microsoftonline.com"
-                                | "microsoftonline.us"
-                                | "partner.microsoftonline.cn"
-                        )
-                    )
-                })
-            });
-            if ok { Ok(()) } else { Err(invalid(prop)) }
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Apply a PATCH body to a stored object: validate then replace each sent property.
-/// `ignored` properties are accepted and dropped (read-only, service-managed).
-fn merge_patch(
-    stored: &mut Map<String, Value>,
-    body: &Map<String, Value>,
-    writable: &[&str],
-    ignored: &[&str],
-    type_name: &str,
-) -> Result<(), ApiError> {
-    let all: Vec<&str> = writable.iter().chain(ignored).copied().collect();
-    check_properties(body, &all, type_name)?;
-    for (k, v) in body {
-        if k.starts_with("@odata.") || ignored.contains(&k.as_str()) {
-            continue;
-        }
-        check_setting(k, v)?;
-        let v = if k == "templateApplicationLevel" {
-            Value::String(
-                v.as_str()
-                    .unwrap_or_default()
-                    .split(',')
-                    .map(str::trim)
-                    .collect::<Vec<_>>()
-                    .join(","),
-            )
-        } else {
-            v.clone()
-        };
-        stored.insert(k.clone(), v);
-    }
-    Ok(())
-}
 
 /// Fill the fixed keys of inbound/outbound objects with null so the shape is stable.
 fn normalize(mut m: Map<String, Value>) -> Map<String, Value> {
@@ -483,15 +169,6 @@ pub async fn reset_default(State(st): State<AppState>, ctx: Ctx) -> Result<Respo
 // Templates
 
 const SYNC_TEMPLATE_PROPS: &[&str] = &["id", "templateApplicationLevel", "userSyncInbound"];
-const PARTNER_TEMPLATE_WRITABLE: &[&str] = &[
-    "templateApplicationLevel",
-    "inboundTrust",
-    "b2bCollaborationInbound",
-    "b2bCollaborationOutbound",
-    "b2bDirectConnectInbound",
-    "b2bDirectConnectOutbound",
-    "automaticUserConsentSettings",
-];
 const PARTNER_TEMPLATE_PROPS: &[&str] = &[
     "id",
     "templateApplicationLevel",
@@ -508,7 +185,7 @@ pub async fn get_templates(ctx: Ctx) -> Result<Response, ApiError> {
     ctx.caller.require(Access::PolicyRead)?;
     let body = with_context(
         ctx.context("policies/crossTenantAccessPolicy/templates/$entity"),
-        obj(json!({"id": seed_guid(ctx.tenant(), "template", "policyTemplate")})),
+        object(json!({"id": seed_guid(ctx.tenant(), "template", "policyTemplate")})),
     );
     Ok(json_response(StatusCode::OK, &body))
 }
@@ -607,7 +284,10 @@ async fn get_singleton(
     ctx.caller.require(Access::PolicyRead)?;
     let select = ctx.select(props, type_name)?;
     let t = ctx.tenant().to_string();
-    let doc = st.store.read(move |c| load_singleton(c, &t, k)).await?;
+    let doc = st
+        .store
+        .read(move |c| policy::load_singleton(c, &t, k))
+        .await?;
     let body = with_context(
         ctx.context(fragment),
         project(&normalize(doc), select.as_deref(), props),
@@ -630,13 +310,17 @@ async fn patch_singleton(
     let body = expect_object(body)?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
-            let mut doc = load_singleton(tx, &t, k)?;
-            merge_patch(&mut doc, &body, writable, ignored, type_name)?;
-            if clears_service_default {
-                doc.insert("isServiceDefault".into(), Value::Bool(false));
-            }
-            docs::upsert(tx, &t, k, "", &doc, now_ms())
+        .write_with(move |tx| {
+            policy::patch_singleton(
+                tx,
+                &t,
+                k,
+                &body,
+                writable,
+                ignored,
+                type_name,
+                clears_service_default,
+            )
         })
         .await?;
     Ok(no_content())
@@ -646,7 +330,7 @@ async fn reset_singleton(st: AppState, ctx: Ctx, k: &'static str) -> Result<Resp
     ctx.caller.require(Access::PolicyWrite)?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| docs::delete(tx, &t, k, "").map(|_| ()))
+        .write(move |tx| policy::reset_singleton(tx, &t, k))
         .await?;
     Ok(no_content())
 }
@@ -654,18 +338,6 @@ async fn reset_singleton(st: AppState, ctx: Ctx, k: &'static str) -> Result<Resp
 // ---------------------------------------------------------------------------------------------
 // Partners
 
-const PARTNER_WRITABLE: &[&str] = &[
-    "inboundTrust",
-    "automaticUserConsentSettings",
-    "b2bCollaborationInbound",
-    "b2bCollaborationOutbound",
-    "b2bDirectConnectInbound",
-    "b2bDirectConnectOutbound",
-    "isServiceProvider",
-    "tenantRestrictions",
-    "crossCloudMeetingConfiguration",
-    "protectedContentSharing",
-];
 const PARTNER_PROPS: &[&str] = &[
     "tenantId",
     "isServiceProvider",
@@ -680,8 +352,6 @@ const PARTNER_PROPS: &[&str] = &[
     "crossCloudMeetingConfiguration",
     "protectedContentSharing",
 ];
-const PARTNER_TYPE: &str = "crossTenantAccessPolicyConfigurationPartner";
-
 fn partner_key(raw: &str) -> Result<String, ApiError> {
     parse_guid(raw).ok_or_else(ApiError::directory_object_not_found)
 }
@@ -715,27 +385,7 @@ pub async fn list_partners(State(st): State<AppState>, ctx: Ctx) -> Result<Respo
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
     let rows = st
         .store
-        .read(move |c| {
-            let partners = docs::list(
-                c,
-                &t,
-                kind::PARTNER,
-                &SqlFilter::default(),
-                None,
-                10_000,
-                vb,
-            )?;
-            let mut out = Vec::with_capacity(partners.len());
-            for p in partners {
-                let sync = if expand {
-                    docs::get_visible(c, &t, kind::IDENTITY_SYNC, &p.key, vb)?
-                } else {
-                    None
-                };
-                out.push((p, sync));
-            }
-            Ok(out)
-        })
+        .read(move |c| policy::partners(c, &t, expand, vb))
         .await?;
     let value: Vec<Value> = rows
         .into_iter()
@@ -775,28 +425,13 @@ pub async fn create_partner(
                 "Invalid value specified for property 'tenantId' of resource '{PARTNER_TYPE}'."
             ))
         })?;
-    let mut doc = default_partner(&tenant_id);
-    let mut settings = body.clone();
+    let mut settings = body;
     settings.remove("tenantId");
-    merge_patch(
-        &mut doc,
-        &settings,
-        PARTNER_WRITABLE,
-        &["isInMultiTenantOrganization"],
-        PARTNER_TYPE,
-    )?;
+    let doc = policy::new_partner(&tenant_id, &settings)?;
     let t = ctx.tenant().to_string();
     let stored = doc.clone();
     st.store
-        .write(move |tx| {
-            if !docs::insert(tx, &t, kind::PARTNER, &tenant_id, &stored, now_ms())? {
-                // UNCONFIRMED status (reference §5.2): the code and message are documented.
-                return Err(ApiError::same_key_conflict(
-                    "Another object with the same value for property tenantId already exists.",
-                ));
-            }
-            Ok(())
-        })
+        .write_with(move |tx| policy::insert_partner(tx, &t, &tenant_id, &stored))
         .await?;
     let body = with_context(
         ctx.context(&format!("{CTAP}/partners/$entity")),
@@ -818,16 +453,7 @@ pub async fn get_partner(
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
     let (p, sync) = st
         .store
-        .read(move |c| {
-            let p = docs::get_visible(c, &t, kind::PARTNER, &key, vb)?
-                .ok_or_else(ApiError::directory_object_not_found)?;
-            let sync = if expand {
-                docs::get_visible(c, &t, kind::IDENTITY_SYNC, &key, vb)?
-            } else {
-                None
-            };
-            Ok((p, sync))
-        })
+        .read_with(move |c| policy::partner(c, &t, &key, expand, vb))
         .await?;
     let mut m = project(&normalize(p.body), select.as_deref(), PARTNER_PROPS);
     if expand {
@@ -861,18 +487,7 @@ pub async fn patch_partner(
     }
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
-            let mut p = docs::get(tx, &t, kind::PARTNER, &key)?
-                .ok_or_else(ApiError::directory_object_not_found)?;
-            merge_patch(
-                &mut p.body,
-                &body,
-                PARTNER_WRITABLE,
-                &["isInMultiTenantOrganization"],
-                PARTNER_TYPE,
-            )?;
-            docs::update(tx, &t, kind::PARTNER, &key, &p.body).map(|_| ())
-        })
+        .write_with(move |tx| policy::patch_partner(tx, &t, &key, &body))
         .await?;
     Ok(no_content())
 }
@@ -888,17 +503,7 @@ pub async fn delete_partner(
     let key = partner_key(&id)?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
-            if docs::get(tx, &t, kind::PARTNER, &key)?.is_none() {
-                return Err(ApiError::directory_object_not_found());
-            }
-            if docs::get(tx, &t, kind::IDENTITY_SYNC, &key)?.is_some() {
-                return Err(ApiError::request_bad_request(format!(
-                    "The partner configuration for tenant '{key}' cannot be deleted while it has an identitySynchronization policy. Delete the identitySynchronization policy first."
-                )));
-            }
-            docs::delete(tx, &t, kind::PARTNER, &key).map(|_| ())
-        })
+        .write_with(move |tx| policy::delete_partner(tx, &t, &key))
         .await?;
     Ok(no_content())
 }
@@ -917,8 +522,6 @@ fn sync_writable(version: ApiVersion) -> &'static [&'static str] {
         ],
     }
 }
-
-const SYNC_TYPE: &str = "crossTenantIdentitySyncPolicyPartner";
 
 fn strip_sync_tenant(body: &mut Map<String, Value>, key: &str) -> Result<(), ApiError> {
     if let Some(tid) = body.remove("tenantId")
@@ -942,27 +545,10 @@ pub async fn put_identity_sync(
     let key = partner_key(&id)?;
     let mut body = expect_object(body)?;
     strip_sync_tenant(&mut body, &key)?;
-    let mut doc = default_identity_sync(&key);
-    merge_patch(&mut doc, &body, sync_writable(ctx.version), &[], SYNC_TYPE)?;
+    let doc = policy::new_identity_sync(&key, &body, sync_writable(ctx.version))?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
-            if docs::get(tx, &t, kind::PARTNER, &key)?.is_none() {
-                return Err(ApiError::directory_object_not_found());
-            }
-            if !docs::insert(tx, &t, kind::IDENTITY_SYNC, &key, &doc, now_ms())? {
-                return Err(ApiError::Conflict {
-                    code: "Request_MultipleObjectsWithSameKeyValue",
-                    message: "A conflicting object with one or more of the specified property values is present in the directory.".into(),
-                    details: vec![ErrorDetail {
-                        code: "ConflictingObjects".into(),
-                        message: "A conflicting object with one or more of the specified property values is present in the directory.".into(),
-                        target: Some(key.clone()),
-                    }],
-                });
-            }
-            Ok(())
-        })
+        .write_with(move |tx| policy::insert_identity_sync(tx, &t, &key, &doc))
         .await?;
     Ok(no_content())
 }
@@ -981,10 +567,7 @@ pub async fn get_identity_sync(
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
     let doc = st
         .store
-        .read(move |c| {
-            docs::get_visible(c, &t, kind::IDENTITY_SYNC, &key, vb)?
-                .ok_or_else(ApiError::directory_object_not_found)
-        })
+        .read_with(move |c| policy::identity_sync(c, &t, &key, vb))
         .await?;
     let body = with_context(
         ctx.context(&format!(
@@ -1010,12 +593,7 @@ pub async fn patch_identity_sync(
     let writable = sync_writable(ctx.version);
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
-            let mut d = docs::get(tx, &t, kind::IDENTITY_SYNC, &key)?
-                .ok_or_else(ApiError::directory_object_not_found)?;
-            merge_patch(&mut d.body, &body, writable, &[], SYNC_TYPE)?;
-            docs::update(tx, &t, kind::IDENTITY_SYNC, &key, &d.body).map(|_| ())
-        })
+        .write_with(move |tx| policy::patch_identity_sync(tx, &t, &key, &body, writable))
         .await?;
     Ok(no_content())
 }
@@ -1030,182 +608,7 @@ pub async fn delete_identity_sync(
     let key = partner_key(&id)?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
-            if docs::delete(tx, &t, kind::IDENTITY_SYNC, &key)? {
-                Ok(())
-            } else {
-                Err(ApiError::directory_object_not_found())
-            }
-        })
+        .write_with(move |tx| policy::delete_identity_sync(tx, &t, &key))
         .await?;
     Ok(no_content())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Used by the MTO join (jobs.rs)
-
-/// Whether a template with `level` applies to a configuration that was just auto-generated
-/// (`created`, "newPartners") or existed before ("existingPartners").
-pub fn template_applies(level: &str, created: bool) -> bool {
-    let want = if created {
-        "newPartners"
-    } else {
-        "existingPartners"
-    };
-    level.split(',').map(str::trim).any(|p| p == want)
-}
-
-/// Merge the non-null values of `src` into `target`, recursively (reference §4.3: only non-null
-/// template properties overwrite the partner's values).
-pub fn merge_non_null(target: &mut Value, src: &Value) {
-    match src {
-        Value::Null => {}
-        Value::Object(s) => {
-            if let Value::Object(t) = target {
-                for (k, v) in s {
-                    if !v.is_null() {
-                        merge_non_null(t.entry(k.clone()).or_insert(Value::Null), v);
-                    }
-                }
-            } else {
-                // Build the object from the non-null values only; an all-null template object
-                // leaves the target (e.g. null) unchanged.
-                let mut fresh = Value::Object(Map::new());
-                merge_non_null(&mut fresh, src);
-                if fresh.as_object().is_some_and(|m| !m.is_empty()) {
-                    *target = fresh;
-                }
-            }
-        }
-        other => *target = other.clone(),
-    }
-}
-
-/// Make sure `tenant` has a partner configuration for `partner`; returns whether it was created.
-pub fn ensure_partner(
-    c: &Connection,
-    tenant: &str,
-    partner: &str,
-    now: i64,
-) -> Result<bool, ApiError> {
-    docs::insert(
-        c,
-        tenant,
-        kind::PARTNER,
-        partner,
-        &default_partner(partner),
-        now,
-    )
-}
-
-/// Make sure `tenant` has an identity-sync policy for `partner`; returns whether it was created.
-pub fn ensure_identity_sync(
-    c: &Connection,
-    tenant: &str,
-    partner: &str,
-    display_name: &str,
-    now: i64,
-) -> Result<bool, ApiError> {
-    let mut doc = default_identity_sync(partner);
-    doc.insert(
-        "displayName".into(),
-        Value::String(display_name.to_string()),
-    );
-    docs::insert(c, tenant, kind::IDENTITY_SYNC, partner, &doc, now)
-}
-
-/// Apply `tenant`'s MTO templates to its configuration for `partner` and mark the partner as
-/// being in the same MTO.
-pub fn apply_templates(
-    c: &Connection,
-    tenant: &str,
-    partner: &str,
-    partner_created: bool,
-    sync_created: bool,
-) -> Result<(), ApiError> {
-    let pt = load_singleton(c, tenant, kind::TEMPLATE_PARTNER)?;
-    if let Some(mut p) = docs::get(c, tenant, kind::PARTNER, partner)? {
-        let level = pt
-            .get("templateApplicationLevel")
-            .and_then(Value::as_str)
-            .unwrap_or(DEFAULT_LEVEL);
-        if template_applies(level, partner_created) {
-            for prop in &PARTNER_TEMPLATE_WRITABLE[1..] {
-                if let Some(v) = pt.get(*prop) {
-                    merge_non_null(p.body.entry(prop.to_string()).or_insert(Value::Null), v);
-                }
-            }
-        }
-        p.body
-            .insert("isInMultiTenantOrganization".into(), Value::Bool(true));
-        docs::update(c, tenant, kind::PARTNER, partner, &p.body)?;
-    }
-    let stpl = load_singleton(c, tenant, kind::TEMPLATE_SYNC)?;
-    if let Some(mut s) = docs::get(c, tenant, kind::IDENTITY_SYNC, partner)? {
-        let level = stpl
-            .get("templateApplicationLevel")
-            .and_then(Value::as_str)
-            .unwrap_or(DEFAULT_LEVEL);
-        if template_applies(level, sync_created)
-            && let Some(v) = stpl.get("userSyncInbound")
-        {
-            merge_non_null(
-                s.body
-                    .entry("userSyncInbound".to_string())
-                    .or_insert(Value::Null),
-                v,
-            );
-            docs::update(c, tenant, kind::IDENTITY_SYNC, partner, &s.body)?;
-        }
-    }
-    Ok(())
-}
-
-/// Set `isInMultiTenantOrganization` on `tenant`'s partner configuration for `partner`.
-pub fn set_in_mto(
-    c: &Connection,
-    tenant: &str,
-    partner: &str,
-    value: bool,
-) -> Result<(), ApiError> {
-    if let Some(mut p) = docs::get(c, tenant, kind::PARTNER, partner)? {
-        p.body
-            .insert("isInMultiTenantOrganization".into(), Value::Bool(value));
-        docs::update(c, tenant, kind::PARTNER, partner, &p.body)?;
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn merge_non_null_keeps_values_where_template_is_null() {
-        let mut p = json!({"inboundAllowed": false, "outboundAllowed": true});
-        merge_non_null(
-            &mut p,
-            &json!({"inboundAllowed": true, "outboundAllowed": null}),
-        );
-        assert_eq!(p, json!({"inboundAllowed": true, "outboundAllowed": true}));
-        let mut n = Value::Null;
-        merge_non_null(&mut n, &Value::Null);
-        assert!(n.is_null());
-        merge_non_null(&mut n, &json!({"isSyncAllowed": null}));
-        assert!(
-            n.is_null(),
-            "an all-null template object must not create an object"
-        );
-        merge_non_null(&mut n, &json!({"isSyncAllowed": true, "x": null}));
-        assert_eq!(n, json!({"isSyncAllowed": true}));
-    }
-
-    #[test]
-    fn template_levels() {
-        assert!(template_applies("newPartners,existingPartners", true));
-        assert!(template_applies("newPartners,existingPartners", false));
-        assert!(template_applies("newPartners", true));
-        assert!(!template_applies("newPartners", false));
-        assert!(!template_applies("none", true));
-    }
 }

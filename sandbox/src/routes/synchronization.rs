@@ -24,9 +24,9 @@ use super::{Ctx, check_properties, expect_object, json_response, no_content, wit
 use crate::AppState;
 use crate::auth::Access;
 use crate::error::{ApiError, GraphJson, GraphPath};
+use crate::store::Conn;
 use crate::store::docs::Doc;
 use crate::store::sync::{self as ss, JobRow};
-use crate::store::tenants;
 use crate::sync::engine::{JobKey, OnDemandResult, Outcome};
 use crate::sync::{policy, schema, status};
 use crate::util::{new_guid, now_ms, parse_guid, rfc3339};
@@ -94,6 +94,7 @@ const SECRET_KEYS: &[&str] = &[
     "SyncAgentADContainer",
     "ValidateDomain",
     "TestReferences",
+    // A Graph secret key name (not a database connection; no SQL runs outside `store/`).
     "ConnectionString",
 ];
 
@@ -246,17 +247,16 @@ async fn modify_job(
     ctx: &Ctx,
     sp: &Doc,
     job: &str,
-    f: impl FnOnce(&rusqlite::Connection, &mut Value, Option<i64>) -> Result<Option<i64>, ApiError>
-    + Send
-    + 'static,
+    f: impl FnOnce(&Conn, &mut Value, Option<i64>) -> Result<Option<i64>, ApiError> + Send + 'static,
 ) -> Result<(), ApiError> {
     let (t, s, j) = (ctx.tenant().to_string(), sp.key.clone(), job.to_string());
     st.store
-        .write(move |tx| {
+        .write_with(move |tx| -> Result<_, ApiError> {
             let row = ss::get_job(tx, &t, &s, &j)?.ok_or_else(|| job_not_found(&j))?;
             let mut body = row.body;
             let due = f(tx, &mut body, row.due_ms)?;
-            ss::update_job(tx, &t, &s, &j, &body, due).map(|_| ())
+            ss::update_job(tx, &t, &s, &j, &body, due)?;
+            Ok(())
         })
         .await?;
     st.sync.wake();
@@ -435,45 +435,10 @@ async fn validate_credentials(
         }
     };
     let given = credential_pairs(body.get("credentials"))?;
+    let given = (!saved).then_some(given);
     let (t, s) = (ctx.tenant().to_string(), sp.key.clone());
     st.store
-        .read(move |c| {
-            let creds = if saved {
-                ss::secrets(c, &t, &s)?
-            } else {
-                given
-            };
-            let company = creds
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("CompanyId"))
-                .map(|(_, v)| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| {
-                    // UNCONFIRMED code and wording for incomplete credentials.
-                    ApiError::bad_request(
-                        "The credentials do not contain CompanyId (the target tenant id).",
-                    )
-                })?;
-            let target = parse_guid(&company)
-                .and_then(|g| tenants::get_tenant(c, &g).transpose())
-                .transpose()?
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "CompanyId '{company}' is not the id of an existing tenant."
-                    ))
-                })?;
-            if target.id == t {
-                return Err(ApiError::bad_request(
-                    "CompanyId must name another tenant than the source tenant.",
-                ));
-            }
-            let missing = policy::missing(c, &t, &target.id)?;
-            if missing.is_empty() {
-                Ok(())
-            } else {
-                Err(policy::error(&missing))
-            }
-        })
+        .read_with(move |c| policy::validate_credentials(c, &t, &s, given))
         .await?;
     Ok(no_content())
 }

@@ -8,10 +8,9 @@
 //! GET               /directory/deletedItems/{id}
 //! ```
 //!
-//! A user is a JSON document (kind `user`), so the synchronization engine can store B2B members
-//! with `userType`, `showInAddressList`, `creationType`, `externalUserState`, `identities` and a
-//! private `_source` link without schema changes. Deleting a user moves it to kind
-//! `deletedUser` (soft delete; no restore endpoint yet).
+//! The document model, creation, update and soft delete are in [`crate::directory::users`]
+//! (no restore endpoint yet). `list_paged` pages any document kind; the groups and apps
+//! routes use it too.
 
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -24,26 +23,15 @@ use super::{
 };
 use crate::AppState;
 use crate::auth::Access;
+use crate::directory::users;
 use crate::error::{ApiError, GraphJson, GraphPath};
 use crate::query::{PageToken, QueryParams, parse_filter, parse_search, parse_top, project};
-use crate::store::docs::{self, Doc, SqlFilter, kind};
-use crate::store::tenants;
-use crate::util::{new_guid, now_ms, parse_guid, rfc3339};
+use crate::store::docs::{self, kind};
+use crate::store::filter::SqlFilter;
+use crate::util::{now_ms, parse_guid};
 
 /// Properties returned when no `$select` is given (the v1.0 default set).
-pub const USER_DEFAULT: &[&str] = &[
-    "businessPhones",
-    "displayName",
-    "givenName",
-    "jobTitle",
-    "mail",
-    "mobilePhone",
-    "officeLocation",
-    "preferredLanguage",
-    "surname",
-    "userPrincipalName",
-    "id",
-];
+pub use crate::directory::users::USER_DEFAULT;
 
 /// Every property `$select` accepts.
 pub const USER_PROPS: &[&str] = &[
@@ -206,48 +194,6 @@ fn check_user_body(body: &Map<String, Value>) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A new internal user document.
-pub fn new_user_doc(id: &str, upn: &str, display_name: &str, now: i64) -> Map<String, Value> {
-    let mut m = Map::new();
-    for p in USER_DEFAULT {
-        m.insert((*p).into(), Value::Null);
-    }
-    m.insert("id".into(), json!(id));
-    m.insert("businessPhones".into(), json!([]));
-    m.insert("displayName".into(), json!(display_name));
-    m.insert("userPrincipalName".into(), json!(upn));
-    m.insert("accountEnabled".into(), json!(true));
-    m.insert("userType".into(), json!("Member"));
-    m.insert("creationType".into(), Value::Null);
-    m.insert("externalUserState".into(), Value::Null);
-    m.insert("createdDateTime".into(), json!(rfc3339(now)));
-    m.insert(
-        "mailNickname".into(),
-        json!(upn.split('@').next().unwrap_or(upn)),
-    );
-    m.insert("otherMails".into(), json!([]));
-    m.insert("proxyAddresses".into(), json!([]));
-    m.insert("imAddresses".into(), json!([]));
-    m.insert(
-        "identities".into(),
-        json!([{"signInType": "userPrincipalName", "issuer": upn.split('@').nth(1).unwrap_or(""), "issuerAssignedId": upn}]),
-    );
-    m
-}
-
-/// Find a user by object id or UPN.
-pub fn find_user(
-    c: &rusqlite::Connection,
-    tenant: &str,
-    id_or_upn: &str,
-    visible_before: i64,
-) -> Result<Option<Doc>, ApiError> {
-    match parse_guid(id_or_upn) {
-        Some(id) => docs::get_visible(c, tenant, kind::USER, &id, visible_before),
-        None => docs::find_by_upn(c, tenant, kind::USER, id_or_upn, visible_before),
-    }
-}
-
 /// Everything needed to page through a document kind.
 pub(crate) struct Listing {
     pub kind: &'static str,
@@ -310,7 +256,7 @@ fn plan(ctx: &Ctx, l: &Listing, for_count: bool) -> Result<Plan, ApiError> {
                 "Operator 'ne', 'not' or 'endsWith' is not supported because the required parameters might be missing. Try adding $count with a value of true and setting the ConsistencyLevel header to eventual.",
             ));
         }
-        filter = filter.and(f.to_sql());
+        filter = filter.and(SqlFilter::compile(&f));
     }
     if let Some(s) = params.get("$search") {
         if !ctx.eventual && !continuation {
@@ -318,7 +264,7 @@ fn plan(ctx: &Ctx, l: &Listing, for_count: bool) -> Result<Plan, ApiError> {
                 "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
             ));
         }
-        filter = filter.and(parse_search(s, l.search_props)?.to_sql());
+        filter = filter.and(SqlFilter::compile(&parse_search(s, l.search_props)?));
     }
     Ok(Plan {
         filter,
@@ -451,7 +397,10 @@ pub async fn get_user(
     let select = ctx.select(USER_PROPS, "user")?;
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
     let key = id.clone();
-    let doc = st.store.read(move |c| find_user(c, &t, &key, vb)).await?;
+    let doc = st
+        .store
+        .read(move |c| users::find_user(c, &t, &key, vb))
+        .await?;
     let doc = doc.ok_or_else(|| ApiError::resource_not_found(&id))?;
     let body = with_context(
         ctx.context(&entity_fragment("users", select.as_deref())),
@@ -486,33 +435,10 @@ pub async fn create_user(
             return Err(bad_value(req));
         }
     }
-    let upn = body["userPrincipalName"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let display = body["displayName"].as_str().unwrap_or_default().to_string();
-    let now = now_ms();
-    let id = new_guid();
-    let mut doc = new_user_doc(&id, &upn, &display, now);
-    for (k, v) in &body {
-        if k != "passwordProfile" && !k.starts_with("@odata.") {
-            doc.insert(k.clone(), v.clone());
-        }
-    }
     let t = ctx.tenant().to_string();
-    let stored = doc.clone();
-    st.store
-        .write(move |tx| {
-            if tenants::get_tenant(tx, &t)?.is_none() {
-                return Err(ApiError::directory_object_not_found());
-            }
-            if docs::find_by_upn(tx, &t, kind::USER, &upn, i64::MAX)?.is_some() {
-                return Err(ApiError::request_bad_request(
-                    "Another object with the same value for property userPrincipalName already exists.",
-                ));
-            }
-            docs::insert(tx, &t, kind::USER, &id, &stored, now).map(|_| ())
-        })
+    let doc = st
+        .store
+        .write_with(move |tx| users::create_user(tx, &t, &body, now_ms()))
         .await?;
     let body = with_context(
         ctx.context("users/$entity"),
@@ -538,23 +464,7 @@ pub async fn patch_user(
     }
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
-            let mut doc = find_user(tx, &t, &id, i64::MAX)?.ok_or_else(|| ApiError::resource_not_found(&id))?;
-            if let Some(upn) = body.get("userPrincipalName").and_then(Value::as_str)
-                && let Some(other) = docs::find_by_upn(tx, &t, kind::USER, upn, i64::MAX)?
-                && other.key != doc.key
-            {
-                return Err(ApiError::request_bad_request(
-                    "Another object with the same value for property userPrincipalName already exists.",
-                ));
-            }
-            for (k, v) in &body {
-                if k != "passwordProfile" && !k.starts_with("@odata.") {
-                    doc.body.insert(k.clone(), v.clone());
-                }
-            }
-            docs::update(tx, &t, kind::USER, &doc.key, &doc.body).map(|_| ())
-        })
+        .write_with(move |tx| users::update_user(tx, &t, &id, &body))
         .await?;
     Ok(no_content())
 }
@@ -568,47 +478,9 @@ pub async fn delete_user(
     ctx.caller.require(Access::UserWrite)?;
     let t = ctx.tenant().to_string();
     st.store
-        .write(move |tx| {
-            let doc = find_user(tx, &t, &id, i64::MAX)?
-                .ok_or_else(|| ApiError::resource_not_found(&id))?;
-            soft_delete_user(tx, &t, doc, now_ms())
-        })
+        .write_with(move |tx| users::delete_user(tx, &t, &id, now_ms()))
         .await?;
     Ok(no_content())
-}
-
-/// Soft-delete a user: move it to `/directory/deletedItems` with `deletedDateTime` (its UPN is
-/// free again). Shared by `DELETE /users/{id}` and the synchronization engine.
-pub fn soft_delete_user(
-    tx: &rusqlite::Connection,
-    tenant: &str,
-    mut doc: Doc,
-    now: i64,
-) -> Result<(), ApiError> {
-    docs::delete(tx, tenant, kind::USER, &doc.key)?;
-    doc.body
-        .insert("deletedDateTime".into(), json!(rfc3339(now)));
-    docs::upsert(
-        tx,
-        tenant,
-        kind::DELETED_USER,
-        &doc.key,
-        &doc.body,
-        doc.created_ms,
-    )
-}
-
-/// Restore a soft-deleted user (used by the synchronization engine; Graph's restore endpoint is
-/// not emulated). The caller checks that the UPN is free.
-pub fn restore_user(
-    tx: &rusqlite::Connection,
-    tenant: &str,
-    mut doc: Doc,
-) -> Result<Doc, ApiError> {
-    docs::delete(tx, tenant, kind::DELETED_USER, &doc.key)?;
-    doc.body.remove("deletedDateTime");
-    docs::upsert(tx, tenant, kind::USER, &doc.key, &doc.body, doc.created_ms)?;
-    Ok(doc)
 }
 
 /// `GET /directory/deletedItems/microsoft.graph.user`.

@@ -6,10 +6,11 @@
 //! cut-off and treat younger documents as absent.
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use rusqlite::{OptionalExtension, params, params_from_iter};
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
+use super::filter::SqlFilter;
+use super::{Conn, StoreError};
 
 /// Document kinds stored in `docs`.
 pub mod kind {
@@ -52,11 +53,11 @@ fn row_doc(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, i64)> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
 }
 
-fn to_doc((key, body, created_ms): (String, String, i64)) -> Result<Doc, ApiError> {
+fn to_doc((key, body, created_ms): (String, String, i64)) -> Result<Doc, StoreError> {
     let body = match serde_json::from_str(&body)? {
         Value::Object(m) => m,
         _ => {
-            return Err(ApiError::Internal(format!(
+            return Err(StoreError::Corrupt(format!(
                 "document {key} is not an object"
             )));
         }
@@ -69,23 +70,18 @@ fn to_doc((key, body, created_ms): (String, String, i64)) -> Result<Doc, ApiErro
 }
 
 /// Get a document regardless of age.
-pub fn get(
-    conn: &Connection,
-    tenant: &str,
-    kind: &str,
-    key: &str,
-) -> Result<Option<Doc>, ApiError> {
+pub fn get(conn: &Conn, tenant: &str, kind: &str, key: &str) -> Result<Option<Doc>, StoreError> {
     get_visible(conn, tenant, kind, key, i64::MAX)
 }
 
 /// Get a document created at or before `visible_before` (ms).
 pub fn get_visible(
-    conn: &Connection,
+    conn: &Conn,
     tenant: &str,
     kind: &str,
     key: &str,
     visible_before: i64,
-) -> Result<Option<Doc>, ApiError> {
+) -> Result<Option<Doc>, StoreError> {
     conn.prepare_cached(
         "SELECT key, body, created_ms FROM docs
          WHERE tenant_id = ?1 AND kind = ?2 AND key = ?3 AND created_ms <= ?4",
@@ -98,12 +94,12 @@ pub fn get_visible(
 
 /// Find a user-like document by `userPrincipalName` (case-insensitive, indexed).
 pub fn find_by_upn(
-    conn: &Connection,
+    conn: &Conn,
     tenant: &str,
     kind: &str,
     upn: &str,
     visible_before: i64,
-) -> Result<Option<Doc>, ApiError> {
+) -> Result<Option<Doc>, StoreError> {
     conn.prepare_cached(
         "SELECT key, body, created_ms FROM docs
          WHERE tenant_id = ?1 AND kind = ?2
@@ -118,13 +114,13 @@ pub fn find_by_upn(
 
 /// Insert a document unless the key exists. Returns whether it was inserted.
 pub fn insert(
-    conn: &Connection,
+    conn: &Conn,
     tenant: &str,
     kind: &str,
     key: &str,
     body: &Map<String, Value>,
     created_ms: i64,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StoreError> {
     let n = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO docs (tenant_id, kind, key, body, created_ms)
@@ -143,13 +139,13 @@ pub fn insert(
 /// Insert a document whose body is already serialized (the synchronization engine builds bodies
 /// outside the write transaction). Returns whether it was inserted.
 pub fn insert_json(
-    conn: &Connection,
+    conn: &Conn,
     tenant: &str,
     kind: &str,
     key: &str,
     body: &str,
     created_ms: i64,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StoreError> {
     let n = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO docs (tenant_id, kind, key, body, created_ms)
@@ -161,13 +157,13 @@ pub fn insert_json(
 
 /// Insert or replace a document's body (keeps `created_ms` of an existing row).
 pub fn upsert(
-    conn: &Connection,
+    conn: &Conn,
     tenant: &str,
     kind: &str,
     key: &str,
     body: &Map<String, Value>,
     created_ms: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO docs (tenant_id, kind, key, body, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (tenant_id, kind, key) DO UPDATE SET body = excluded.body",
@@ -184,12 +180,12 @@ pub fn upsert(
 
 /// Replace the body of an existing document. Returns false if it does not exist.
 pub fn update(
-    conn: &Connection,
+    conn: &Conn,
     tenant: &str,
     kind: &str,
     key: &str,
     body: &Map<String, Value>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StoreError> {
     let n = conn
         .prepare_cached(
             "UPDATE docs SET body = ?4 WHERE tenant_id = ?1 AND kind = ?2 AND key = ?3",
@@ -199,51 +195,23 @@ pub fn update(
 }
 
 /// Delete a document. Returns whether it existed.
-pub fn delete(conn: &Connection, tenant: &str, kind: &str, key: &str) -> Result<bool, ApiError> {
+pub fn delete(conn: &Conn, tenant: &str, kind: &str, key: &str) -> Result<bool, StoreError> {
     let n = conn
         .prepare_cached("DELETE FROM docs WHERE tenant_id = ?1 AND kind = ?2 AND key = ?3")?
         .execute(params![tenant, kind, key])?;
     Ok(n == 1)
 }
 
-/// A compiled `WHERE` fragment over `body` (from `$filter`/`$search`) with its parameters.
-/// The SQL text only ever contains property names from fixed allow-lists, never user input.
-#[derive(Clone, Debug, Default)]
-pub struct SqlFilter {
-    /// SQL boolean expression, e.g. `lower(json_extract(body,'$.mail')) = lower(?)`.
-    pub sql: String,
-    /// Positional parameters for the `?` in `sql`.
-    pub params: Vec<SqlValue>,
-}
-
-impl SqlFilter {
-    /// Combine two filters with AND.
-    pub fn and(self, other: SqlFilter) -> SqlFilter {
-        if self.sql.is_empty() {
-            return other;
-        }
-        if other.sql.is_empty() {
-            return self;
-        }
-        let mut params = self.params;
-        params.extend(other.params);
-        SqlFilter {
-            sql: format!("({}) AND ({})", self.sql, other.sql),
-            params,
-        }
-    }
-}
-
 /// Page through documents of a kind in key order.
 pub fn list(
-    conn: &Connection,
+    conn: &Conn,
     tenant: &str,
     kind: &str,
     filter: &SqlFilter,
     after: Option<&str>,
     limit: usize,
     visible_before: i64,
-) -> Result<Vec<Doc>, ApiError> {
+) -> Result<Vec<Doc>, StoreError> {
     let mut sql = String::from(
         "SELECT key, body, created_ms FROM docs WHERE tenant_id = ? AND kind = ? AND created_ms <= ?",
     );
@@ -271,12 +239,12 @@ pub fn list(
 
 /// Count documents of a kind matching a filter.
 pub fn count(
-    conn: &Connection,
+    conn: &Conn,
     tenant: &str,
     kind: &str,
     filter: &SqlFilter,
     visible_before: i64,
-) -> Result<i64, ApiError> {
+) -> Result<i64, StoreError> {
     let mut sql = String::from(
         "SELECT count(*) FROM docs WHERE tenant_id = ? AND kind = ? AND created_ms <= ?",
     );
@@ -298,10 +266,10 @@ pub fn count(
 
 /// Member ids of a group, in id order.
 pub fn group_member_ids(
-    conn: &Connection,
+    conn: &Conn,
     tenant: &str,
     group_id: &str,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Vec<String>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT member_id FROM group_members WHERE tenant_id = ?1 AND group_id = ?2 ORDER BY member_id",
     )?;
@@ -311,11 +279,11 @@ pub fn group_member_ids(
 
 /// Add a member to a group (no-op if present).
 pub fn add_group_member(
-    conn: &Connection,
+    conn: &Conn,
     tenant: &str,
     group_id: &str,
     member_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT OR IGNORE INTO group_members (tenant_id, group_id, member_id) VALUES (?1, ?2, ?3)",
     )?
@@ -324,12 +292,7 @@ pub fn add_group_member(
 }
 
 /// Record that a seed object was applied once; returns false if it already was.
-pub fn mark_seeded(
-    conn: &Connection,
-    tenant: &str,
-    kind: &str,
-    key: &str,
-) -> Result<bool, ApiError> {
+pub fn mark_seeded(conn: &Conn, tenant: &str, kind: &str, key: &str) -> Result<bool, StoreError> {
     let n = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO seed_applied (tenant_id, kind, key) VALUES (?1, ?2, ?3)",
@@ -339,12 +302,7 @@ pub fn mark_seeded(
 }
 
 /// Whether a seed object was already applied.
-pub fn was_seeded(
-    conn: &Connection,
-    tenant: &str,
-    kind: &str,
-    key: &str,
-) -> Result<bool, ApiError> {
+pub fn was_seeded(conn: &Conn, tenant: &str, kind: &str, key: &str) -> Result<bool, StoreError> {
     Ok(conn
         .prepare_cached(
             "SELECT 1 FROM seed_applied WHERE tenant_id = ?1 AND kind = ?2 AND key = ?3",

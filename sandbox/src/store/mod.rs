@@ -7,6 +7,12 @@
 //! `tenants`/`apps` from the seed, `group_members`, `seed_applied` and `meta` (token key), and the
 //! cross-tenant synchronization tables of [`sync`] (assignments, jobs, secrets, entries, links).
 //!
+//! Every SQL statement of the sandbox is here: the submodules ([`docs`], [`filter`], [`mto`],
+//! [`sync`], [`tenants`]) are functions over a lent [`Conn`] that return typed rows and fail
+//! with [`StoreError`]. Callers compose them inside one closure per transaction; a closure may
+//! fail with its own error type (anything a `StoreError` converts into, such as `ApiError`),
+//! which rolls the transaction back.
+//!
 //! Concurrency: SQLite calls block, so every call runs on tokio's blocking pool
 //! ([`Store::read`], [`Store::write`]) and takes a std `Mutex` around one connection only for
 //! the duration of that synchronous closure — never across an `.await`. With a database file
@@ -18,6 +24,7 @@
 //! crash or power loss could lose the last transactions, which a test sandbox accepts.
 
 pub mod docs;
+pub mod filter;
 pub mod mto;
 pub mod sync;
 pub mod tenants;
@@ -27,8 +34,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
-
-use crate::error::ApiError;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (
@@ -110,15 +115,40 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (due_ms);
 "#;
 
-/// Errors opening the database (start-up only; request-time errors are [`ApiError`]s).
+/// Everything the store can fail with. Request handlers turn it into a Graph 500 through
+/// `From<StoreError> for ApiError` (the one mapping); start-up code prints it.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// SQLite refused.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A stored JSON text could not be read or written.
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A row breaks an invariant of the layout (a document that is not an object, a member row
+    /// without its organization).
+    #[error("{0}")]
+    Corrupt(String),
+    /// The blocking task running a store closure failed (panicked or was cancelled).
+    #[error("store task: {0}")]
+    Task(String),
     /// The data directory could not be created.
     #[error("data directory: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// A connection lent to a store closure ([`Store::read`], [`Store::write`] and their variants);
+/// inside a write it is the open transaction. Code outside `store/` only passes it to the store's
+/// functions, which hold every SQL statement of the sandbox; it derefs to the rusqlite
+/// connection for them (and for tests that inspect tables).
+pub struct Conn(Connection);
+
+impl std::ops::Deref for Conn {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.0
+    }
 }
 
 /// Cheap-clone handle to the database.
@@ -130,10 +160,10 @@ pub struct Store {
 struct Shared {
     /// The only connection that writes. A std Mutex (not tokio's) because it is locked only
     /// inside synchronous closures on the blocking pool and never held across an `.await`.
-    writer: Mutex<Connection>,
+    writer: Mutex<Conn>,
     /// Read-only connections (file mode only; empty in memory, where reads use `writer`).
     /// Same locking rule as `writer`.
-    readers: Vec<Mutex<Connection>>,
+    readers: Vec<Mutex<Conn>>,
     next_reader: AtomicUsize,
 }
 
@@ -164,7 +194,7 @@ impl Store {
                     r.busy_timeout(std::time::Duration::from_secs(5))?;
                     r.pragma_update(None, "query_only", "ON")?;
                     r.pragma_update(None, "cache_size", -16384)?;
-                    readers.push(Mutex::new(r));
+                    readers.push(Mutex::new(Conn(r)));
                 }
                 (writer, readers)
             }
@@ -177,24 +207,25 @@ impl Store {
         };
         Ok(Store {
             shared: Arc::new(Shared {
-                writer: Mutex::new(writer),
+                writer: Mutex::new(Conn(writer)),
                 readers,
                 next_reader: AtomicUsize::new(0),
             }),
         })
     }
 
-    fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    fn lock(m: &Mutex<Conn>) -> MutexGuard<'_, Conn> {
         // A panic inside a closure poisons the mutex; the connection itself is still usable
         // (an open transaction was rolled back when it was dropped).
         m.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Run `f` on a read connection, synchronously. Use from blocking contexts only.
-    pub fn read_blocking<T>(
+    /// Run `f` on a read connection, synchronously. Use from blocking contexts only. `f` fails
+    /// with its own error type: anything a [`StoreError`] converts into.
+    pub fn read_blocking<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
+        f: impl FnOnce(&Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
         if self.shared.readers.is_empty() {
             return f(&Self::lock(&self.shared.writer));
         }
@@ -210,46 +241,74 @@ impl Store {
     }
 
     /// Run `f` in an IMMEDIATE transaction on the writer and commit it, synchronously.
-    /// `f` returning an error rolls the transaction back.
-    pub fn write_blocking<T>(
+    /// `f` returning an error (of its own type, as in [`Store::read_blocking`]) or panicking
+    /// rolls the transaction back.
+    pub fn write_blocking<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&Transaction) -> Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
-        let mut conn = Self::lock(&self.shared.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
+        f: impl FnOnce(&Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let conn = Self::lock(&self.shared.writer);
+        // `new_unchecked` takes the connection by shared reference, so `f` can be lent the same
+        // connection; the mutex guard makes this the only transaction on it. Dropping `tx`
+        // without a commit rolls back.
+        let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let out = f(&conn)?;
+        tx.commit().map_err(StoreError::from)?;
         Ok(out)
     }
 
-    /// Run `f` on a read connection on the blocking pool.
-    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    /// Run `f` on a read connection on the blocking pool; `f` fails with its own error type (see
+    /// [`Store::read_blocking`]). [`Store::read`] is the shorthand for closures of store calls.
+    pub async fn read_with<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&Conn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
     {
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.read_blocking(f))
             .await
-            .map_err(|e| ApiError::Internal(format!("store task: {e}")))?
+            .map_err(|e| E::from(StoreError::Task(e.to_string())))?
     }
 
-    /// Run `f` in a committed write transaction on the blocking pool. The commit happens before
-    /// this returns, so a handler that answers after it has made the write durable.
-    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    /// Run `f` in a committed write transaction on the blocking pool; an error of `f` (of its
+    /// own type) rolls it back. The commit happens before this returns, so a handler that
+    /// answers after it has made the write durable. [`Store::write`] is the shorthand for
+    /// closures of store calls.
+    pub async fn write_with<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&Transaction) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&Conn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
     {
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.write_blocking(f))
             .await
-            .map_err(|e| ApiError::Internal(format!("store task: {e}")))?
+            .map_err(|e| E::from(StoreError::Task(e.to_string())))?
+    }
+
+    /// [`Store::read_with`] for closures that fail only with [`StoreError`].
+    pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Conn) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.read_with(f).await
+    }
+
+    /// [`Store::write_with`] for closures that fail only with [`StoreError`].
+    pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Conn) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.write_with(f).await
     }
 
     /// The HMAC key for access tokens: stored in `meta` so tokens survive a restart
     /// (a new in-memory database gets a new random key).
-    pub fn token_key(&self) -> Result<Vec<u8>, ApiError> {
+    pub fn token_key(&self) -> Result<Vec<u8>, StoreError> {
         self.write_blocking(|tx| {
             use rusqlite::OptionalExtension;
             let existing: Option<Vec<u8>> = tx

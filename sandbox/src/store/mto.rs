@@ -5,10 +5,10 @@
 //! singleton is `active`) exactly when it has a member row with a `local_id` — the tenant-local
 //! object id handed out when it created or joined the MTO. Pending tenants have no `local_id`.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 use serde_json::{Value, json};
 
-use crate::error::ApiError;
+use super::{Conn, StoreError};
 use crate::util::rfc3339;
 
 /// The shared organization.
@@ -133,7 +133,7 @@ fn row_member(r: &rusqlite::Row<'_>) -> rusqlite::Result<Member> {
 const MEMBER_COLS: &str = "org_id, tenant_id, display_name, role, state, added_ms, joined_ms, added_by, transition, local_id";
 
 /// The organization a tenant is in (has a `local_id` in), with its own member row.
-pub fn org_of_tenant(conn: &Connection, tenant: &str) -> Result<Option<(Org, Member)>, ApiError> {
+pub fn org_of_tenant(conn: &Conn, tenant: &str) -> Result<Option<(Org, Member)>, StoreError> {
     let m = conn
         .prepare_cached(&format!(
             "SELECT {MEMBER_COLS} FROM mto_members WHERE tenant_id = ?1 AND local_id IS NOT NULL"
@@ -142,13 +142,13 @@ pub fn org_of_tenant(conn: &Connection, tenant: &str) -> Result<Option<(Org, Mem
         .optional()?;
     let Some(m) = m else { return Ok(None) };
     let org = get_org(conn, &m.org_id)?.ok_or_else(|| {
-        ApiError::Internal(format!("member row without organization {}", m.org_id))
+        StoreError::Corrupt(format!("member row without organization {}", m.org_id))
     })?;
     Ok(Some((org, m)))
 }
 
 /// Get an organization.
-pub fn get_org(conn: &Connection, org_id: &str) -> Result<Option<Org>, ApiError> {
+pub fn get_org(conn: &Conn, org_id: &str) -> Result<Option<Org>, StoreError> {
     Ok(conn
         .prepare_cached(
             "SELECT org_id, display_name, description, created_ms, creator_tenant FROM mto_orgs WHERE org_id = ?1",
@@ -166,7 +166,7 @@ pub fn get_org(conn: &Connection, org_id: &str) -> Result<Option<Org>, ApiError>
 }
 
 /// Insert an organization.
-pub fn insert_org(conn: &Connection, org: &Org) -> Result<(), ApiError> {
+pub fn insert_org(conn: &Conn, org: &Org) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO mto_orgs (org_id, display_name, description, created_ms, creator_tenant)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -182,7 +182,7 @@ pub fn insert_org(conn: &Connection, org: &Org) -> Result<(), ApiError> {
 }
 
 /// Update an organization's name and description.
-pub fn update_org(conn: &Connection, org: &Org) -> Result<(), ApiError> {
+pub fn update_org(conn: &Conn, org: &Org) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE mto_orgs SET display_name = ?2, description = ?3 WHERE org_id = ?1",
         params![org.org_id, org.display_name, org.description],
@@ -191,7 +191,7 @@ pub fn update_org(conn: &Connection, org: &Org) -> Result<(), ApiError> {
 }
 
 /// Delete an organization with all its member rows and queued work.
-pub fn delete_org(conn: &Connection, org_id: &str) -> Result<(), ApiError> {
+pub fn delete_org(conn: &Conn, org_id: &str) -> Result<(), StoreError> {
     conn.execute("DELETE FROM mto_members WHERE org_id = ?1", [org_id])?;
     conn.execute("DELETE FROM jobs WHERE org_id = ?1", [org_id])?;
     conn.execute("DELETE FROM mto_orgs WHERE org_id = ?1", [org_id])?;
@@ -199,7 +199,7 @@ pub fn delete_org(conn: &Connection, org_id: &str) -> Result<(), ApiError> {
 }
 
 /// All member rows of an organization, oldest first.
-pub fn members(conn: &Connection, org_id: &str) -> Result<Vec<Member>, ApiError> {
+pub fn members(conn: &Conn, org_id: &str) -> Result<Vec<Member>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {MEMBER_COLS} FROM mto_members WHERE org_id = ?1 ORDER BY added_ms, tenant_id"
     ))?;
@@ -208,7 +208,7 @@ pub fn members(conn: &Connection, org_id: &str) -> Result<Vec<Member>, ApiError>
 }
 
 /// Every member row of a tenant, in any organization.
-pub fn rows_of_tenant(conn: &Connection, tenant: &str) -> Result<Vec<Member>, ApiError> {
+pub fn rows_of_tenant(conn: &Conn, tenant: &str) -> Result<Vec<Member>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {MEMBER_COLS} FROM mto_members WHERE tenant_id = ?1 ORDER BY added_ms"
     ))?;
@@ -217,11 +217,7 @@ pub fn rows_of_tenant(conn: &Connection, tenant: &str) -> Result<Vec<Member>, Ap
 }
 
 /// One member row.
-pub fn get_member(
-    conn: &Connection,
-    org_id: &str,
-    tenant: &str,
-) -> Result<Option<Member>, ApiError> {
+pub fn get_member(conn: &Conn, org_id: &str, tenant: &str) -> Result<Option<Member>, StoreError> {
     Ok(conn
         .prepare_cached(&format!(
             "SELECT {MEMBER_COLS} FROM mto_members WHERE org_id = ?1 AND tenant_id = ?2"
@@ -231,7 +227,7 @@ pub fn get_member(
 }
 
 /// Insert or replace a member row.
-pub fn put_member(conn: &Connection, m: &Member) -> Result<(), ApiError> {
+pub fn put_member(conn: &Conn, m: &Member) -> Result<(), StoreError> {
     conn.execute(
         &format!(
             "INSERT OR REPLACE INTO mto_members ({MEMBER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
@@ -253,7 +249,7 @@ pub fn put_member(conn: &Connection, m: &Member) -> Result<(), ApiError> {
 }
 
 /// Delete a member row.
-pub fn delete_member(conn: &Connection, org_id: &str, tenant: &str) -> Result<(), ApiError> {
+pub fn delete_member(conn: &Conn, org_id: &str, tenant: &str) -> Result<(), StoreError> {
     conn.execute(
         "DELETE FROM mto_members WHERE org_id = ?1 AND tenant_id = ?2",
         [org_id, tenant],
@@ -262,7 +258,7 @@ pub fn delete_member(conn: &Connection, org_id: &str, tenant: &str) -> Result<()
 }
 
 /// A tenant's join request, if it ever sent one.
-pub fn get_join_request(conn: &Connection, tenant: &str) -> Result<Option<JoinRequest>, ApiError> {
+pub fn get_join_request(conn: &Conn, tenant: &str) -> Result<Option<JoinRequest>, StoreError> {
     Ok(conn
         .prepare_cached(
             "SELECT tenant_id, id, added_by, member_state, role, transition FROM join_requests WHERE tenant_id = ?1",
@@ -281,7 +277,7 @@ pub fn get_join_request(conn: &Connection, tenant: &str) -> Result<Option<JoinRe
 }
 
 /// Insert or replace a join request.
-pub fn put_join_request(conn: &Connection, j: &JoinRequest) -> Result<(), ApiError> {
+pub fn put_join_request(conn: &Conn, j: &JoinRequest) -> Result<(), StoreError> {
     conn.execute(
         "INSERT OR REPLACE INTO join_requests (tenant_id, id, added_by, member_state, role, transition)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -316,13 +312,13 @@ pub struct Job {
 
 /// Queue work. Returns its id.
 pub fn enqueue(
-    conn: &Connection,
+    conn: &Conn,
     due_ms: i64,
     kind: &str,
     tenant: &str,
     org_id: Option<&str>,
     payload: &Value,
-) -> Result<i64, ApiError> {
+) -> Result<i64, StoreError> {
     conn.execute(
         "INSERT INTO jobs (due_ms, kind, tenant_id, org_id, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![due_ms, kind, tenant, org_id, payload.to_string()],
@@ -331,7 +327,7 @@ pub fn enqueue(
 }
 
 /// Drop queued work of a kind for a tenant (e.g. a join request that was reset).
-pub fn cancel_jobs(conn: &Connection, kind: &str, tenant: &str) -> Result<(), ApiError> {
+pub fn cancel_jobs(conn: &Conn, kind: &str, tenant: &str) -> Result<(), StoreError> {
     conn.execute(
         "DELETE FROM jobs WHERE kind = ?1 AND tenant_id = ?2",
         [kind, tenant],
@@ -340,12 +336,12 @@ pub fn cancel_jobs(conn: &Connection, kind: &str, tenant: &str) -> Result<(), Ap
 }
 
 /// Due time of the earliest queued job.
-pub fn next_due(conn: &Connection) -> Result<Option<i64>, ApiError> {
+pub fn next_due(conn: &Conn) -> Result<Option<i64>, StoreError> {
     Ok(conn.query_row("SELECT min(due_ms) FROM jobs", [], |r| r.get(0))?)
 }
 
 /// The earliest job due at or before `now`.
-pub fn first_due(conn: &Connection, now: i64) -> Result<Option<Job>, ApiError> {
+pub fn first_due(conn: &Conn, now: i64) -> Result<Option<Job>, StoreError> {
     Ok(conn
         .prepare_cached(
             "SELECT id, due_ms, kind, tenant_id, org_id, payload FROM jobs
@@ -367,6 +363,6 @@ pub fn first_due(conn: &Connection, now: i64) -> Result<Option<Job>, ApiError> {
 
 /// Remove a job (in the same transaction that applies it, so it runs exactly once).
 /// Returns false if it was already gone (cancelled meanwhile).
-pub fn delete_job(conn: &Connection, id: i64) -> Result<bool, ApiError> {
+pub fn delete_job(conn: &Conn, id: i64) -> Result<bool, StoreError> {
     Ok(conn.execute("DELETE FROM jobs WHERE id = ?1", [id])? == 1)
 }

@@ -19,10 +19,10 @@
 //! transaction, so a crash can never leave a user without its link (which would make the next
 //! cycle create a duplicate).
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 
-use crate::error::ApiError;
+use super::{Conn, StoreError};
 
 /// Tables of this module (run at every open; `IF NOT EXISTS`).
 pub const SCHEMA: &str = r#"
@@ -111,13 +111,13 @@ fn row_assignment(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Assignment, String
     ))
 }
 
-fn with_body((mut a, body): (Assignment, String)) -> Result<Assignment, ApiError> {
+fn with_body((mut a, body): (Assignment, String)) -> Result<Assignment, StoreError> {
     a.body = serde_json::from_str(&body)?;
     Ok(a)
 }
 
 /// Insert an assignment; false if the same (principal, role) is already assigned.
-pub fn insert_assignment(c: &Connection, tenant: &str, a: &Assignment) -> Result<bool, ApiError> {
+pub fn insert_assignment(c: &Conn, tenant: &str, a: &Assignment) -> Result<bool, StoreError> {
     let n = c
         .prepare_cached(
             "INSERT OR IGNORE INTO app_role_assignments
@@ -138,12 +138,12 @@ pub fn insert_assignment(c: &Connection, tenant: &str, a: &Assignment) -> Result
 
 /// A page of a service principal's assignments in id order, after `after`.
 pub fn list_assignments(
-    c: &Connection,
+    c: &Conn,
     tenant: &str,
     resource_id: &str,
     after: Option<&str>,
     limit: usize,
-) -> Result<Vec<Assignment>, ApiError> {
+) -> Result<Vec<Assignment>, StoreError> {
     let mut stmt = c.prepare_cached(
         "SELECT id, resource_id, principal_id, principal_type, app_role_id, body
          FROM app_role_assignments
@@ -158,11 +158,11 @@ pub fn list_assignments(
 
 /// One assignment of a service principal.
 pub fn get_assignment(
-    c: &Connection,
+    c: &Conn,
     tenant: &str,
     resource_id: &str,
     id: &str,
-) -> Result<Option<Assignment>, ApiError> {
+) -> Result<Option<Assignment>, StoreError> {
     c.prepare_cached(
         "SELECT id, resource_id, principal_id, principal_type, app_role_id, body
          FROM app_role_assignments WHERE tenant_id = ?1 AND resource_id = ?2 AND id = ?3",
@@ -175,11 +175,11 @@ pub fn get_assignment(
 
 /// Delete one assignment; false if it did not exist.
 pub fn delete_assignment(
-    c: &Connection,
+    c: &Conn,
     tenant: &str,
     resource_id: &str,
     id: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StoreError> {
     Ok(c.prepare_cached(
         "DELETE FROM app_role_assignments WHERE tenant_id = ?1 AND resource_id = ?2 AND id = ?3",
     )?
@@ -190,10 +190,10 @@ pub fn delete_assignment(
 /// Ids of the users in a service principal's scope: users assigned directly plus the direct
 /// members of assigned groups (no nesting), distinct, in id order. Not filtered by user type.
 pub fn assigned_user_ids(
-    c: &Connection,
+    c: &Conn,
     tenant: &str,
     resource_id: &str,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Vec<String>, StoreError> {
     let mut stmt = c.prepare_cached(
         "SELECT principal_id FROM app_role_assignments
           WHERE tenant_id = ?1 AND resource_id = ?2 AND principal_type = 'User'
@@ -208,12 +208,117 @@ pub fn assigned_user_ids(
 }
 
 /// Ids of every user of a tenant (for `SyncAll`), in id order.
-pub fn all_user_ids(c: &Connection, tenant: &str) -> Result<Vec<String>, ApiError> {
+pub fn all_user_ids(c: &Conn, tenant: &str) -> Result<Vec<String>, StoreError> {
     let mut stmt = c.prepare_cached(
         "SELECT key FROM docs WHERE tenant_id = ?1 AND kind = 'user' ORDER BY key",
     )?;
     let rows = stmt.query_map(params![tenant], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Stored bodies of a few users, by id, in the order given (None if there is no such user).
+pub fn user_bodies(
+    c: &Conn,
+    tenant: &str,
+    ids: &[String],
+) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT body FROM docs WHERE tenant_id = ?1 AND kind = 'user' AND key = ?2",
+    )?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let body: Option<String> = stmt
+            .query_row([tenant, id.as_str()], |r| r.get(0))
+            .optional()?;
+        out.push((id.clone(), body));
+    }
+    Ok(out)
+}
+
+/// Stored bodies of the users among a chunk of **sorted** ids, with one range scan over the
+/// tenant's users (users between them that are not in the chunk are skipped without being
+/// read).
+pub fn user_bodies_sorted(
+    c: &Conn,
+    tenant: &str,
+    ids: &[String],
+) -> Result<Vec<(String, String)>, StoreError> {
+    let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
+        return Ok(Vec::new());
+    };
+    let mut stmt = c.prepare_cached(
+        "SELECT key, body FROM docs
+         WHERE tenant_id = ?1 AND kind = 'user' AND key >= ?2 AND key <= ?3 ORDER BY key",
+    )?;
+    let mut rows = stmt.query(params![tenant, first, last])?;
+    let mut out = Vec::with_capacity(ids.len());
+    let mut want = ids.iter().peekable();
+    while let Some(r) = rows.next()? {
+        let key: String = r.get(0)?;
+        while want.peek().is_some_and(|w| w.as_str() < key.as_str()) {
+            want.next();
+        }
+        if want.peek().is_some_and(|w| w.as_str() == key.as_str()) {
+            out.push((key, r.get(1)?));
+            want.next();
+        }
+    }
+    Ok(out)
+}
+
+/// The addresses of a target user that can collide with a new B2B user's.
+#[derive(Clone, Debug)]
+pub struct UserAddresses {
+    /// The user's object id.
+    pub id: String,
+    /// `mail`.
+    pub mail: Option<String>,
+    /// `proxyAddresses` (with their `smtp:` prefixes); empty when unreadable.
+    pub proxy_addresses: Vec<String>,
+    /// `userPrincipalName`.
+    pub upn: Option<String>,
+    /// `creationType`.
+    pub creation_type: Option<String>,
+}
+
+/// Every user of a tenant that has a mail or a proxy address.
+pub fn user_addresses(c: &Conn, tenant: &str) -> Result<Vec<UserAddresses>, StoreError> {
+    let mut stmt = c.prepare(
+        "SELECT key, json_extract(body, '$.mail'), json_extract(body, '$.proxyAddresses'),
+                json_extract(body, '$.userPrincipalName'), json_extract(body, '$.creationType')
+         FROM docs WHERE tenant_id = ?1 AND kind = 'user'
+           AND (json_extract(body, '$.mail') IS NOT NULL
+                OR json_array_length(json_extract(body, '$.proxyAddresses')) > 0)",
+    )?;
+    let rows = stmt.query_map([tenant], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, mail, proxies, upn, creation_type) = row?;
+        let proxy_addresses = match proxies.map(|p| serde_json::from_str::<Value>(&p)) {
+            Some(Ok(Value::Array(list))) => list
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        };
+        out.push(UserAddresses {
+            id,
+            mail,
+            proxy_addresses,
+            upn,
+            creation_type,
+        });
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -251,7 +356,7 @@ fn row_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<(JobRow, String, String)> 
     ))
 }
 
-fn job_with_json((mut j, body, schema): (JobRow, String, String)) -> Result<JobRow, ApiError> {
+fn job_with_json((mut j, body, schema): (JobRow, String, String)) -> Result<JobRow, StoreError> {
     j.body = serde_json::from_str(&body)?;
     j.schema = serde_json::from_str(&schema)?;
     Ok(j)
@@ -260,7 +365,7 @@ fn job_with_json((mut j, body, schema): (JobRow, String, String)) -> Result<JobR
 const JOB_COLUMNS: &str = "tenant_id, sp_id, job_id, body, schema, due_ms";
 
 /// Insert a new job.
-pub fn insert_job(c: &Connection, j: &JobRow, now: i64) -> Result<(), ApiError> {
+pub fn insert_job(c: &Conn, j: &JobRow, now: i64) -> Result<(), StoreError> {
     c.prepare_cached(
         "INSERT INTO sync_jobs (tenant_id, sp_id, job_id, body, schema, due_ms, created_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -279,11 +384,11 @@ pub fn insert_job(c: &Connection, j: &JobRow, now: i64) -> Result<(), ApiError> 
 
 /// One job of a service principal.
 pub fn get_job(
-    c: &Connection,
+    c: &Conn,
     tenant: &str,
     sp_id: &str,
     job_id: &str,
-) -> Result<Option<JobRow>, ApiError> {
+) -> Result<Option<JobRow>, StoreError> {
     c.prepare_cached(&format!(
         "SELECT {JOB_COLUMNS} FROM sync_jobs WHERE tenant_id = ?1 AND sp_id = ?2 AND job_id = ?3"
     ))?
@@ -294,12 +399,7 @@ pub fn get_job(
 }
 
 /// Whether a job still exists (checked by the engine before each chunk it writes).
-pub fn job_exists(
-    c: &Connection,
-    tenant: &str,
-    sp_id: &str,
-    job_id: &str,
-) -> Result<bool, ApiError> {
+pub fn job_exists(c: &Conn, tenant: &str, sp_id: &str, job_id: &str) -> Result<bool, StoreError> {
     Ok(c.prepare_cached(
         "SELECT 1 FROM sync_jobs WHERE tenant_id = ?1 AND sp_id = ?2 AND job_id = ?3",
     )?
@@ -309,7 +409,7 @@ pub fn job_exists(
 }
 
 /// Jobs of a service principal in creation order.
-pub fn list_jobs(c: &Connection, tenant: &str, sp_id: &str) -> Result<Vec<JobRow>, ApiError> {
+pub fn list_jobs(c: &Conn, tenant: &str, sp_id: &str) -> Result<Vec<JobRow>, StoreError> {
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {JOB_COLUMNS} FROM sync_jobs WHERE tenant_id = ?1 AND sp_id = ?2
          ORDER BY created_ms, job_id"
@@ -319,7 +419,7 @@ pub fn list_jobs(c: &Connection, tenant: &str, sp_id: &str) -> Result<Vec<JobRow
 }
 
 /// Every job (for the admin run endpoint), in a stable order.
-pub fn all_jobs(c: &Connection) -> Result<Vec<JobRow>, ApiError> {
+pub fn all_jobs(c: &Conn) -> Result<Vec<JobRow>, StoreError> {
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {JOB_COLUMNS} FROM sync_jobs ORDER BY tenant_id, sp_id, created_ms, job_id"
     ))?;
@@ -328,7 +428,7 @@ pub fn all_jobs(c: &Connection) -> Result<Vec<JobRow>, ApiError> {
 }
 
 /// Keys `(tenant, sp, job)` of the jobs due at or before `now`.
-pub fn due_jobs(c: &Connection, now: i64) -> Result<Vec<(String, String, String)>, ApiError> {
+pub fn due_jobs(c: &Conn, now: i64) -> Result<Vec<(String, String, String)>, StoreError> {
     let mut stmt = c.prepare_cached(
         "SELECT tenant_id, sp_id, job_id FROM sync_jobs
          WHERE due_ms IS NOT NULL AND due_ms <= ?1 ORDER BY due_ms",
@@ -338,7 +438,7 @@ pub fn due_jobs(c: &Connection, now: i64) -> Result<Vec<(String, String, String)
 }
 
 /// The earliest due time of any scheduled job.
-pub fn next_due(c: &Connection) -> Result<Option<i64>, ApiError> {
+pub fn next_due(c: &Conn) -> Result<Option<i64>, StoreError> {
     Ok(c.query_row(
         "SELECT min(due_ms) FROM sync_jobs WHERE due_ms IS NOT NULL",
         [],
@@ -348,13 +448,13 @@ pub fn next_due(c: &Connection) -> Result<Option<i64>, ApiError> {
 
 /// Replace a job's JSON and due time.
 pub fn update_job(
-    c: &Connection,
+    c: &Conn,
     tenant: &str,
     sp_id: &str,
     job_id: &str,
     body: &Value,
     due_ms: Option<i64>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StoreError> {
     Ok(c.prepare_cached(
         "UPDATE sync_jobs SET body = ?4, due_ms = ?5
          WHERE tenant_id = ?1 AND sp_id = ?2 AND job_id = ?3",
@@ -363,14 +463,29 @@ pub fn update_job(
         == 1)
 }
 
+/// Move the next cycle of a scheduled job to `due_ms` (a job that is not scheduled stays so).
+pub fn postpone_job(
+    c: &Conn,
+    tenant: &str,
+    sp_id: &str,
+    job_id: &str,
+    due_ms: i64,
+) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE sync_jobs SET due_ms = ?4 WHERE tenant_id = ?1 AND sp_id = ?2 AND job_id = ?3 AND due_ms IS NOT NULL",
+        params![tenant, sp_id, job_id, due_ms],
+    )?;
+    Ok(())
+}
+
 /// Replace a job's schema.
 pub fn update_schema(
-    c: &Connection,
+    c: &Conn,
     tenant: &str,
     sp_id: &str,
     job_id: &str,
     schema: &Value,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StoreError> {
     Ok(c.prepare_cached(
         "UPDATE sync_jobs SET schema = ?4 WHERE tenant_id = ?1 AND sp_id = ?2 AND job_id = ?3",
     )?
@@ -379,12 +494,7 @@ pub fn update_schema(
 }
 
 /// Delete a job and its entries (target users and their B2B links stay).
-pub fn delete_job(
-    c: &Connection,
-    tenant: &str,
-    sp_id: &str,
-    job_id: &str,
-) -> Result<bool, ApiError> {
+pub fn delete_job(c: &Conn, tenant: &str, sp_id: &str, job_id: &str) -> Result<bool, StoreError> {
     let n = c.execute(
         "DELETE FROM sync_jobs WHERE tenant_id = ?1 AND sp_id = ?2 AND job_id = ?3",
         params![tenant, sp_id, job_id],
@@ -398,7 +508,7 @@ pub fn delete_job(
 
 /// Delete everything a service principal owns for synchronization: jobs, their entries, secrets
 /// and app role assignments.
-pub fn delete_sp_state(c: &Connection, tenant: &str, sp_id: &str) -> Result<(), ApiError> {
+pub fn delete_sp_state(c: &Conn, tenant: &str, sp_id: &str) -> Result<(), StoreError> {
     c.execute(
         "DELETE FROM sync_entries WHERE tenant_id = ?1 AND job_id IN
            (SELECT job_id FROM sync_jobs WHERE tenant_id = ?1 AND sp_id = ?2)",
@@ -423,11 +533,7 @@ pub fn delete_sp_state(c: &Connection, tenant: &str, sp_id: &str) -> Result<(), 
 // Secrets
 
 /// A service principal's secrets `(key, value)` in key order.
-pub fn secrets(
-    c: &Connection,
-    tenant: &str,
-    sp_id: &str,
-) -> Result<Vec<(String, String)>, ApiError> {
+pub fn secrets(c: &Conn, tenant: &str, sp_id: &str) -> Result<Vec<(String, String)>, StoreError> {
     let mut stmt = c.prepare_cached(
         "SELECT key, value FROM sync_secrets WHERE tenant_id = ?1 AND sp_id = ?2 ORDER BY key",
     )?;
@@ -437,12 +543,12 @@ pub fn secrets(
 
 /// Set a secret; an empty value removes it.
 pub fn put_secret(
-    c: &Connection,
+    c: &Conn,
     tenant: &str,
     sp_id: &str,
     key: &str,
     value: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     if value.is_empty() {
         c.prepare_cached(
             "DELETE FROM sync_secrets WHERE tenant_id = ?1 AND sp_id = ?2 AND key = ?3",
@@ -488,10 +594,10 @@ pub mod state {
 
 /// All entries of a job, by source user id.
 pub fn entries(
-    c: &Connection,
+    c: &Conn,
     tenant: &str,
     job_id: &str,
-) -> Result<std::collections::HashMap<String, Entry>, ApiError> {
+) -> Result<std::collections::HashMap<String, Entry>, StoreError> {
     let mut stmt = c.prepare_cached(
         "SELECT source_id, target_tenant, target_id, hash, state, error
          FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2",
@@ -513,11 +619,11 @@ pub fn entries(
 
 /// One entry.
 pub fn entry(
-    c: &Connection,
+    c: &Conn,
     tenant: &str,
     job_id: &str,
     source_id: &str,
-) -> Result<Option<Entry>, ApiError> {
+) -> Result<Option<Entry>, StoreError> {
     Ok(c.prepare_cached(
         "SELECT target_tenant, target_id, hash, state, error
              FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2 AND source_id = ?3",
@@ -536,13 +642,13 @@ pub fn entry(
 
 /// Insert or replace an entry.
 pub fn put_entry(
-    c: &Connection,
+    c: &Conn,
     tenant: &str,
     job_id: &str,
     source_id: &str,
     e: &Entry,
     now: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     c.prepare_cached(
         "INSERT INTO sync_entries
            (tenant_id, job_id, source_id, target_tenant, target_id, hash, state, error, updated_ms)
@@ -568,11 +674,11 @@ pub fn put_entry(
 
 /// Remove an entry.
 pub fn delete_entry(
-    c: &Connection,
+    c: &Conn,
     tenant: &str,
     job_id: &str,
     source_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     c.prepare_cached(
         "DELETE FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2 AND source_id = ?3",
     )?
@@ -581,7 +687,7 @@ pub fn delete_entry(
 }
 
 /// `restart` with `Full`: forget every entry (the B2B links stay, so users are re-matched).
-pub fn clear_entries(c: &Connection, tenant: &str, job_id: &str) -> Result<(), ApiError> {
+pub fn clear_entries(c: &Conn, tenant: &str, job_id: &str) -> Result<(), StoreError> {
     c.execute(
         "DELETE FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2",
         params![tenant, job_id],
@@ -590,7 +696,7 @@ pub fn clear_entries(c: &Connection, tenant: &str, job_id: &str) -> Result<(), A
 }
 
 /// `restart` with `Escrows`: forget failed entries.
-pub fn clear_escrows(c: &Connection, tenant: &str, job_id: &str) -> Result<(), ApiError> {
+pub fn clear_escrows(c: &Conn, tenant: &str, job_id: &str) -> Result<(), StoreError> {
     c.execute(
         "DELETE FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2 AND state = 'escrow'
            AND target_id IS NULL",
@@ -600,7 +706,7 @@ pub fn clear_escrows(c: &Connection, tenant: &str, job_id: &str) -> Result<(), A
 }
 
 /// `restart` with `Watermark`: forget the exported hashes so every user is re-evaluated.
-pub fn reset_watermark(c: &Connection, tenant: &str, job_id: &str) -> Result<(), ApiError> {
+pub fn reset_watermark(c: &Conn, tenant: &str, job_id: &str) -> Result<(), StoreError> {
     c.execute(
         "UPDATE sync_entries SET hash = 0 WHERE tenant_id = ?1 AND job_id = ?2",
         params![tenant, job_id],
@@ -610,10 +716,10 @@ pub fn reset_watermark(c: &Connection, tenant: &str, job_id: &str) -> Result<(),
 
 /// Counts of a job's entries by state.
 pub fn entry_counts(
-    c: &Connection,
+    c: &Conn,
     tenant: &str,
     job_id: &str,
-) -> Result<std::collections::HashMap<String, i64>, ApiError> {
+) -> Result<std::collections::HashMap<String, i64>, StoreError> {
     let mut stmt = c.prepare_cached(
         "SELECT state, count(*) FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2 GROUP BY state",
     )?;
@@ -623,11 +729,11 @@ pub fn entry_counts(
 
 /// The target user that carries the alternativeSecurityId of a source user.
 pub fn find_link(
-    c: &Connection,
+    c: &Conn,
     target_tenant: &str,
     source_tenant: &str,
     source_id: &str,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, StoreError> {
     Ok(c.prepare_cached(
         "SELECT target_id FROM b2b_links
              WHERE target_tenant = ?1 AND source_tenant = ?2 AND source_id = ?3",
@@ -640,12 +746,12 @@ pub fn find_link(
 
 /// Record (or move) the alternativeSecurityId link of a source user.
 pub fn put_link(
-    c: &Connection,
+    c: &Conn,
     target_tenant: &str,
     source_tenant: &str,
     source_id: &str,
     target_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     c.prepare_cached(
         "INSERT INTO b2b_links (target_tenant, source_tenant, source_id, target_id)
          VALUES (?1, ?2, ?3, ?4)
@@ -657,11 +763,11 @@ pub fn put_link(
 
 /// Forget the link of a source user (its target user no longer exists).
 pub fn delete_link(
-    c: &Connection,
+    c: &Conn,
     target_tenant: &str,
     source_tenant: &str,
     source_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     c.prepare_cached(
         "DELETE FROM b2b_links WHERE target_tenant = ?1 AND source_tenant = ?2 AND source_id = ?3",
     )?

@@ -1,8 +1,8 @@
 //! Tenants and their app registrations (from the seed; not writable through Graph).
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 
-use crate::error::ApiError;
+use super::{Conn, StoreError};
 
 /// A tenant known to the sandbox.
 #[derive(Clone, Debug)]
@@ -38,7 +38,7 @@ fn row_tenant(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
 }
 
 /// Find a tenant by id (any case) or by its initial domain.
-pub fn find_tenant(conn: &Connection, id_or_domain: &str) -> Result<Option<Tenant>, ApiError> {
+pub fn find_tenant(conn: &Conn, id_or_domain: &str) -> Result<Option<Tenant>, StoreError> {
     let key = id_or_domain.to_lowercase();
     Ok(conn
         .prepare_cached(
@@ -50,7 +50,7 @@ pub fn find_tenant(conn: &Connection, id_or_domain: &str) -> Result<Option<Tenan
 }
 
 /// Get a tenant by id.
-pub fn get_tenant(conn: &Connection, id: &str) -> Result<Option<Tenant>, ApiError> {
+pub fn get_tenant(conn: &Conn, id: &str) -> Result<Option<Tenant>, StoreError> {
     Ok(conn
         .prepare_cached(
             "SELECT id, display_name, initial_domain, created_ms FROM tenants WHERE id = ?1",
@@ -60,7 +60,7 @@ pub fn get_tenant(conn: &Connection, id: &str) -> Result<Option<Tenant>, ApiErro
 }
 
 /// Insert a tenant unless one with this id exists. Returns whether it was inserted.
-pub fn insert_tenant_if_missing(conn: &Connection, t: &Tenant) -> Result<bool, ApiError> {
+pub fn insert_tenant_if_missing(conn: &Conn, t: &Tenant) -> Result<bool, StoreError> {
     let n = conn.execute(
         "INSERT OR IGNORE INTO tenants (id, display_name, initial_domain, created_ms)
          VALUES (?1, ?2, ?3, ?4)",
@@ -70,11 +70,7 @@ pub fn insert_tenant_if_missing(conn: &Connection, t: &Tenant) -> Result<bool, A
 }
 
 /// Look up an app of a tenant.
-pub fn get_app(
-    conn: &Connection,
-    tenant_id: &str,
-    client_id: &str,
-) -> Result<Option<App>, ApiError> {
+pub fn get_app(conn: &Conn, tenant_id: &str, client_id: &str) -> Result<Option<App>, StoreError> {
     let row: Option<(String, String, String)> = conn
         .prepare_cached(
             "SELECT client_id, secret, roles FROM apps WHERE tenant_id = ?1 AND client_id = ?2",
@@ -95,7 +91,7 @@ pub fn get_app(
 
 /// Insert or update an app registration. Apps are not writable through Graph, so the seed is
 /// their only source and a re-seed may change a secret or the granted roles.
-pub fn upsert_app(conn: &Connection, tenant_id: &str, app: &App) -> Result<(), ApiError> {
+pub fn upsert_app(conn: &Conn, tenant_id: &str, app: &App) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO apps (tenant_id, client_id, secret, roles) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (tenant_id, client_id) DO UPDATE SET secret = excluded.secret, roles = excluded.roles",
@@ -105,7 +101,7 @@ pub fn upsert_app(conn: &Connection, tenant_id: &str, app: &App) -> Result<(), A
 }
 
 /// All tenants (for stats and tests).
-pub fn list_tenants(conn: &Connection) -> Result<Vec<Tenant>, ApiError> {
+pub fn list_tenants(conn: &Conn) -> Result<Vec<Tenant>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, display_name, initial_domain, created_ms FROM tenants ORDER BY id",
     )?;

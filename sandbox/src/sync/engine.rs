@@ -25,7 +25,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
@@ -33,12 +32,12 @@ use serde_json::{Map, Value, json};
 use super::policy;
 use super::schema::{self, Source, Target, UserRule};
 use super::status;
+use crate::directory::users::{new_user_doc, restore_user, soft_delete_user};
 use crate::error::ApiError;
-use crate::routes::users::{new_user_doc, restore_user, soft_delete_user};
-use crate::store::Store;
 use crate::store::docs::{self, Doc, kind};
 use crate::store::sync::{self as ss, Entry, JobRow, state};
 use crate::store::tenants;
+use crate::store::{Conn, Store, StoreError};
 use crate::util::{now_ms, rfc3339};
 
 /// Users per transaction.
@@ -162,6 +161,41 @@ pub enum Outcome {
     },
     /// Failed; retried every cycle.
     Escrowed { code: &'static str, message: String },
+}
+
+/// Why a cycle or an on-demand run did not complete. Converts into the Graph error a route
+/// answers with (`From<EngineError> for ApiError`).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The server is shutting down: the cycle stopped at a chunk boundary. What it committed
+    /// stays committed and its due time is unchanged, so it runs again after a restart.
+    #[error("stopped: the server is shutting down")]
+    Stopped,
+    /// The job does not exist (it was deleted before or during the run).
+    #[error("job {0} does not exist")]
+    JobGone(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A target user document could not be serialized.
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The blocking task running the cycle failed (panicked or was cancelled).
+    #[error("sync task: {0}")]
+    Task(String),
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            // A route never sees it today (provisionOnDemand does not stop); 503 if one does.
+            EngineError::Stopped => ApiError::Unavailable { retry_after: 0 },
+            EngineError::JobGone(job) => ApiError::resource_not_found(&job),
+            EngineError::Store(e) => e.into(),
+            EngineError::Json(e) => e.into(),
+            EngineError::Task(m) => ApiError::Internal(format!("sync task: {m}")),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,49 +352,27 @@ struct Addresses {
 impl Addresses {
     /// Load once per cycle, on the connection of the current transaction (never another store
     /// call: an in-memory store has a single connection).
-    fn load(&mut self, c: &Connection, target: &str) -> Result<(), ApiError> {
+    fn load(&mut self, c: &Conn, target: &str) -> Result<(), EngineError> {
         if self.loaded {
             return Ok(());
         }
-        self.owners = {
-            let mut stmt = c.prepare(
-                "SELECT key, json_extract(body, '$.mail'), json_extract(body, '$.proxyAddresses'),
-                        json_extract(body, '$.userPrincipalName'), json_extract(body, '$.creationType')
-                 FROM docs WHERE tenant_id = ?1 AND kind = 'user'
-                   AND (json_extract(body, '$.mail') IS NOT NULL
-                        OR json_array_length(json_extract(body, '$.proxyAddresses')) > 0)",
-            )?;
-            let mut out = HashMap::new();
-            let rows = stmt.query_map([target], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                ))
-            })?;
-            for row in rows {
-                let (id, mail, proxies, upn, creation) = row?;
-                let internal = !upn
-                    .unwrap_or_default()
-                    .to_ascii_uppercase()
-                    .contains("#EXT#")
-                    && creation.as_deref() != Some("Invitation");
-                if let Some(m) = mail {
-                    out.insert(m.to_lowercase(), (id.clone(), internal));
-                }
-                if let Some(p) = proxies
-                    && let Ok(Value::Array(list)) = serde_json::from_str::<Value>(&p)
-                {
-                    for a in list.iter().filter_map(Value::as_str) {
-                        let a = a.split_once(':').map_or(a, |(_, r)| r);
-                        out.insert(a.to_lowercase(), (id.clone(), internal));
-                    }
-                }
+        let mut out = HashMap::new();
+        for u in ss::user_addresses(c, target)? {
+            let internal = !u
+                .upn
+                .unwrap_or_default()
+                .to_ascii_uppercase()
+                .contains("#EXT#")
+                && u.creation_type.as_deref() != Some("Invitation");
+            if let Some(m) = u.mail {
+                out.insert(m.to_lowercase(), (u.id.clone(), internal));
             }
-            out
-        };
+            for a in &u.proxy_addresses {
+                let a = a.split_once(':').map_or(a.as_str(), |(_, r)| r);
+                out.insert(a.to_lowercase(), (u.id.clone(), internal));
+            }
+        }
+        self.owners = out;
         self.loaded = true;
         Ok(())
     }
@@ -395,11 +407,11 @@ fn is_internal_doc(d: &Map<String, Value>) -> bool {
 /// Apply the non-add-only values that differ from the target user; returns what changed, or a
 /// conflict when a new UPN is taken.
 fn apply_updates(
-    tx: &Connection,
+    tx: &Conn,
     cx: &Cx,
     doc: &mut Doc,
     ev: &Evaluated,
-) -> Result<Result<Vec<(String, Value)>, Outcome>, ApiError> {
+) -> Result<Result<Vec<(String, Value)>, Outcome>, EngineError> {
     let mut changed = Vec::new();
     for (k, v, add_only) in &ev.values {
         if *add_only || doc.body.get(k) == Some(v) {
@@ -427,12 +439,12 @@ fn apply_updates(
 
 /// Bring one in-scope user's B2B user in line. `entry` is the job's current entry, if any.
 fn reconcile(
-    tx: &Connection,
+    tx: &Conn,
     cx: &Cx,
     ev: &Evaluated,
     entry: Option<&Entry>,
     addrs: &mut Addresses,
-) -> Result<Outcome, ApiError> {
+) -> Result<Outcome, EngineError> {
     let linked = match entry.and_then(|e| e.target_id.clone()) {
         Some(t) => Some(t),
         None => ss::find_link(tx, &cx.target, &cx.source, &ev.source_id)?,
@@ -524,7 +536,7 @@ struct NewUser {
     body: String,
 }
 
-fn build_new_user(cx: &Cx, ev: &Evaluated) -> Result<NewUser, ApiError> {
+fn build_new_user(cx: &Cx, ev: &Evaluated) -> Result<NewUser, EngineError> {
     let upn = ev
         .values
         .iter()
@@ -577,11 +589,11 @@ fn build_new_user(cx: &Cx, ev: &Evaluated) -> Result<NewUser, ApiError> {
 }
 
 fn create(
-    tx: &Connection,
+    tx: &Conn,
     cx: &Cx,
     ev: &Evaluated,
     addrs: &mut Addresses,
-) -> Result<Outcome, ApiError> {
+) -> Result<Outcome, EngineError> {
     let built;
     let nu = match &ev.new_user {
         Some(n) => n,
@@ -615,7 +627,7 @@ fn create(
 }
 
 /// Soft-delete the target user of an entry that left the scope.
-fn deprovision(tx: &Connection, cx: &Cx, target_id: &str) -> Result<Outcome, ApiError> {
+fn deprovision(tx: &Conn, cx: &Cx, target_id: &str) -> Result<Outcome, EngineError> {
     match docs::get(tx, &cx.target, kind::USER, target_id)? {
         Some(mut doc) => {
             doc.body.insert("_syncDeleted".into(), json!(true));
@@ -678,7 +690,7 @@ struct Prepared {
 }
 
 /// Load the job and decide whether it may run. `Ok(None)`: the job does not exist.
-fn prepare(store: &Store, key: &JobKey, now: i64) -> Result<Option<Prepared>, ApiError> {
+fn prepare(store: &Store, key: &JobKey, now: i64) -> Result<Option<Prepared>, EngineError> {
     store.read_blocking(|c| {
         let Some(job) = ss::get_job(c, &key.tenant_id, &key.service_principal_id, &key.job_id)?
         else {
@@ -734,7 +746,7 @@ fn prepare(store: &Store, key: &JobKey, now: i64) -> Result<Option<Prepared>, Ap
     })
 }
 
-fn scope_ids(store: &Store, key: &JobKey, sync_all: bool) -> Result<Vec<String>, ApiError> {
+fn scope_ids(store: &Store, key: &JobKey, sync_all: bool) -> Result<Vec<String>, StoreError> {
     store.read_blocking(|c| {
         if sync_all {
             ss::all_user_ids(c, &key.tenant_id)
@@ -744,80 +756,26 @@ fn scope_ids(store: &Store, key: &JobKey, sync_all: bool) -> Result<Vec<String>,
     })
 }
 
-/// Stored bodies of a few users, by id (None if there is no such user).
-fn load_sources(
-    store: &Store,
-    tenant: &str,
-    ids: &[String],
-) -> Result<Vec<(String, Option<String>)>, ApiError> {
-    store.read_blocking(|c| {
-        use rusqlite::OptionalExtension;
-        let mut stmt = c.prepare_cached(
-            "SELECT body FROM docs WHERE tenant_id = ?1 AND kind = 'user' AND key = ?2",
-        )?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let body: Option<String> = stmt
-                .query_row([tenant, id.as_str()], |r| r.get(0))
-                .optional()?;
-            out.push((id.clone(), body));
-        }
-        Ok(out)
-    })
-}
-
-/// Stored bodies of a chunk of **sorted** ids, with one range scan over the tenant's users
-/// (users between them that are not in the chunk are skipped without being parsed).
-fn load_chunk(
-    store: &Store,
-    tenant: &str,
-    ids: &[String],
-) -> Result<Vec<(String, String)>, ApiError> {
-    let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
-        return Ok(Vec::new());
-    };
-    store.read_blocking(|c| {
-        let mut stmt = c.prepare_cached(
-            "SELECT key, body FROM docs
-             WHERE tenant_id = ?1 AND kind = 'user' AND key >= ?2 AND key <= ?3 ORDER BY key",
-        )?;
-        let mut rows = stmt.query(rusqlite::params![tenant, first, last])?;
-        let mut out = Vec::with_capacity(ids.len());
-        let mut want = ids.iter().peekable();
-        while let Some(r) = rows.next()? {
-            let key: String = r.get(0)?;
-            while want.peek().is_some_and(|w| w.as_str() < key.as_str()) {
-                want.next();
-            }
-            if want.peek().is_some_and(|w| w.as_str() == key.as_str()) {
-                out.push((key, r.get(1)?));
-                want.next();
-            }
-        }
-        Ok(out)
-    })
-}
-
 /// A job that vanished while its cycle ran.
-fn job_gone(key: &JobKey) -> ApiError {
-    ApiError::resource_not_found(&key.job_id)
+fn job_gone(key: &JobKey) -> EngineError {
+    EngineError::JobGone(key.job_id.clone())
 }
 
 // ---------------------------------------------------------------------------------------------
 // The cycle
 
 /// Run one cycle of a job now. `interval` is the schedule interval (next due time). When `stop`
-/// becomes true the cycle ends at its next chunk with [`ApiError::Unavailable`], leaving the due
+/// becomes true the cycle ends at its next chunk with [`EngineError::Stopped`], leaving the due
 /// time as it was (what it committed stays committed).
 pub fn run_cycle(
     store: &Store,
     key: &JobKey,
     interval: Duration,
     stop: &AtomicBool,
-) -> Result<CycleReport, ApiError> {
+) -> Result<CycleReport, EngineError> {
     let stopped = || {
         if stop.load(Ordering::SeqCst) {
-            Err(ApiError::Unavailable { retry_after: 0 })
+            Err(EngineError::Stopped)
         } else {
             Ok(())
         }
@@ -894,7 +852,7 @@ pub fn run_cycle(
             .map(|(k, _)| k.clone())
             .collect();
         if !stale.is_empty() {
-            store.write_blocking(|tx| {
+            store.write_blocking(|tx| -> Result<(), StoreError> {
                 for s in &stale {
                     ss::delete_entry(tx, &key.tenant_id, &key.job_id, s)?;
                 }
@@ -910,7 +868,8 @@ pub fn run_cycle(
         for chunk in ids.chunks(CHUNK) {
             stopped()?;
             let read_started = std::time::Instant::now();
-            let sources = load_chunk(store, &key.tenant_id, chunk)?;
+            let sources =
+                store.read_blocking(|c| ss::user_bodies_sorted(c, &key.tenant_id, chunk))?;
             let mut work: Vec<Evaluated> = Vec::new();
             for (id, body) in sources {
                 let Some(doc) = Raw::parse(&body) else {
@@ -1086,13 +1045,13 @@ pub fn provision_on_demand(
     store: &Store,
     key: &JobKey,
     subjects: &[String],
-) -> Result<Vec<OnDemandResult>, ApiError> {
+) -> Result<Vec<OnDemandResult>, EngineError> {
     let now = now_ms();
     let Some(prep) = prepare(store, key, now)? else {
         return Err(job_gone(key));
     };
     let scope: HashSet<String> = scope_ids(store, key, prep.sync_all)?.into_iter().collect();
-    let sources = load_sources(store, &key.tenant_id, subjects)?;
+    let sources = store.read_blocking(|c| ss::user_bodies(c, &key.tenant_id, subjects))?;
     let mut out = Vec::new();
     let mut addrs = Addresses::default();
     for (id, body) in sources {

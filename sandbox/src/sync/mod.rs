@@ -32,7 +32,7 @@ use tokio::sync::{Notify, Semaphore};
 
 use crate::AppState;
 use crate::error::ApiError;
-use engine::{CycleReport, JobKey};
+use engine::{CycleReport, EngineError, JobKey};
 
 /// provisionOnDemand: requests per window per job (reference §9.3).
 pub const ON_DEMAND_LIMIT: usize = 5;
@@ -204,11 +204,10 @@ pub async fn run_jobs(state: &AppState, keys: Vec<JobKey>) -> Vec<CycleReport> {
                 engine::run_cycle(&store, &k, interval, &handle.inner.stopping)
             })
             .await
-            .map_err(|e| ApiError::Internal(format!("sync task: {e}")))
-            .and_then(|r| r);
+            .unwrap_or_else(|e| Err(EngineError::Task(e.to_string())));
             let report = match res {
                 Ok(r) => r,
-                Err(ApiError::Unavailable { .. }) => {
+                Err(EngineError::Stopped) => {
                     tracing::info!(job = %key.job_id, "synchronization cycle interrupted by shutdown");
                     CycleReport {
                         tenant_id: key.tenant_id.clone(),
@@ -220,7 +219,9 @@ pub async fn run_jobs(state: &AppState, keys: Vec<JobKey>) -> Vec<CycleReport> {
                     }
                 }
                 Err(e) => {
-                    let skipped = matches!(e, ApiError::NotFound { .. });
+                    let skipped = matches!(e, EngineError::JobGone(_));
+                    // The report and the log give Graph's wording of the failure.
+                    let e = ApiError::from(e);
                     if !skipped {
                         tracing::error!(job = %key.job_id, "synchronization cycle failed: {e}");
                         // Never retry a broken job in a hot loop.
@@ -229,11 +230,13 @@ pub async fn run_jobs(state: &AppState, keys: Vec<JobKey>) -> Vec<CycleReport> {
                         let _ = st
                             .store
                             .write(move |tx| {
-                                tx.execute(
-                                    "UPDATE sync_jobs SET due_ms = ?4 WHERE tenant_id = ?1 AND sp_id = ?2 AND job_id = ?3 AND due_ms IS NOT NULL",
-                                    rusqlite::params![k.tenant_id, k.service_principal_id, k.job_id, due],
-                                )?;
-                                Ok(())
+                                crate::store::sync::postpone_job(
+                                    tx,
+                                    &k.tenant_id,
+                                    &k.service_principal_id,
+                                    &k.job_id,
+                                    due,
+                                )
                             })
                             .await;
                     }
@@ -276,7 +279,7 @@ pub async fn provision_on_demand(
         engine::provision_on_demand(&store, &key, &subjects)
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("sync task: {e}")))??;
+    .map_err(|e| EngineError::Task(e.to_string()))??;
     state.sync.record_on_demand(&results);
     Ok(results)
 }

@@ -2,11 +2,14 @@
 //! §6.2, §11): the target must allow inbound synchronization and inbound automatic redemption
 //! from the source, and the source must allow outbound automatic redemption to the target.
 
-use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::store::docs::{self, kind};
+use crate::store::sync as ss;
+use crate::store::tenants;
+use crate::store::{Conn, StoreError};
+use crate::util::parse_guid;
 
 /// The error code Graph uses when a tenant's policies do not allow synchronization.
 pub const POLICY_CHECK_FAILED: &str = "AzureDirectoryB2BManagementPolicyCheckFailure";
@@ -20,7 +23,7 @@ fn flag(doc: Option<&serde_json::Map<String, Value>>, block: &str, prop: &str) -
 
 /// What is missing for `source` to synchronize users into `target` (empty = allowed). Reads the
 /// policies regardless of the replication-lag fault.
-pub fn missing(c: &Connection, source: &str, target: &str) -> Result<Vec<String>, ApiError> {
+pub fn missing(c: &Conn, source: &str, target: &str) -> Result<Vec<String>, StoreError> {
     let mut out = Vec::new();
     let target_partner = docs::get(c, target, kind::PARTNER, source)?;
     if !flag(
@@ -53,6 +56,51 @@ pub fn missing(c: &Connection, source: &str, target: &str) -> Result<Vec<String>
         ));
     }
     Ok(out)
+}
+
+/// `validateCredentials`: the `CompanyId` of the credentials (`given`, or the saved secrets of
+/// the service principal `sp_id` when None) must name another existing tenant, and the policies
+/// must allow `source` to synchronize users into it (400 naming what is missing).
+pub fn validate_credentials(
+    c: &Conn,
+    source: &str,
+    sp_id: &str,
+    given: Option<Vec<(String, String)>>,
+) -> Result<(), ApiError> {
+    let creds = match given {
+        Some(g) => g,
+        None => ss::secrets(c, source, sp_id)?,
+    };
+    let company = creds
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("CompanyId"))
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            // UNCONFIRMED code and wording for incomplete credentials.
+            ApiError::bad_request(
+                "The credentials do not contain CompanyId (the target tenant id).",
+            )
+        })?;
+    let target = parse_guid(&company)
+        .and_then(|g| tenants::get_tenant(c, &g).transpose())
+        .transpose()?
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "CompanyId '{company}' is not the id of an existing tenant."
+            ))
+        })?;
+    if target.id == source {
+        return Err(ApiError::bad_request(
+            "CompanyId must name another tenant than the source tenant.",
+        ));
+    }
+    let missing = missing(c, source, &target.id)?;
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(error(&missing))
+    }
 }
 
 /// The message of a failed check, naming everything that is missing.

@@ -6,12 +6,11 @@
 
 use std::time::Duration;
 
-use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use super::engine::JobKey;
-use crate::error::ApiError;
 use crate::store::sync as ss;
+use crate::store::{Conn, StoreError};
 use crate::util::{new_guid, rfc3339};
 
 /// Graph's "never" for the steady-state times.
@@ -154,11 +153,11 @@ fn execution(e: &Execution, escrowed: i64, state: &str, error: Value) -> Value {
 
 /// Record a completed cycle. Returns the new job JSON (None if the job was deleted meanwhile).
 pub fn complete(
-    tx: &Connection,
+    tx: &Conn,
     key: &JobKey,
     e: Execution,
     interval: Duration,
-) -> Result<Option<Value>, ApiError> {
+) -> Result<Option<Value>, StoreError> {
     let Some(job) = ss::get_job(tx, &key.tenant_id, &key.service_principal_id, &key.job_id)? else {
         return Ok(None);
     };
@@ -222,13 +221,13 @@ pub fn quarantine_delay(interval: Duration, failures: u64) -> Duration {
 /// Put (or keep) a job in quarantine after a failed cycle. Returns the new job JSON (None if the
 /// job was deleted meanwhile).
 pub fn quarantine(
-    tx: &Connection,
+    tx: &Conn,
     key: &JobKey,
     code: &str,
     message: &str,
     now: i64,
     interval: Duration,
-) -> Result<Option<Value>, ApiError> {
+) -> Result<Option<Value>, StoreError> {
     let Some(job) = ss::get_job(tx, &key.tenant_id, &key.service_principal_id, &key.job_id)? else {
         return Ok(None);
     };
