@@ -75,6 +75,18 @@ pub fn graph(summary: impl Into<String>, e: &GraphError) -> Diagnostic {
     Diagnostic::error(summary, detail)
 }
 
+/// Turns a failed Graph call into an error diagnostic that says what the
+/// provider was doing, so handlers can use `?`.
+pub trait OrDiag<T> {
+    fn or_diag(self, summary: &str) -> Result<T, Diagnostic>;
+}
+
+impl<T> OrDiag<T> for Result<T, GraphError> {
+    fn or_diag(self, summary: &str) -> Result<T, Diagnostic> {
+        self.map_err(|e| graph(summary, &e))
+    }
+}
+
 /// As [`graph`], pinned to an attribute.
 pub fn graph_at(path: AttributePath, summary: impl Into<String>, e: &GraphError) -> Diagnostic {
     graph(summary, e).at(path)

@@ -19,14 +19,19 @@ pub mod diag;
 pub mod docs;
 pub mod functions;
 pub mod graph;
+pub mod operation;
 pub mod resources;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tfplugin::{
-    ConfigureRequest, ConfigureResponse, DataSource, Function, Provider, Resource, Schema,
-    ValidateConfig, ValidateConfigRequest, ValidateConfigResponse,
+    ConfigureRequest, ConfigureResponse, DataSource, Diagnostic, Function, Provider, Resource,
+    Schema, ValidateConfig, ValidateConfigRequest, ValidateConfigResponse, Value,
 };
+use tokio_util::sync::CancellationToken;
+
+use crate::resources::Adapter;
 
 /// The source address users write in `required_providers`.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/mto-provider/mto";
@@ -35,10 +40,38 @@ pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/mto-provider/mto";
 pub struct Client {
     pub config: config::ProviderConfig,
     pub graph: graph::GraphClient,
-    /// Serializes read-modify-write updates of shared Graph objects.
-    pub locks: resources::common::KeyedLocks,
-    /// Collection snapshots that serve many refreshes with one request.
-    pub read_cache: resources::common::ReadCache,
+}
+
+impl Client {
+    /// Graph in `tenant_id` for one operation of at most `timeout`, or an
+    /// error diagnostic on `tenant_id` when the provider block has no
+    /// credentials for it.
+    pub fn tenant_api(
+        &self,
+        cancel: &CancellationToken,
+        tenant_id: &str,
+        timeout: Duration,
+    ) -> Result<graph::TenantApi<'_>, Diagnostic> {
+        let scope = graph::Scope::new(cancel, timeout);
+        self.graph.tenant(tenant_id, &scope).map_err(|e| {
+            diag::graph_at(
+                tfplugin::AttributePath::root().attr("tenant_id"),
+                "Tenant not configured",
+                &e,
+            )
+        })
+    }
+}
+
+/// Reads a request value into a resource or data source model. A failure
+/// is a bug in the provider (the model does not match the schema).
+pub fn model<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, Diagnostic> {
+    tfplugin::value::from_value(v).map_err(|e| {
+        Diagnostic::error(
+            "Provider bug: unreadable value",
+            format!("The model does not match the schema: {e}"),
+        )
+    })
 }
 
 #[derive(Default)]
@@ -61,43 +94,35 @@ impl Provider for MtoProvider {
     }
 
     async fn configure(&self, req: ConfigureRequest<'_>, resp: &mut ConfigureResponse<Client>) {
-        let diags = &mut resp.diags;
-        let Some(config) = config::parse(req.config, diags) else {
+        let Some(config) = config::parse(req.config, &mut resp.diags) else {
             return;
         };
-        let graph = match graph::GraphClient::new(&config) {
-            Ok(g) => g,
-            Err(e) => {
-                diags.error("Cannot create the Graph client", e);
-                return;
-            }
-        };
-        resp.client = Some(Client {
-            config,
-            graph,
-            locks: Default::default(),
-            read_cache: Default::default(),
-        });
+        match graph::GraphClient::new(&config) {
+            Ok(graph) => resp.client = Some(Client { config, graph }),
+            Err(e) => resp.diags.error("Cannot create the Graph client", e),
+        }
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<Client>>> {
         vec![
-            Arc::new(resources::organization::Organization),
-            Arc::new(resources::member_tenant::MemberTenant),
-            Arc::new(resources::join_request::JoinRequest),
-            Arc::new(resources::policy_templates::PolicyTemplates),
-            Arc::new(resources::inbound_acceptance::InboundAcceptance),
-            Arc::new(resources::outbound_share::OutboundShare),
-            Arc::new(resources::sync_job::SyncJob),
+            Arc::new(Adapter(resources::organization::Organization)),
+            Arc::new(Adapter(resources::member_tenant::MemberTenant)),
+            Arc::new(Adapter(resources::join_request::JoinRequest)),
+            Arc::new(Adapter(resources::policy_templates::PolicyTemplates)),
+            Arc::new(Adapter(resources::inbound_acceptance::InboundAcceptance)),
+            Arc::new(Adapter(resources::outbound_share::OutboundShare)),
+            Arc::new(Adapter(resources::sync_job::SyncJob)),
         ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Client>>> {
         vec![
             Arc::new(data_sources::configured_tenants::ConfiguredTenants),
-            Arc::new(data_sources::organization::OrganizationData),
-            Arc::new(data_sources::users::UsersData),
-            Arc::new(data_sources::sync_job::SyncJobData),
+            Arc::new(data_sources::Adapter(
+                data_sources::organization::OrganizationData,
+            )),
+            Arc::new(data_sources::Adapter(data_sources::users::UsersData)),
+            Arc::new(data_sources::Adapter(data_sources::sync_job::SyncJobData)),
         ]
     }
 

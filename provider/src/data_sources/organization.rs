@@ -1,28 +1,46 @@
 //! `data.mto_organization`: the multi-tenant organization a tenant belongs
 //! to, with its tenants.
 //!
-//! Graph: `GET /tenantRelationships/multiTenantOrganization` and `.../tenants`.
 //! Permissions (application): `MultiTenantOrganization.Read.All`.
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tfplugin::validate::Guid;
-use tfplugin::{
-    Attribute, Block, Ctx, DataSource, DataSourceReadRequest, DataSourceReadResponse,
-    ObjectNesting, Schema, Value,
-};
+use tfplugin::{Attribute, Block, DataSourceReadResponse, ObjectNesting, Schema};
 
-use crate::Client;
-use crate::diag;
-use crate::resources::common::{json_str, req_str, tenant_api};
+use super::TenantDataSource;
+use crate::diag::OrDiag;
+use crate::operation::{Op, Outcome};
+
+const TIMEOUT: Duration = Duration::from_secs(120);
 
 pub struct OrganizationData;
 
+#[derive(Serialize, Deserialize)]
+pub struct OrganizationModel {
+    tenant_id: String,
+    id: Option<String>,
+    display_name: Option<String>,
+    description: Option<String>,
+    state: Option<String>,
+    tenants: Option<Vec<MemberModel>>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct MemberModel {
+    tenant_id: String,
+    display_name: Option<String>,
+    role: Option<String>,
+    state: Option<String>,
+    joined_date_time: Option<String>,
+}
+
 #[tfplugin::async_trait]
-impl DataSource<Client> for OrganizationData {
-    fn type_name(&self) -> &'static str {
-        "mto_organization"
-    }
+impl TenantDataSource for OrganizationData {
+    const TYPE_NAME: &'static str = "mto_organization";
+    const TIMEOUT: Duration = TIMEOUT;
+    type Model = OrganizationModel;
 
     fn schema(&self) -> Schema {
         let member = vec![
@@ -54,72 +72,41 @@ impl DataSource<Client> for OrganizationData {
         )
     }
 
-    async fn read(
-        &self,
-        ctx: &Ctx<'_, Client>,
-        req: DataSourceReadRequest<'_>,
-        resp: &mut DataSourceReadResponse,
-    ) {
-        let (config, diags) = (req.config, &mut resp.diags);
-        let tenant = req_str(config, "tenant_id");
-        let api = match tenant_api(ctx, tenant, Duration::from_secs(120)) {
-            Ok(a) => a,
-            Err(d) => {
-                diags.extend(d);
-                return;
-            }
-        };
-        let mto = match api
-            .get("/tenantRelationships/multiTenantOrganization")
-            .send()
+    async fn read(&self, op: Op<'_, Self::Model>, resp: &mut DataSourceReadResponse) -> Outcome {
+        let config = op.state;
+        let api = &op.api;
+        let org = api
+            .mto()
+            .get()
             .await
-        {
-            Ok(doc) => doc.unwrap_or_default(),
-            Err(e) => {
-                diags.push(diag::graph("Cannot read the multi-tenant organization", &e));
-                return;
-            }
-        };
-        let active = mto.get("state").and_then(|v| v.as_str()) == Some("active");
-        let tenants = if active {
-            match api
-                .get_all("/tenantRelationships/multiTenantOrganization/tenants")
+            .or_diag("Cannot read the multi-tenant organization")?;
+        let tenants = if org.is_active() {
+            api.mto()
+                .tenants()
                 .await
-            {
-                Ok(items) => items
-                    .iter()
-                    .map(|m| {
-                        Value::object([
-                            ("tenant_id", json_str(m, "tenantId")),
-                            ("display_name", json_str(m, "displayName")),
-                            ("role", json_str(m, "role")),
-                            ("state", json_str(m, "state")),
-                            ("joined_date_time", json_str(m, "joinedDateTime")),
-                        ])
-                    })
-                    .collect(),
-                Err(e) => {
-                    diags.push(diag::graph("Cannot list the organization's tenants", &e));
-                    return;
-                }
-            }
+                .or_diag("Cannot list the organization's tenants")?
         } else {
             Vec::new()
         };
-        resp.state = Value::object([
-            ("tenant_id", Value::from(tenant)),
-            ("id", json_str(&mto, "id")),
-            ("display_name", json_str(&mto, "displayName")),
-            ("description", json_str(&mto, "description")),
-            (
-                "state",
-                Value::from(
-                    mto.get("state")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or("inactive"),
-                ),
+        resp.set_state(&OrganizationModel {
+            tenant_id: config.tenant_id,
+            id: org.id,
+            display_name: org.display_name,
+            description: org.description,
+            state: Some(org.state.unwrap_or_else(|| "inactive".into())),
+            tenants: Some(
+                tenants
+                    .into_iter()
+                    .map(|m| MemberModel {
+                        tenant_id: m.tenant_id,
+                        display_name: m.display_name,
+                        role: m.role,
+                        state: m.state,
+                        joined_date_time: m.joined_date_time,
+                    })
+                    .collect(),
             ),
-            ("tenants", Value::List(tenants)),
-        ]);
+        });
+        Ok(())
     }
 }

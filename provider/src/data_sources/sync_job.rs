@@ -1,30 +1,41 @@
 //! `data.mto_sync_job`: the status of a synchronization job, for checks and
 //! outputs (for example, wait in a pipeline until users are provisioned).
 //!
-//! Graph: `GET /servicePrincipals/{id}/synchronization/jobs[/{jobId}]`.
+//! Graph: the jobs of the configuration's service principal.
 //! Permissions (application): `Synchronization.Read.All`.
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tfplugin::validate::Guid;
-use tfplugin::{
-    Attribute, AttributePath, Block, Ctx, DataSource, DataSourceReadRequest,
-    DataSourceReadResponse, Schema, Value,
-};
+use tfplugin::{Attribute, AttributePath, Block, DataSourceReadResponse, Diagnostic, Schema};
 
-use crate::Client;
-use crate::diag;
-use crate::graph::seg;
-use crate::resources::common::{json_str, req_str, tenant_api};
-use crate::resources::sync_job::{TEMPLATE, status_attribute, status_value};
+use super::TenantDataSource;
+use crate::diag::OrDiag;
+use crate::graph::ReadMode;
+use crate::graph::sync::AZURE2AZURE;
+use crate::operation::{Op, Outcome};
+use crate::resources::sync_job::{JobStatus, status_attribute};
+
+const TIMEOUT: Duration = Duration::from_secs(120);
 
 pub struct SyncJobData;
 
+#[derive(Serialize, Deserialize)]
+pub struct SyncJobModel {
+    tenant_id: String,
+    service_principal_id: String,
+    job_id: Option<String>,
+    enabled: Option<bool>,
+    schedule_interval: Option<String>,
+    status: Option<JobStatus>,
+}
+
 #[tfplugin::async_trait]
-impl DataSource<Client> for SyncJobData {
-    fn type_name(&self) -> &'static str {
-        "mto_sync_job"
-    }
+impl TenantDataSource for SyncJobData {
+    const TYPE_NAME: &'static str = "mto_sync_job";
+    const TIMEOUT: Duration = TIMEOUT;
+    type Model = SyncJobModel;
 
     fn schema(&self) -> Schema {
         Schema::new(
@@ -61,70 +72,32 @@ impl DataSource<Client> for SyncJobData {
         )
     }
 
-    async fn read(
-        &self,
-        ctx: &Ctx<'_, Client>,
-        req: DataSourceReadRequest<'_>,
-        resp: &mut DataSourceReadResponse,
-    ) {
-        let (config, diags) = (req.config, &mut resp.diags);
-        let (tenant, sp) = (
-            req_str(config, "tenant_id"),
-            req_str(config, "service_principal_id"),
-        );
-        let api = match tenant_api(ctx, tenant, Duration::from_secs(120)) {
-            Ok(a) => a,
-            Err(d) => {
-                diags.extend(d);
-                return;
-            }
-        };
-        let jobs_path = format!("/servicePrincipals/{}/synchronization/jobs", seg(sp));
-        let job = match config.get("job_id").as_str() {
-            Some(id) => api
-                .get(format!("{jobs_path}/{}", seg(id)))
-                .send()
-                .await
-                .map(Option::unwrap_or_default),
-            None => api.get_all(&jobs_path).await.map(|jobs| {
-                jobs.into_iter()
-                    .find(|j| j.get("templateId").and_then(|v| v.as_str()) == Some(TEMPLATE))
-                    .unwrap_or_default()
-            }),
-        };
-        let job = match job {
-            Ok(j) if j.get("id").is_some() => j,
-            Ok(_) => {
-                diags.error_at(
-                    AttributePath::root().attr("service_principal_id"),
-                    "No synchronization job",
-                    format!("Service principal {sp} has no {TEMPLATE} job."),
-                );
-                return;
-            }
-            Err(e) => {
-                diags.push(diag::graph("Cannot read the synchronization job", &e));
-                return;
-            }
-        };
-        resp.state = Value::object([
-            ("tenant_id", Value::from(tenant)),
-            ("service_principal_id", Value::from(sp)),
-            ("job_id", json_str(&job, "id")),
-            (
-                "enabled",
-                Value::Bool(
-                    job.pointer("/schedule/state").and_then(|v| v.as_str()) == Some("Active"),
+    async fn read(&self, op: Op<'_, Self::Model>, resp: &mut DataSourceReadResponse) -> Outcome {
+        let config = op.state;
+        let api = &op.api;
+        let sync = api.synchronization(&config.service_principal_id);
+        let job = match &config.job_id {
+            Some(id) => sync.job(id, ReadMode::Refresh).await,
+            None => sync.azure2azure_job().await,
+        }
+        .or_diag("Cannot read the synchronization job")?
+        .ok_or_else(|| {
+            Diagnostic::error(
+                "No synchronization job",
+                format!(
+                    "Service principal {} has no {AZURE2AZURE} job.",
+                    config.service_principal_id
                 ),
-            ),
-            (
-                "schedule_interval",
-                job.pointer("/schedule/interval")
-                    .and_then(|v| v.as_str())
-                    .map(Value::from)
-                    .unwrap_or(Value::Null),
-            ),
-            ("status", status_value(&job)),
-        ]);
+            )
+            .at(AttributePath::root().attr("service_principal_id"))
+        })?;
+        resp.set_state(&SyncJobModel {
+            job_id: Some(job.id.clone()),
+            enabled: Some(job.is_enabled()),
+            schedule_interval: job.schedule.as_ref().and_then(|s| s.interval.clone()),
+            status: JobStatus::of(&job),
+            ..config
+        });
+        Ok(())
     }
 }

@@ -1,31 +1,50 @@
 //! `data.mto_users`: the people a tenant finds — its own users and the B2B
 //! members synchronized from other tenants — as People Search sees them.
 //!
-//! Graph: `GET /users` (with `$search` and `ConsistencyLevel: eventual` when
-//! a query is given) and, to name the source tenant of B2B users,
-//! `GET /organization` in every tenant of the provider block.
+//! Graph: the tenant's users (searched when a query is given) and, to name
+//! the source tenant of B2B users, the verified domains of every tenant of
+//! the provider block.
 //! Permissions (application): `User.Read.All`; `Organization.Read.All` in the
 //! other tenants for `source_tenant_id`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tfplugin::validate::{Guid, NotBlank, OneOf};
-use tfplugin::{
-    Attribute, Block, Ctx, DataSource, DataSourceReadRequest, DataSourceReadResponse,
-    ObjectNesting, Schema, Value,
-};
+use tfplugin::{Attribute, Block, DataSourceReadResponse, ObjectNesting, Schema};
 
-use crate::Client;
-use crate::diag;
-use crate::graph::{GraphClient, Scope, q};
-use crate::resources::common::{json_bool, json_str, req_str, tenant_api};
+use super::TenantDataSource;
+use crate::diag::OrDiag;
+use crate::graph::TenantApi;
+use crate::operation::{Op, Outcome};
+
+const TIMEOUT: Duration = Duration::from_secs(300);
+const KINDS: &[&str] = &["internal", "b2b_member", "b2b_guest"];
 
 pub struct UsersData;
 
-const SELECT: &str =
-    "id,displayName,userPrincipalName,mail,userType,showInAddressList,accountEnabled,creationType";
-const KINDS: &[&str] = &["internal", "b2b_member", "b2b_guest"];
+#[derive(Serialize, Deserialize)]
+pub struct UsersModel {
+    tenant_id: String,
+    query: Option<String>,
+    kind: Option<String>,
+    users: Option<Vec<UserModel>>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct UserModel {
+    id: String,
+    display_name: Option<String>,
+    user_principal_name: Option<String>,
+    mail: Option<String>,
+    user_type: Option<String>,
+    kind: String,
+    source_domain: Option<String>,
+    source_tenant_id: Option<String>,
+    show_in_address_list: Option<bool>,
+    visible_in_people_search: bool,
+}
 
 /// Internal, B2B member or B2B guest, from `userType` and the `#EXT#` UPN.
 pub fn kind(user_type: Option<&str>, upn: &str) -> &'static str {
@@ -51,49 +70,26 @@ pub fn source_domain(upn: &str) -> Option<String> {
 /// Verified domain → tenant id, for every tenant the provider can reach.
 /// Tenants that cannot be read are skipped: the data source then leaves
 /// `source_tenant_id` null for their users.
-async fn domain_map(
-    graph: &GraphClient,
-    scope: &Scope,
-    tenants: &[String],
-) -> BTreeMap<String, String> {
-    let mut map = BTreeMap::new();
+async fn domain_map(api: &TenantApi<'_>, tenants: &[String]) -> BTreeMap<String, String> {
     let reads = tenants.iter().map(|t| async move {
-        let api = graph.tenant(t, scope).ok()?;
-        let orgs = api
-            .get("/organization?$select=id,verifiedDomains")
-            .batched()
-            .send()
-            .await
-            .ok()??;
-        Some((t.clone(), orgs))
+        let other = api.other_tenant(t).ok()?;
+        let domains = other.directory().verified_domains().await.ok()?;
+        Some((t.clone(), domains))
     });
-    for (tenant, orgs) in futures::future::join_all(reads).await.into_iter().flatten() {
-        for org in orgs
-            .get("value")
-            .and_then(|v| v.as_array())
-            .into_iter()
-            .flatten()
-        {
-            for d in org
-                .get("verifiedDomains")
-                .and_then(|v| v.as_array())
-                .into_iter()
-                .flatten()
-            {
-                if let Some(name) = d.get("name").and_then(|v| v.as_str()) {
-                    map.insert(name.to_ascii_lowercase(), tenant.clone());
-                }
-            }
+    let mut map = BTreeMap::new();
+    for (tenant, domains) in futures::future::join_all(reads).await.into_iter().flatten() {
+        for name in domains {
+            map.insert(name.to_ascii_lowercase(), tenant.clone());
         }
     }
     map
 }
 
 #[tfplugin::async_trait]
-impl DataSource<Client> for UsersData {
-    fn type_name(&self) -> &'static str {
-        "mto_users"
-    }
+impl TenantDataSource for UsersData {
+    const TYPE_NAME: &'static str = "mto_users";
+    const TIMEOUT: Duration = TIMEOUT;
+    type Model = UsersModel;
 
     fn schema(&self) -> Schema {
         let user = vec![
@@ -118,133 +114,57 @@ impl DataSource<Client> for UsersData {
         )
     }
 
-    async fn read(
-        &self,
-        ctx: &Ctx<'_, Client>,
-        req: DataSourceReadRequest<'_>,
-        resp: &mut DataSourceReadResponse,
-    ) {
-        let (config, diags) = (req.config, &mut resp.diags);
-        let tenant = req_str(config, "tenant_id");
-        let api = match tenant_api(ctx, tenant, Duration::from_secs(300)) {
-            Ok(a) => a,
-            Err(d) => {
-                diags.extend(d);
-                return;
-            }
-        };
-        let users = match config.get("query").as_str() {
-            Some(query) => {
-                let term = query.replace('"', "");
-                let search = format!(
-                    "\"displayName:{term}\" OR \"mail:{term}\" OR \"userPrincipalName:{term}\""
-                );
-                let path = format!("/users?$select={SELECT}&$top=999&$search={}", q(&search));
-                let mut all = Vec::new();
-                let mut next = Some(path);
-                // $search needs ConsistencyLevel on every page.
-                while let Some(p) = next.take() {
-                    match api
-                        .get(p)
-                        .header("ConsistencyLevel", "eventual")
-                        .send()
-                        .await
-                    {
-                        Ok(page) => {
-                            let page = page.unwrap_or_default();
-                            all.extend(
-                                page.get("value")
-                                    .and_then(|v| v.as_array())
-                                    .cloned()
-                                    .unwrap_or_default(),
-                            );
-                            next = page
-                                .get("@odata.nextLink")
-                                .and_then(|v| v.as_str())
-                                .and_then(|l| {
-                                    l.split_once("/v1.0").map(|(_, rest)| rest.to_owned())
-                                });
-                        }
-                        Err(e) => {
-                            diags.push(diag::graph("Cannot search the tenant's users", &e));
-                            return;
-                        }
-                    }
-                }
-                all
-            }
-            None => match api
-                .get_all(&format!("/users?$select={SELECT}&$top=999"))
+    async fn read(&self, op: Op<'_, Self::Model>, resp: &mut DataSourceReadResponse) -> Outcome {
+        let config = op.state;
+        let api = &op.api;
+        let users = match &config.query {
+            Some(query) => api
+                .directory()
+                .search_users(query)
                 .await
-            {
-                Ok(u) => u,
-                Err(e) => {
-                    diags.push(diag::graph("Cannot list the tenant's users", &e));
-                    return;
-                }
-            },
+                .or_diag("Cannot search the tenant's users")?,
+            None => api
+                .directory()
+                .users()
+                .await
+                .or_diag("Cannot list the tenant's users")?,
         };
-        let tenants: Vec<String> = ctx.client.config.tenants.keys().cloned().collect();
-        let domains = domain_map(&ctx.client.graph, api.scope(), &tenants).await;
-        let wanted_kind = config.get("kind").as_str();
-        let mut rows: Vec<(String, Value)> = users
-            .iter()
+        let tenants: Vec<String> = op.ctx.client.config.tenants.keys().cloned().collect();
+        let domains = domain_map(api, &tenants).await;
+        let mut rows: Vec<UserModel> = users
+            .into_iter()
             .filter_map(|u| {
-                let upn = u
-                    .get("userPrincipalName")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default();
-                let user_type = u.get("userType").and_then(|v| v.as_str());
-                let k = kind(user_type, upn);
-                if wanted_kind.is_some_and(|w| w != k) {
+                let upn = u.user_principal_name.clone().unwrap_or_default();
+                let user_type = u.user_type.as_deref();
+                let k = kind(user_type, &upn);
+                if config.kind.as_deref().is_some_and(|w| w != k) {
                     return None;
                 }
-                let domain = source_domain(upn);
+                let domain = source_domain(&upn);
                 let source_tenant = domain.as_ref().and_then(|d| domains.get(d)).cloned();
-                let shown = u.get("showInAddressList").and_then(|v| v.as_bool()) != Some(false);
-                let enabled = u.get("accountEnabled").and_then(|v| v.as_bool()) != Some(false);
+                let shown = u.show_in_address_list != Some(false);
+                let enabled = u.account_enabled != Some(false);
                 let member = user_type.is_none_or(|t| t.eq_ignore_ascii_case("Member"));
-                let name = u
-                    .get("displayName")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned();
-                Some((
-                    name,
-                    Value::object([
-                        ("id", json_str(u, "id")),
-                        ("display_name", json_str(u, "displayName")),
-                        ("user_principal_name", json_str(u, "userPrincipalName")),
-                        ("mail", json_str(u, "mail")),
-                        ("user_type", json_str(u, "userType")),
-                        ("kind", Value::from(k)),
-                        (
-                            "source_domain",
-                            domain.map(Value::from).unwrap_or(Value::Null),
-                        ),
-                        (
-                            "source_tenant_id",
-                            source_tenant.map(Value::from).unwrap_or(Value::Null),
-                        ),
-                        ("show_in_address_list", json_bool(u, "showInAddressList")),
-                        (
-                            "visible_in_people_search",
-                            Value::Bool(shown && enabled && member),
-                        ),
-                    ]),
-                ))
+                Some(UserModel {
+                    kind: k.to_owned(),
+                    source_domain: domain,
+                    source_tenant_id: source_tenant,
+                    visible_in_people_search: shown && enabled && member,
+                    show_in_address_list: u.show_in_address_list,
+                    id: u.id,
+                    display_name: u.display_name,
+                    user_principal_name: u.user_principal_name,
+                    mail: u.mail,
+                    user_type: u.user_type,
+                })
             })
             .collect();
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
-        resp.state = Value::object([
-            ("tenant_id", Value::from(tenant)),
-            ("query", config.get("query").clone()),
-            ("kind", config.get("kind").clone()),
-            (
-                "users",
-                Value::List(rows.into_iter().map(|(_, v)| v).collect()),
-            ),
-        ]);
+        rows.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+        resp.set_state(&UsersModel {
+            users: Some(rows),
+            ..config
+        });
+        Ok(())
     }
 }
 

@@ -17,8 +17,8 @@ use serde::Deserialize;
 use tokio::sync::oneshot;
 
 use super::auth::TokenCache;
+use super::client::{RawResponse, parse_retry_after, read_raw};
 use super::error::{ErrorKind, GraphError};
-use super::{RawResponse, parse_retry_after, read_raw};
 
 /// How long the first read waits for company. Terraform starts its parallel
 /// refreshes within a millisecond or two of each other.

@@ -1,43 +1,66 @@
 //! `mto_join_request`: a tenant asks to join the organization that an owner
 //! added it to.
 //!
-//! Graph (in the joining tenant): `PATCH .../multiTenantOrganization/joinRequest`
-//! with `addedByTenantId` (204). The join completes asynchronously — up to
-//! hours in Microsoft's cloud — so create waits (bounded by the create
-//! timeout) until `memberState` is `active`, and reports Graph's
-//! `transitionDetails` when it fails. Destroy leaves the organization
-//! (`DELETE .../tenants/{own id}`), or resets a join that never completed.
+//! Graph (in the joining tenant): the join request names the owner tenant
+//! (`addedByTenantId`). The join completes asynchronously — up to hours in
+//! Microsoft's cloud — so create waits (bounded by the create timeout)
+//! until the tenant is an active member, and reports Graph's
+//! `transitionDetails` when the join fails. Destroy leaves the
+//! organization, or withdraws a join that never completed.
 //!
 //! Permissions (application): `MultiTenantOrganization.ReadWrite.All`.
 //! Import id: the joining tenant id.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use tfplugin::{
-    Attribute, AttributePath, Block, CreateRequest, CreateResponse, Ctx, DeleteRequest,
-    DeleteResponse, ImportRequest, ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest,
-    ModifyPlanResponse, ObjectNesting, ReadRequest, ReadResponse, Resource, Schema, UpdateRequest,
-    UpdateResponse, ValidateConfig, ValidateConfigRequest, ValidateConfigResponse, Value, timeouts,
+    Attribute, AttributePath, Block, CreateResponse, Ctx, DeleteResponse, Diagnostic, Diagnostics,
+    ImportResponse, ModifyPlanRequest, ModifyPlanResponse, ObjectNesting, ReadResponse, Schema,
+    UpdateResponse, Value,
 };
 
 use super::common::{
-    TIMEOUTS, check_distinct, check_tenants, id_attribute, json_str, mark_created,
-    other_tenant_attribute, req_str, require_guids, settle, tenant_api, tenant_id_attribute,
-    wait_until,
+    TimeoutsBlock, check_distinct, id_attribute, model, other_tenant_attribute, parse_import_id,
+    read_settled, tenant_id_attribute,
 };
+use super::{Change, MtoResource, Op, Outcome, Timeouts};
 use crate::Client;
-use crate::diag;
-use crate::graph::{GraphError, TenantApi, seg};
+use crate::diag::OrDiag;
+use crate::graph::mto::{JoinRequestRecord, NO_TENANT};
+use crate::graph::{TenantApi, wait_until};
 
-const CREATE_TIMEOUT: Duration = Duration::from_secs(4 * 3600);
-const UPDATE_TIMEOUT: Duration = Duration::from_secs(4 * 3600);
-const DELETE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
-const MTO: &str = "/tenantRelationships/multiTenantOrganization";
-const JOIN: &str = "/tenantRelationships/multiTenantOrganization/joinRequest";
-const NO_TENANT: &str = "00000000-0000-0000-0000-000000000000";
+const TIMEOUTS: Timeouts = Timeouts {
+    create: Duration::from_secs(4 * 60 * 60),
+    read: Duration::from_secs(5 * 60),
+    update: Duration::from_secs(4 * 60 * 60),
+    delete: Duration::from_secs(30 * 60),
+};
 
 pub struct JoinRequest;
+
+// ---------------------------------------------------------------------------
+// Model and schema
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct JoinRequestState {
+    tenant_id: String,
+    owner_tenant_id: Option<String>,
+    wait_for_active: Option<bool>,
+    id: Option<String>,
+    member_state: Option<String>,
+    role: Option<String>,
+    transition_details: Option<TransitionState>,
+    timeouts: Option<TimeoutsBlock>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct TransitionState {
+    desired_member_state: Option<String>,
+    status: Option<String>,
+    details: Option<String>,
+}
 
 fn schema() -> Schema {
     Schema::new(
@@ -68,93 +91,29 @@ fn schema() -> Schema {
             )
             .computed()
             .description("The join in progress (or failed), null once joined."))
-            .block(timeouts::block(TIMEOUTS, &[
-                ("create", CREATE_TIMEOUT),
-                ("update", UPDATE_TIMEOUT),
-                ("delete", DELETE_TIMEOUT),
-            ])),
+            .block(TIMEOUTS.block()),
     )
 }
 
-async fn get(api: &TenantApi<'_>) -> Result<serde_json::Value, GraphError> {
-    Ok(api.get(JOIN).batched().send().await?.unwrap_or_default())
-}
-
-/// Whether the record describes a live request by this owner.
-fn is_request(doc: &serde_json::Value) -> bool {
-    let by = doc
-        .get("addedByTenantId")
-        .and_then(|v| v.as_str())
-        .unwrap_or(NO_TENANT);
-    let state = doc.get("memberState").and_then(|v| v.as_str());
-    by != NO_TENANT && matches!(state, Some("pending" | "active"))
-}
-
-fn failed(doc: &serde_json::Value) -> Option<String> {
-    (doc.pointer("/transitionDetails/status")
-        .and_then(|v| v.as_str())
-        == Some("failed"))
-    .then(|| {
-        doc.pointer("/transitionDetails/details")
-            .and_then(|v| v.as_str())
-            .unwrap_or("no details")
-            .to_owned()
-    })
-}
-
-fn apply_doc(mut state: Value, doc: &serde_json::Value) -> Value {
-    let tenant = req_str(&state, "tenant_id").to_owned();
-    state.set("id", Value::from(tenant));
-    if let Some(by) = doc.get("addedByTenantId").and_then(|v| v.as_str())
-        && !by.eq_ignore_ascii_case(req_str(&state, "owner_tenant_id"))
-    {
-        state.set("owner_tenant_id", Value::from(by));
-    }
-    state.set("member_state", json_str(doc, "memberState"));
-    state.set("role", json_str(doc, "role"));
-    let t = doc.get("transitionDetails").filter(|t| t.is_object());
-    state.set(
-        "transition_details",
-        t.map(|t| {
-            Value::object([
-                ("desired_member_state", json_str(t, "desiredMemberState")),
-                ("status", json_str(t, "status")),
-                ("details", json_str(t, "details")),
-            ])
-        })
-        .unwrap_or(Value::Null),
-    );
-    state
-}
-
-/// Waits for the join to finish; an error carries Graph's reason.
+/// Waits for the join to finish. An error carries Graph's reason and the
+/// last record seen.
 async fn wait_active(
     api: &TenantApi<'_>,
-) -> Result<serde_json::Value, (Option<serde_json::Value>, String)> {
-    let _scope = api.scope().clone();
-    let last = std::sync::Mutex::new(None);
+) -> Result<JoinRequestRecord, (Option<JoinRequestRecord>, String)> {
+    let last = Mutex::new(None);
     let outcome = wait_until(
         api.scope(),
         Duration::from_secs(30),
         "the join to complete",
-        || {
-            let last = &last;
-            async move {
-                let doc = get(api).await?;
-                *last.lock().unwrap_or_else(|e| e.into_inner()) = Some(doc.clone());
-                if failed(&doc).is_some()
-                    || doc.get("memberState").and_then(|v| v.as_str()) == Some("active")
-                {
-                    Ok(Some(doc))
-                } else {
-                    Ok(None)
-                }
-            }
+        || async {
+            let doc = api.mto().join_request().await?;
+            *last.lock().unwrap_or_else(|e| e.into_inner()) = Some(doc.clone());
+            Ok((doc.failure().is_some() || doc.is_active()).then_some(doc))
         },
     )
     .await;
     match outcome {
-        Ok(doc) => match failed(&doc) {
+        Ok(doc) => match doc.failure() {
             Some(details) => Err((
                 Some(doc),
                 format!("Graph reports the join as failed: {details}"),
@@ -169,262 +128,158 @@ async fn wait_active(
 }
 
 #[tfplugin::async_trait]
-impl Resource<Client> for JoinRequest {
-    fn type_name(&self) -> &'static str {
-        "mto_join_request"
-    }
+impl MtoResource for JoinRequest {
+    const TYPE_NAME: &'static str = "mto_join_request";
+
+    const TIMEOUTS: Timeouts = TIMEOUTS;
+    type State = JoinRequestState;
 
     fn schema(&self) -> Schema {
         schema()
     }
 
-    async fn create(
-        &self,
-        ctx: &Ctx<'_, Client>,
-        req: CreateRequest<'_>,
-        resp: &mut CreateResponse,
-    ) {
-        mark_created(&mut resp.private);
-        let planned = req.planned;
-        let (tenant, owner) = (
-            req_str(planned, "tenant_id"),
-            req_str(planned, "owner_tenant_id"),
-        );
-        let Some(api) = resp.diags.take_err(tenant_api(
-            ctx,
-            tenant,
-            timeouts::get(planned, "create", CREATE_TIMEOUT),
-        )) else {
-            return;
-        };
+    async fn create(&self, op: Op<'_, Self::State>, resp: &mut CreateResponse) -> Outcome {
+        let planned = op.state;
+        let tenant = planned.tenant_id.clone();
+        let owner = planned.owner_tenant_id.clone().unwrap_or_default();
+        let api = &op.api;
         // Already requested by this owner (an interrupted apply): no new request.
-        let current = match get(&api).await {
-            Ok(doc) => doc,
-            Err(e) => {
-                resp.diags
-                    .push(diag::graph("Cannot read the join request", &e));
-                return;
-            }
-        };
+        let current = api
+            .mto()
+            .join_request()
+            .await
+            .or_diag("Cannot read the join request")?;
         let same_owner = current
-            .get("addedByTenantId")
-            .and_then(|v| v.as_str())
-            .is_some_and(|by| by.eq_ignore_ascii_case(owner));
-        if !(same_owner && is_request(&current) && failed(&current).is_none())
-            && let Err(e) = api
-                .patch(JOIN, json!({"addedByTenantId": owner}))
-                .send()
+            .owner()
+            .is_some_and(|by| by.eq_ignore_ascii_case(&owner));
+        if !(same_owner && current.is_request() && current.failure().is_none()) {
+            api.mto()
+                .file_join_request(&owner)
                 .await
-        {
-            resp.diags
-                .push(diag::graph("Cannot file the join request", &e));
-            return;
+                .or_diag("Cannot file the join request")?;
         }
-        let doc = if planned.get("wait_for_active").as_bool() != Some(false) {
-            match wait_active(&api).await {
+        let doc = if planned.wait_for_active != Some(false) {
+            match wait_active(api).await {
                 Ok(doc) => doc,
                 Err((last, why)) => {
-                    let state = apply_doc(planned.clone(), &last.unwrap_or_default());
-                    resp.state = state;
-                    resp.diags.error(
-                        format!("Tenant {tenant} did not join the organization of {owner}"),
-                        format!(
-                            "{why}. Check that the owner added this tenant (mto_member_tenant), that the tenant is in no other \
-                             organization, and that the organization has room. The next apply files a new request."
-                        ),
-                    );
-                    return;
+                    resp.set_state(&from_graph(planned.clone(), &last.unwrap_or_default()));
+                    return Err(Diagnostic::error(
+                    format!("Tenant {tenant} did not join the organization of {owner}"),
+                    format!(
+                        "{why}. Check that the owner added this tenant (mto_member_tenant), that the tenant is in no other \
+                         organization, and that the organization has room. The next apply files a new request."
+                    ),
+                )
+                .into());
                 }
             }
         } else {
-            match get(&api).await {
+            match api.mto().join_request().await {
                 Ok(doc) => doc,
                 Err(e) => {
-                    resp.state = planned.clone();
-                    resp.diags
-                        .push(diag::graph("Cannot read the join request", &e));
-                    return;
+                    resp.set_state(&planned);
+                    return Err(crate::diag::graph("Cannot read the join request", &e).into());
                 }
             }
         };
-        resp.state = apply_doc(planned.clone(), &doc);
+        resp.set_state(&from_graph(planned, &doc));
+        Ok(())
     }
 
-    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>, resp: &mut ReadResponse) {
-        let tenant = req_str(req.state, "tenant_id");
-        let Some(api) = resp
-            .diags
-            .take_err(tenant_api(ctx, tenant, Duration::from_secs(300)))
-        else {
-            return;
+    async fn read(&self, op: Op<'_, Self::State>, resp: &mut ReadResponse) -> Outcome {
+        let state = op.state;
+        let tenant = state.tenant_id.clone();
+        let api = &op.api;
+        let found = read_settled(op.ctx, op.private, |_| async {
+            let doc = api.mto().join_request().await?;
+            Ok(doc.is_request().then_some(doc))
+        })
+        .await
+        .or_diag("Cannot read the join request")?;
+        let Some(doc) = found else {
+            resp.remove();
+            return Ok(());
         };
-        let found = match get(&api).await {
-            Ok(doc) if is_request(&doc) => Ok(doc),
-            Ok(doc) => settle(ctx, req.private, || async {
-                let doc = get(&api).await?;
-                Ok(is_request(&doc).then_some(doc))
-            })
-            .await
-            .map(|found| found.unwrap_or(doc)),
-            Err(e) => Err(e),
-        };
-        match found {
-            Ok(doc) if is_request(&doc) => {
-                resp.state = apply_doc(req.state.clone(), &doc);
-                if let Some(details) = failed(&doc) {
-                    resp.diags.warning(
-                        format!("The join of tenant {tenant} failed"),
-                        format!(
-                            "Graph reports: {details}. The next apply files a new join request."
-                        ),
-                    );
-                }
-            }
-            Ok(_) => resp.remove(),
-            Err(e) => resp
-                .diags
-                .push(diag::graph("Cannot read the join request", &e)),
+        if let Some(details) = doc.failure() {
+            resp.diags.warning(
+                format!("The join of tenant {tenant} failed"),
+                format!("Graph reports: {details}. The next apply files a new join request."),
+            );
         }
+        resp.set_state(&from_graph(state, &doc));
+        Ok(())
     }
 
     async fn update(
         &self,
-        ctx: &Ctx<'_, Client>,
-        req: UpdateRequest<'_>,
+        op: Op<'_, Change<'_, Self::State>>,
         resp: &mut UpdateResponse,
-    ) {
-        // Only wait_for_active and timeouts can change in place.
-        let planned = req.planned;
-        let mut state = planned.clone();
-        for computed in ["id", "member_state", "role", "transition_details"] {
-            if state.get(computed).is_unknown() {
-                state.set(computed, req.prior.get(computed).clone());
-            }
+    ) -> Outcome {
+        let change = op.state;
+        let (_planned, _prior) = (&change.planned, &change.prior);
+        // Only wait_for_active and timeouts change in place.
+        let next = change.planned_with_prior();
+        let planned: JoinRequestState = model(&next)?;
+        let pending = planned.member_state.as_deref() != Some("active");
+        if pending && planned.wait_for_active != Some(false) {
+            let tenant = planned.tenant_id.clone();
+            let api = &op.api;
+            let doc = wait_active(api).await.map_err(|(_, why)| {
+                Diagnostic::error(
+                    format!("Tenant {tenant} did not join the organization"),
+                    why,
+                )
+            })?;
+            resp.set_state(&from_graph(planned, &doc));
+        } else {
+            resp.state = next;
         }
-        let pending = req.prior.get("member_state").as_str() != Some("active");
-        if pending && planned.get("wait_for_active").as_bool() != Some(false) {
-            let tenant = req_str(planned, "tenant_id");
-            let Some(api) = resp.diags.take_err(tenant_api(
-                ctx,
-                tenant,
-                timeouts::get(planned, "update", UPDATE_TIMEOUT),
-            )) else {
-                return;
-            };
-            match wait_active(&api).await {
-                Ok(doc) => state = apply_doc(state, &doc),
-                Err((_, why)) => {
-                    resp.diags.error(
-                        format!("Tenant {tenant} did not join the organization"),
-                        why,
-                    );
-                    return;
-                }
-            }
-        }
-        resp.state = state;
+        Ok(())
     }
 
-    async fn delete(
-        &self,
-        ctx: &Ctx<'_, Client>,
-        req: DeleteRequest<'_>,
-        resp: &mut DeleteResponse,
-    ) {
-        let tenant = req_str(req.prior, "tenant_id");
-        let Some(api) = resp.diags.take_err(tenant_api(
-            ctx,
-            tenant,
-            timeouts::get(req.prior, "delete", DELETE_TIMEOUT),
-        )) else {
-            return;
-        };
-        let doc = match get(&api).await {
-            Ok(doc) => doc,
-            Err(e) => {
-                resp.diags
-                    .push(diag::graph("Cannot read the join request", &e));
-                return;
-            }
-        };
-        if doc.get("memberState").and_then(|v| v.as_str()) == Some("active") {
+    async fn delete(&self, op: Op<'_, Self::State>, _resp: &mut DeleteResponse) -> Outcome {
+        let prior = op.state;
+        let tenant = prior.tenant_id.as_str();
+        let api = &op.api;
+        let doc = api
+            .mto()
+            .join_request()
+            .await
+            .or_diag("Cannot read the join request")?;
+        if doc.is_active() {
             // Leave: the tenant removes itself.
-            match api
-                .delete(format!("{MTO}/tenants/{}", seg(tenant)))
-                .send()
+            api.mto()
+                .remove_tenant(tenant)
                 .await
-            {
-                Ok(_) => {}
-                Err(e) if e.is_not_found() => {}
-                Err(e) => {
-                    resp.diags.push(diag::graph(
-                        "Cannot leave the multi-tenant organization",
-                        &e,
-                    ));
-                    return;
-                }
-            }
-            let left = wait_until(
+                .or_diag("Cannot leave the multi-tenant organization")?;
+            wait_until(
                 api.scope(),
                 Duration::from_secs(10),
                 "the tenant to leave the organization",
-                || async {
-                    let mto = api.get(MTO).send().await?.unwrap_or_default();
-                    Ok((mto.get("state").and_then(|v| v.as_str()) != Some("active")).then_some(()))
-                },
+                || async { Ok(api.mto().active().await?.is_none().then_some(())) },
             )
-            .await;
-            if let Err(e) = left {
-                resp.diags
-                    .push(diag::graph("The tenant did not leave the organization", &e));
-                return;
-            }
-        } else if is_request(&doc) || failed(&doc).is_some() {
+            .await
+            .or_diag("The tenant did not leave the organization")?;
+        } else if doc.is_request() || doc.failure().is_some() {
             // Never completed: withdraw the request.
-            if let Err(e) = api
-                .patch(JOIN, json!({"addedByTenantId": NO_TENANT}))
-                .send()
+            api.mto()
+                .withdraw_join_request()
                 .await
-            {
-                resp.diags
-                    .push(diag::graph("Cannot withdraw the join request", &e));
-            }
+                .or_diag("Cannot withdraw the join request")?;
         }
+        Ok(())
     }
 
-    fn config_validator(&self) -> Option<&dyn ValidateConfig> {
-        Some(self)
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        check_distinct(config, "tenant_id", "owner_tenant_id", diags);
     }
 
-    fn plan_modifier(&self) -> Option<&dyn ModifyPlan<Client>> {
-        Some(self)
-    }
-
-    fn importer(&self) -> Option<&dyn ImportState<Client>> {
-        Some(self)
-    }
-}
-
-#[tfplugin::async_trait]
-impl ValidateConfig for JoinRequest {
-    async fn validate_config(
+    async fn plan(
         &self,
-        req: ValidateConfigRequest<'_>,
-        resp: &mut ValidateConfigResponse,
-    ) {
-        check_distinct(req.config, "tenant_id", "owner_tenant_id", &mut resp.diags);
-    }
-}
-
-#[tfplugin::async_trait]
-impl ModifyPlan<Client> for JoinRequest {
-    async fn modify_plan(
-        &self,
-        ctx: &Ctx<'_, Client>,
-        req: ModifyPlanRequest<'_>,
+        _ctx: &Ctx<'_, Client>,
+        req: &ModifyPlanRequest<'_>,
         resp: &mut ModifyPlanResponse,
     ) {
-        check_tenants(ctx, req.config, &mut resp.diags, &["tenant_id"]);
         // A failed join does not retry by itself: plan a new request.
         let prior_failed =
             req.prior.get("transition_details").get("status").as_str() == Some("failed");
@@ -436,25 +291,35 @@ impl ModifyPlan<Client> for JoinRequest {
                 .push(AttributePath::root().attr("member_state"));
         }
     }
+
+    async fn import(&self, _ctx: &Ctx<'_, Client>, id: &str, resp: &mut ImportResponse) -> Outcome {
+        let parts = parse_import_id(id, "<the joining tenant id>", &[1], &[0])?;
+        resp.set_state(&JoinRequestState {
+            tenant_id: parts[0].clone(),
+            owner_tenant_id: Some(NO_TENANT.to_owned()),
+            wait_for_active: Some(true),
+            ..Default::default()
+        });
+        Ok(())
+    }
 }
 
-#[tfplugin::async_trait]
-impl ImportState<Client> for JoinRequest {
-    async fn import_state(
-        &self,
-        _ctx: &Ctx<'_, Client>,
-        req: ImportRequest<'_>,
-        resp: &mut ImportResponse,
-    ) {
-        let id = req.id.trim();
-        if let Err(diags) = require_guids(&[("the import id (the joining tenant id)", id)]) {
-            resp.diags.extend(diags);
-            return;
-        }
-        let mut state = Value::null_object(&schema().value_type());
-        state.set("tenant_id", Value::from(id));
-        state.set("owner_tenant_id", Value::from(NO_TENANT));
-        state.set("wait_for_active", Value::Bool(true));
-        resp.state = state;
+// ---------------------------------------------------------------------------
+// Graph ⇄ model
+
+fn from_graph(mut state: JoinRequestState, doc: &JoinRequestRecord) -> JoinRequestState {
+    state.id = Some(state.tenant_id.clone());
+    if let Some(by) = &doc.added_by_tenant_id
+        && !by.eq_ignore_ascii_case(state.owner_tenant_id.as_deref().unwrap_or_default())
+    {
+        state.owner_tenant_id = Some(by.clone());
     }
+    state.member_state = doc.member_state.clone();
+    state.role = doc.role.clone();
+    state.transition_details = doc.transition_details.as_ref().map(|t| TransitionState {
+        desired_member_state: t.desired_member_state.clone(),
+        status: t.status.clone(),
+        details: t.details.clone(),
+    });
+    state
 }

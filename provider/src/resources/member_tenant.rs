@@ -1,40 +1,67 @@
 //! `mto_member_tenant`: a tenant added to the organization by an owner.
 //!
-//! Graph (in the owner tenant): `POST .../multiTenantOrganization/tenants`
-//! adds (201, state `pending` until the tenant's join request completes),
-//! `PATCH .../tenants/{id}` changes the role (204), `DELETE` removes it
-//! (204, asynchronous; destroy waits until the row is gone).
+//! Graph (in the owner tenant): adding answers 201 with the tenant
+//! `pending` until its join request completes; a role change is processed
+//! asynchronously; removal is asynchronous too, so destroy waits until the
+//! row is gone.
 //!
 //! Permissions (application): `MultiTenantOrganization.ReadWrite.All`.
 //! Import id: `<owner tenant id>/<member tenant id>`.
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use tfplugin::validate::{NotBlank, OneOf};
 use tfplugin::{
-    Attribute, AttributePath, Block, CreateRequest, CreateResponse, Ctx, DeleteRequest,
-    DeleteResponse, ImportRequest, ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest,
-    ModifyPlanResponse, ObjectNesting, ReadRequest, ReadResponse, Resource, Schema, UpdateRequest,
-    UpdateResponse, ValidateConfig, ValidateConfigRequest, ValidateConfigResponse, Value, timeouts,
+    Attribute, AttributePath, Block, CreateResponse, Ctx, DeleteResponse, Diagnostic, Diagnostics,
+    ImportResponse, ObjectNesting, ReadResponse, Schema, UpdateResponse, Value,
 };
 
 use super::common::{
-    TIMEOUTS, check_distinct, check_tenants, id_attribute, join_id, json_str, mark_created,
-    other_tenant_attribute, req_str, require_guids, settle, split_id, tenant_api,
-    tenant_id_attribute, wait_until,
+    TimeoutsBlock, check_distinct, id_attribute, join_id, other_tenant_attribute, parse_import_id,
+    read_settled, tenant_id_attribute,
 };
+use super::{Change, MtoResource, Op, Outcome, Timeouts};
 use crate::Client;
-use crate::diag;
-use crate::graph::{ErrorKind, GraphError, TenantApi, seg};
+use crate::diag::{self, OrDiag};
+use crate::graph::mto::MemberTenant as Member;
+use crate::graph::{ErrorKind, ReadMode, TenantApi, wait_until};
 
-const CREATE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
-const UPDATE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
-const DELETE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
-const TENANTS: &str = "/tenantRelationships/multiTenantOrganization/tenants";
+const TIMEOUTS: Timeouts = Timeouts {
+    create: Duration::from_secs(10 * 60),
+    read: Duration::from_secs(10 * 60),
+    update: Duration::from_secs(10 * 60),
+    delete: Duration::from_secs(30 * 60),
+};
 const ROLES: &[&str] = &["owner", "member"];
 
 pub struct MemberTenant;
+
+// ---------------------------------------------------------------------------
+// Model and schema
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct MemberTenantState {
+    tenant_id: String,
+    member_tenant_id: String,
+    display_name: Option<String>,
+    role: Option<String>,
+    id: Option<String>,
+    state: Option<String>,
+    added_date_time: Option<String>,
+    joined_date_time: Option<String>,
+    added_by_tenant_id: Option<String>,
+    transition_details: Option<TransitionState>,
+    timeouts: Option<TimeoutsBlock>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct TransitionState {
+    desired_state: Option<String>,
+    desired_role: Option<String>,
+    status: Option<String>,
+    details: Option<String>,
+}
 
 fn schema() -> Schema {
     Schema::new(
@@ -75,361 +102,208 @@ fn schema() -> Schema {
             )
             .computed()
             .description("A change in progress, or null."))
-            .block(timeouts::block(TIMEOUTS, &[
-                ("create", CREATE_TIMEOUT),
-                ("update", UPDATE_TIMEOUT),
-                ("delete", DELETE_TIMEOUT),
-            ])),
+            .block(TIMEOUTS.block()),
     )
 }
 
-fn transition(doc: &serde_json::Value) -> Value {
-    match doc.get("transitionDetails") {
-        Some(t) if t.is_object() => Value::object([
-            ("desired_state", json_str(t, "desiredState")),
-            ("desired_role", json_str(t, "desiredRole")),
-            ("status", json_str(t, "status")),
-            ("details", json_str(t, "details")),
-        ]),
-        _ => Value::Null,
-    }
-}
-
-fn apply_doc(mut state: Value, doc: &serde_json::Value) -> Value {
-    let tenant = req_str(&state, "tenant_id").to_owned();
-    let member = req_str(&state, "member_tenant_id").to_owned();
-    state.set("id", Value::from(join_id(&[&tenant, &member])));
-    state.set("display_name", json_str(doc, "displayName"));
-    // A role change is processed asynchronously; the desired role is what
-    // was applied, so report it to avoid a diff until Graph catches up.
-    let desired_role = doc
-        .pointer("/transitionDetails/desiredRole")
-        .and_then(|v| v.as_str());
-    state.set(
-        "role",
-        desired_role
-            .map(Value::from)
-            .unwrap_or_else(|| json_str(doc, "role")),
-    );
-    state.set("state", json_str(doc, "state"));
-    state.set("added_date_time", json_str(doc, "addedDateTime"));
-    state.set("joined_date_time", json_str(doc, "joinedDateTime"));
-    state.set("added_by_tenant_id", json_str(doc, "addedByTenantId"));
-    state.set("transition_details", transition(doc));
-    state
-}
-
 /// The member row; `None` when absent or on its way out.
-async fn get(api: &TenantApi<'_>, member: &str) -> Result<Option<serde_json::Value>, GraphError> {
-    match api
-        .get(format!("{TENANTS}/{}", seg(member)))
-        .batched()
-        .send()
-        .await
-    {
-        Ok(doc) => {
-            let doc = doc.unwrap_or_default();
-            let leaving = doc
-                .pointer("/transitionDetails/desiredState")
-                .and_then(|v| v.as_str())
-                == Some("removed");
-            let removed = doc.get("state").and_then(|v| v.as_str()) == Some("removed");
-            Ok((!leaving && !removed).then_some(doc))
-        }
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e),
-    }
+async fn current(
+    api: &TenantApi<'_>,
+    member: &str,
+    mode: ReadMode,
+) -> Result<Option<Member>, crate::graph::GraphError> {
+    Ok(api
+        .mto()
+        .tenant(member, mode)
+        .await?
+        .filter(|m| !m.is_leaving()))
 }
 
 #[tfplugin::async_trait]
-impl Resource<Client> for MemberTenant {
-    fn type_name(&self) -> &'static str {
-        "mto_member_tenant"
-    }
+impl MtoResource for MemberTenant {
+    const TYPE_NAME: &'static str = "mto_member_tenant";
+
+    const TIMEOUTS: Timeouts = TIMEOUTS;
+    type State = MemberTenantState;
 
     fn schema(&self) -> Schema {
         schema()
     }
 
-    async fn create(
-        &self,
-        ctx: &Ctx<'_, Client>,
-        req: CreateRequest<'_>,
-        resp: &mut CreateResponse,
-    ) {
-        mark_created(&mut resp.private);
-        let planned = req.planned;
+    async fn create(&self, op: Op<'_, Self::State>, resp: &mut CreateResponse) -> Outcome {
+        let planned = op.state;
         let (tenant, member) = (
-            req_str(planned, "tenant_id"),
-            req_str(planned, "member_tenant_id"),
+            planned.tenant_id.as_str(),
+            planned.member_tenant_id.as_str(),
         );
-        let role = planned.get("role").as_str().unwrap_or("member");
-        let Some(api) = resp.diags.take_err(tenant_api(
-            ctx,
-            tenant,
-            timeouts::get(planned, "create", CREATE_TIMEOUT),
-        )) else {
-            return;
-        };
-        let body = json!({"tenantId": member, "displayName": planned.get("display_name").as_str(), "role": role});
-        match api.post(TENANTS, body).send().await {
-            Ok(_) => {}
-            // Already added (by us in an interrupted apply, or by hand):
-            // adopt it if it matches, patching the role if needed.
-            Err(e) if matches!(e.kind, ErrorKind::BadRequest | ErrorKind::Conflict) => {
-                match get(&api, member).await {
-                    Ok(Some(doc)) => {
-                        let name = doc
-                            .get("displayName")
-                            .and_then(|v| v.as_str())
-                            .unwrap_or_default();
-                        if name != req_str(planned, "display_name") {
-                            resp.diags.push(diag::graph_at(
-                                AttributePath::root().attr("display_name"),
-                                format!(
-                                    "Tenant {member} is already in the organization as {name:?}"
-                                ),
-                                &e,
-                            ));
-                            return;
-                        }
-                        if doc.get("role").and_then(|v| v.as_str()) != Some(role)
-                            && let Err(e) = api
-                                .patch(format!("{TENANTS}/{}", seg(member)), json!({"role": role}))
-                                .send()
-                                .await
-                        {
-                            resp.diags
-                                .push(diag::graph("Cannot set the member's role", &e));
-                            return;
-                        }
-                    }
-                    Ok(None) => {
-                        resp.diags
-                            .push(diag::graph("Cannot add the tenant to the organization", &e));
-                        return;
-                    }
-                    Err(e2) => {
-                        resp.diags.push(diag::graph(
-                            "Cannot add the tenant to the organization",
-                            &e2,
-                        ));
-                        return;
-                    }
-                }
+        let name = planned.display_name.as_deref().unwrap_or_default();
+        let role = planned.role.as_deref().unwrap_or("member");
+        let api = &op.api;
+        if let Err(e) = api.mto().add_tenant(member, name, role).await {
+            if e.kind != ErrorKind::Conflict {
+                return Err(diag::graph("Cannot add the tenant to the organization", &e).into());
             }
-            Err(e) => {
-                resp.diags
-                    .push(diag::graph("Cannot add the tenant to the organization", &e));
-                return;
+            // Already added (by us in an interrupted apply, or by hand): adopt
+            // it if it matches, changing the role if needed.
+            let Some(existing) = current(api, member, ReadMode::Refresh)
+                .await
+                .or_diag("Cannot add the tenant to the organization")?
+            else {
+                return Err(diag::graph("Cannot add the tenant to the organization", &e).into());
+            };
+            let existing_name = existing.display_name.as_deref().unwrap_or_default();
+            if existing_name != name {
+                return Err(diag::graph_at(
+                    AttributePath::root().attr("display_name"),
+                    format!("Tenant {member} is already in the organization as {existing_name:?}"),
+                    &e,
+                )
+                .into());
+            }
+            if existing.role.as_deref() != Some(role) {
+                api.mto()
+                    .set_role(member, role)
+                    .await
+                    .or_diag("Cannot set the member's role")?;
             }
         }
-        let read = api
-            .get(format!("{TENANTS}/{}", seg(member)))
-            .retry_not_found()
-            .send()
-            .await;
-        match read {
-            Ok(doc) => resp.state = apply_doc(planned.clone(), &doc.unwrap_or_default()),
+        let read_back = api.mto().tenant(member, ReadMode::AfterWrite).await;
+        match read_back {
+            Ok(Some(doc)) => {
+                resp.set_state(&from_graph(planned, &doc));
+                Ok(())
+            }
+            Ok(None) => Err(Diagnostic::error(
+                "The tenant was added but cannot be read back",
+                format!("Tenant {member} is not in the organization's list of tenants."),
+            )
+            .into()),
             Err(e) => {
-                let mut partial = planned.clone();
-                partial.set("id", Value::from(join_id(&[tenant, member])));
-                resp.state = partial;
-                resp.diags.push(diag::graph(
-                    "The tenant was added but cannot be read back",
-                    &e,
-                ));
+                resp.set_state(&MemberTenantState {
+                    id: Some(join_id(&[tenant, member])),
+                    ..planned
+                });
+                Err(diag::graph("The tenant was added but cannot be read back", &e).into())
             }
         }
     }
 
-    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>, resp: &mut ReadResponse) {
-        let (tenant, member) = (
-            req_str(req.state, "tenant_id"),
-            req_str(req.state, "member_tenant_id"),
-        );
-        let Some(api) = resp.diags.take_err(tenant_api(ctx, tenant, UPDATE_TIMEOUT)) else {
-            return;
-        };
-        let found = match get(&api, member).await {
-            Ok(None) => settle(ctx, req.private, || get(&api, member)).await,
-            other => other,
-        };
+    async fn read(&self, op: Op<'_, Self::State>, resp: &mut ReadResponse) -> Outcome {
+        let state = op.state;
+        let api = &op.api;
+        let member = state.member_tenant_id.clone();
+        let found = read_settled(op.ctx, op.private, |_| {
+            current(api, &member, ReadMode::Refresh)
+        })
+        .await
+        .or_diag("Cannot read the member tenant")?;
         match found {
-            Ok(Some(doc)) => resp.state = apply_doc(req.state.clone(), &doc),
-            Ok(None) => resp.remove(),
-            Err(e) => resp
-                .diags
-                .push(diag::graph("Cannot read the member tenant", &e)),
+            Some(doc) => resp.set_state(&from_graph(state, &doc)),
+            None => resp.remove(),
         }
+        Ok(())
     }
 
     async fn update(
         &self,
-        ctx: &Ctx<'_, Client>,
-        req: UpdateRequest<'_>,
+        op: Op<'_, Change<'_, Self::State>>,
         resp: &mut UpdateResponse,
-    ) {
-        let planned = req.planned;
-        let (tenant, member) = (
-            req_str(planned, "tenant_id"),
-            req_str(planned, "member_tenant_id"),
-        );
-        let Some(api) = resp.diags.take_err(tenant_api(
-            ctx,
-            tenant,
-            timeouts::get(planned, "update", UPDATE_TIMEOUT),
-        )) else {
-            return;
-        };
-        if planned.get("role") != req.prior.get("role") {
-            let role = planned.get("role").as_str().unwrap_or("member");
-            if let Err(e) = api
-                .patch(format!("{TENANTS}/{}", seg(member)), json!({"role": role}))
-                .send()
+    ) -> Outcome {
+        let change = op.state;
+        let (planned, prior) = (&change.planned, &change.prior);
+        let member = planned.member_tenant_id.as_str();
+        let api = &op.api;
+        if planned.role != prior.role {
+            api.mto()
+                .set_role(member, planned.role.as_deref().unwrap_or("member"))
                 .await
-            {
-                resp.diags
-                    .push(diag::graph("Cannot change the member's role", &e));
-                return;
-            }
+                .or_diag("Cannot change the member's role")?;
         }
-        match get(&api, member).await {
-            Ok(Some(doc)) => {
-                let mut state = apply_doc(planned.clone(), &doc);
+        match current(api, member, ReadMode::Refresh)
+            .await
+            .or_diag("Cannot read the member tenant")?
+        {
+            Some(doc) => {
+                let role = planned.role.clone();
+                let mut state = from_graph(planned.clone(), &doc);
                 // The role was accepted; Graph may still be processing it.
-                state.set("role", planned.get("role").clone());
-                resp.state = state;
+                state.role = role;
+                resp.set_state(&state);
+                Ok(())
             }
-            Ok(None) => {
+            None => {
                 resp.state = Value::Null;
-                resp.diags.error(
+                Err(Diagnostic::error(
                     "Member tenant disappeared",
                     format!("Tenant {member} left the organization during the update."),
-                );
+                )
+                .into())
             }
-            Err(e) => resp
-                .diags
-                .push(diag::graph("Cannot read the member tenant", &e)),
         }
     }
 
-    async fn delete(
-        &self,
-        ctx: &Ctx<'_, Client>,
-        req: DeleteRequest<'_>,
-        resp: &mut DeleteResponse,
-    ) {
-        let (tenant, member) = (
-            req_str(req.prior, "tenant_id"),
-            req_str(req.prior, "member_tenant_id"),
-        );
-        let Some(api) = resp.diags.take_err(tenant_api(
-            ctx,
-            tenant,
-            timeouts::get(req.prior, "delete", DELETE_TIMEOUT),
-        )) else {
-            return;
-        };
-        match api
-            .delete(format!("{TENANTS}/{}", seg(member)))
-            .send()
+    async fn delete(&self, op: Op<'_, Self::State>, _resp: &mut DeleteResponse) -> Outcome {
+        let prior = op.state;
+        let member = prior.member_tenant_id.as_str();
+        let api = &op.api;
+        let removed = api
+            .mto()
+            .remove_tenant(member)
             .await
-        {
-            Ok(_) => {}
-            Err(e) if e.is_not_found() => return,
-            Err(e) => {
-                resp.diags.push(diag::graph(
-                    "Cannot remove the tenant from the organization",
-                    &e,
-                ));
-                return;
-            }
+            .or_diag("Cannot remove the tenant from the organization")?;
+        if !removed {
+            return Ok(());
         }
-        let gone = wait_until(
+        wait_until(
             api.scope(),
             Duration::from_secs(10),
             "the tenant's removal",
             || async {
-                match api.get(format!("{TENANTS}/{}", seg(member))).send().await {
-                    Err(e) if e.is_not_found() => Ok(Some(())),
-                    Err(e) => Err(e),
-                    Ok(doc) => Ok((doc
-                        .unwrap_or_default()
-                        .get("state")
-                        .and_then(|v| v.as_str())
-                        == Some("removed"))
-                    .then_some(())),
-                }
+                let row = api.mto().tenant(member, ReadMode::Refresh).await?;
+                Ok(row
+                    .is_none_or(|m| m.state.as_deref() == Some("removed"))
+                    .then_some(()))
             },
         )
-        .await;
-        if let Err(e) = gone {
-            resp.diags.push(diag::graph(
-                "The tenant was not removed from the organization",
-                &e,
-            ));
-        }
+        .await
+        .or_diag("The tenant was not removed from the organization")?;
+        Ok(())
     }
 
-    fn config_validator(&self) -> Option<&dyn ValidateConfig> {
-        Some(self)
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        check_distinct(config, "tenant_id", "member_tenant_id", diags);
     }
 
-    fn plan_modifier(&self) -> Option<&dyn ModifyPlan<Client>> {
-        Some(self)
-    }
-
-    fn importer(&self) -> Option<&dyn ImportState<Client>> {
-        Some(self)
+    async fn import(&self, _ctx: &Ctx<'_, Client>, id: &str, resp: &mut ImportResponse) -> Outcome {
+        let parts = parse_import_id(id, "<owner tenant id>/<member tenant id>", &[2], &[0, 1])?;
+        resp.set_state(&MemberTenantState {
+            tenant_id: parts[0].clone(),
+            member_tenant_id: parts[1].clone(),
+            role: Some("member".into()),
+            ..Default::default()
+        });
+        Ok(())
     }
 }
 
-#[tfplugin::async_trait]
-impl ValidateConfig for MemberTenant {
-    async fn validate_config(
-        &self,
-        req: ValidateConfigRequest<'_>,
-        resp: &mut ValidateConfigResponse,
-    ) {
-        check_distinct(req.config, "tenant_id", "member_tenant_id", &mut resp.diags);
-    }
-}
+// ---------------------------------------------------------------------------
+// Graph ⇄ model
 
-#[tfplugin::async_trait]
-impl ModifyPlan<Client> for MemberTenant {
-    async fn modify_plan(
-        &self,
-        ctx: &Ctx<'_, Client>,
-        req: ModifyPlanRequest<'_>,
-        resp: &mut ModifyPlanResponse,
-    ) {
-        check_tenants(ctx, req.config, &mut resp.diags, &["tenant_id"]);
-    }
-}
-
-#[tfplugin::async_trait]
-impl ImportState<Client> for MemberTenant {
-    async fn import_state(
-        &self,
-        _ctx: &Ctx<'_, Client>,
-        req: ImportRequest<'_>,
-        resp: &mut ImportResponse,
-    ) {
-        let id = req.id;
-        let parts = match split_id(id, "<owner tenant id>/<member tenant id>", 2).and_then(|p| {
-            require_guids(&[("owner tenant id", &p[0]), ("member tenant id", &p[1])]).map(|_| p)
-        }) {
-            Ok(p) => p,
-            Err(diags) => {
-                resp.diags.extend(diags);
-                return;
-            }
-        };
-        let mut state = Value::null_object(&schema().value_type());
-        state.set("tenant_id", Value::from(parts[0].as_str()));
-        state.set("member_tenant_id", Value::from(parts[1].as_str()));
-        state.set("role", Value::from("member"));
-        resp.state = state;
-    }
+fn from_graph(mut state: MemberTenantState, doc: &Member) -> MemberTenantState {
+    state.id = Some(join_id(&[&state.tenant_id, &state.member_tenant_id]));
+    state.display_name = doc.display_name.clone();
+    // A role change is processed asynchronously; the desired role is what
+    // was applied, so report it to avoid a diff until Graph catches up.
+    state.role = doc.effective_role().map(str::to_owned);
+    state.state = doc.state.clone();
+    state.added_date_time = doc.added_date_time.clone();
+    state.joined_date_time = doc.joined_date_time.clone();
+    state.added_by_tenant_id = doc.added_by_tenant_id.clone();
+    state.transition_details = doc.transition_details.as_ref().map(|t| TransitionState {
+        desired_state: t.desired_state.clone(),
+        desired_role: t.desired_role.clone(),
+        status: t.status.clone(),
+        details: t.details.clone(),
+    });
+    state
 }

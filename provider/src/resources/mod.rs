@@ -1,4 +1,11 @@
-//! Managed resources, one module each.
+//! Managed resources, one module each, and the contract they share.
+//!
+//! Every resource of this provider acts in one tenant, named by its
+//! `tenant_id` (checked at plan time against the provider block's
+//! credentials), and can be imported. [`MtoResource`] states that contract
+//! with handlers that return `Result`, so a failed Graph call ends a handler
+//! with `?`; [`Adapter`] turns any `MtoResource` into a `tfplugin::Resource`
+//! with the matching capabilities, so no resource repeats the wiring.
 
 pub mod common;
 pub mod inbound_acceptance;
@@ -6,6 +13,254 @@ pub mod join_request;
 pub mod member_tenant;
 pub mod organization;
 pub mod outbound_share;
-pub mod partner;
 pub mod policy_templates;
 pub mod sync_job;
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tfplugin::{
+    CreateRequest, CreateResponse, Ctx, DeleteRequest, DeleteResponse, Diagnostics, ImportRequest,
+    ImportResponse, ImportState, ModifyPlan, ModifyPlanRequest, ModifyPlanResponse, Private,
+    ReadRequest, ReadResponse, Resource, Schema, UpdateRequest, UpdateResponse, ValidateConfig,
+    ValidateConfigRequest, ValidateConfigResponse, Value,
+};
+
+use crate::Client;
+pub use crate::operation::{Op, Outcome};
+
+/// Default time each operation may take; the `timeouts` block overrides
+/// create, update and delete.
+pub struct Timeouts {
+    pub create: Duration,
+    pub read: Duration,
+    pub update: Duration,
+    pub delete: Duration,
+}
+
+impl Timeouts {
+    /// The `timeouts` block for a schema (read has no attribute: Terraform
+    /// offers no way to wait longer for a refresh).
+    pub fn block(&self) -> tfplugin::NestedBlock {
+        common::timeouts_block(&[
+            ("create", self.create),
+            ("update", self.update),
+            ("delete", self.delete),
+        ])
+    }
+}
+
+/// An update: the plan and the prior state as models, and as values for
+/// what a model cannot say (which computed attributes the plan left
+/// unknown).
+pub struct Change<'a, S> {
+    pub planned: S,
+    pub prior: S,
+    planned_value: &'a Value,
+    prior_value: &'a Value,
+}
+
+impl<S> Change<'_, S> {
+    /// The plan with every value it left unknown taken from the prior
+    /// state: the new state of an update that changed nothing computed.
+    pub fn planned_with_prior(&self) -> Value {
+        let mut v = self.planned_value.clone();
+        v.fill_unknowns_from(self.prior_value);
+        v
+    }
+}
+
+/// A resource of this provider. Its handlers get the request decoded into
+/// the resource's state model and the Graph API of its tenant; the
+/// responses come pre-filled as `tfplugin` documents them (prior state,
+/// private data).
+#[tfplugin::async_trait]
+pub trait MtoResource: Send + Sync + 'static {
+    /// The full type name, e.g. `mto_organization`.
+    const TYPE_NAME: &'static str;
+    /// Default timeouts.
+    const TIMEOUTS: Timeouts;
+    /// The resource's attributes as a serde model.
+    type State: Serialize + DeserializeOwned + Send + Sync;
+
+    fn schema(&self) -> Schema;
+
+    /// Creates the object. [`common::mark_created`] has already recorded
+    /// the time in the response's private data.
+    async fn create(&self, op: Op<'_, Self::State>, resp: &mut CreateResponse) -> Outcome;
+
+    async fn read(&self, op: Op<'_, Self::State>, resp: &mut ReadResponse) -> Outcome;
+
+    async fn update(
+        &self,
+        op: Op<'_, Change<'_, Self::State>>,
+        resp: &mut UpdateResponse,
+    ) -> Outcome;
+
+    async fn delete(&self, op: Op<'_, Self::State>, resp: &mut DeleteResponse) -> Outcome;
+
+    /// Turns an import id into a state that `read` completes.
+    async fn import(&self, ctx: &Ctx<'_, Client>, id: &str, resp: &mut ImportResponse) -> Outcome;
+
+    /// Checks across attributes, beyond the schema's validators.
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+
+    /// Plan adjustments, after the check that `tenant_id` is configured.
+    async fn plan(
+        &self,
+        _ctx: &Ctx<'_, Client>,
+        _req: &ModifyPlanRequest<'_>,
+        _resp: &mut ModifyPlanResponse,
+    ) {
+    }
+}
+
+/// An [`MtoResource`] as Terraform sees it, through `tfplugin`.
+pub struct Adapter<R>(pub R);
+
+impl<R: MtoResource> Adapter<R> {
+    /// The operation on the resource whose value is `v`, with the timeout
+    /// its `timeouts` block (or the resource's default) gives `operation`.
+    fn begin<'a>(
+        ctx: &'a Ctx<'a, Client>,
+        v: &Value,
+        private: &'a Private,
+        operation: &str,
+    ) -> Result<Op<'a, R::State>, Diagnostics> {
+        let defaults = &R::TIMEOUTS;
+        let default = match operation {
+            "create" => defaults.create,
+            "update" => defaults.update,
+            "delete" => defaults.delete,
+            _ => defaults.read,
+        };
+        let timeout = tfplugin::timeouts::get(v, operation, default);
+        Op::begin(ctx, v, private, timeout)
+    }
+}
+
+#[tfplugin::async_trait]
+impl<R: MtoResource> Resource<Client> for Adapter<R> {
+    fn type_name(&self) -> &'static str {
+        R::TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        self.0.schema()
+    }
+
+    async fn create(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: CreateRequest<'_>,
+        resp: &mut CreateResponse,
+    ) {
+        common::mark_created(&mut resp.private);
+        let outcome = match Self::begin(ctx, req.planned, req.private, "create") {
+            Ok(op) => self.0.create(op, resp).await,
+            Err(d) => Err(d),
+        };
+        resp.diags.take_err(outcome);
+    }
+
+    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>, resp: &mut ReadResponse) {
+        let outcome = match Self::begin(ctx, req.state, req.private, "read") {
+            Ok(op) => self.0.read(op, resp).await,
+            Err(d) => Err(d),
+        };
+        resp.diags.take_err(outcome);
+    }
+
+    async fn update(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: UpdateRequest<'_>,
+        resp: &mut UpdateResponse,
+    ) {
+        let outcome = match (
+            Self::begin(ctx, req.planned, req.private, "update"),
+            crate::model(req.prior),
+        ) {
+            (Ok(op), Ok(prior)) => {
+                let op = Op {
+                    state: Change {
+                        planned: op.state,
+                        prior,
+                        planned_value: req.planned,
+                        prior_value: req.prior,
+                    },
+                    api: op.api,
+                    ctx: op.ctx,
+                    private: op.private,
+                };
+                self.0.update(op, resp).await
+            }
+            (Err(d), _) => Err(d),
+            (_, Err(d)) => Err(d.into()),
+        };
+        resp.diags.take_err(outcome);
+    }
+
+    async fn delete(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: DeleteRequest<'_>,
+        resp: &mut DeleteResponse,
+    ) {
+        let outcome = match Self::begin(ctx, req.prior, req.private, "delete") {
+            Ok(op) => self.0.delete(op, resp).await,
+            Err(d) => Err(d),
+        };
+        resp.diags.take_err(outcome);
+    }
+
+    fn config_validator(&self) -> Option<&dyn ValidateConfig> {
+        Some(self)
+    }
+
+    fn plan_modifier(&self) -> Option<&dyn ModifyPlan<Client>> {
+        Some(self)
+    }
+
+    fn importer(&self) -> Option<&dyn ImportState<Client>> {
+        Some(self)
+    }
+}
+
+#[tfplugin::async_trait]
+impl<R: MtoResource> ValidateConfig for Adapter<R> {
+    async fn validate_config(
+        &self,
+        req: ValidateConfigRequest<'_>,
+        resp: &mut ValidateConfigResponse,
+    ) {
+        self.0.validate(req.config, &mut resp.diags);
+    }
+}
+
+#[tfplugin::async_trait]
+impl<R: MtoResource> ModifyPlan<Client> for Adapter<R> {
+    async fn modify_plan(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: ModifyPlanRequest<'_>,
+        resp: &mut ModifyPlanResponse,
+    ) {
+        common::check_tenants(ctx, req.config, &["tenant_id"], &mut resp.diags);
+        self.0.plan(ctx, &req, resp).await;
+    }
+}
+
+#[tfplugin::async_trait]
+impl<R: MtoResource> ImportState<Client> for Adapter<R> {
+    async fn import_state(
+        &self,
+        ctx: &Ctx<'_, Client>,
+        req: ImportRequest<'_>,
+        resp: &mut ImportResponse,
+    ) {
+        let outcome = self.0.import(ctx, req.id, resp).await;
+        resp.diags.take_err(outcome);
+    }
+}

@@ -1,40 +1,55 @@
 //! `mto_organization`: the multi-tenant organization, created in its owner
-//! tenant.
+//! tenant, which becomes its first (owner) member.
 //!
-//! Graph: `PUT /tenantRelationships/multiTenantOrganization` creates (201),
-//! `PATCH` updates (204), and there is no DELETE — an MTO disappears when
-//! its last tenant removes itself, which is what destroy does once the
-//! other tenants are gone. Creation is asynchronous, so create waits until
-//! GET reports the organization `active`.
+//! Graph has no DELETE for the organization: it disappears when the last
+//! tenant leaves, so destroy removes the owner tenant, which Graph allows
+//! once the other tenants are gone. Creation is asynchronous, so create
+//! waits until the organization reads `active`.
 //!
 //! Permissions (application): `MultiTenantOrganization.ReadWrite.All`.
 //! Import id: the owner tenant id.
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use tfplugin::validate::NotBlank;
 use tfplugin::{
-    Attribute, AttributePath, Block, CreateRequest, CreateResponse, Ctx, DeleteRequest,
-    DeleteResponse, Diagnostics, ImportRequest, ImportResponse, ImportState, ModifyPlan,
-    ModifyPlanRequest, ModifyPlanResponse, ReadRequest, ReadResponse, Resource, Schema,
-    UpdateRequest, UpdateResponse, Value, timeouts,
+    Attribute, AttributePath, Block, CreateResponse, Ctx, DeleteResponse, Diagnostic,
+    ImportResponse, ReadResponse, Schema, UpdateResponse,
 };
 
 use super::common::{
-    TIMEOUTS, check_tenants, id_attribute, json_str, keep_empty_equivalent, mark_created, req_str,
-    require_guids, settle, tenant_api, tenant_id_attribute, wait_until,
+    TimeoutsBlock, id_attribute, keep_empty_equivalent, parse_import_id, read_settled,
+    tenant_id_attribute,
 };
+use super::{Change, MtoResource, Op, Outcome, Timeouts};
 use crate::Client;
-use crate::diag;
-use crate::graph::{ErrorKind, GraphError, Scope, TenantApi, seg};
+use crate::diag::OrDiag;
+use crate::graph::mto::{Organization as Mto, OrganizationInput};
+use crate::graph::{Created, create_once, wait_until};
 
-const CREATE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
-const UPDATE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
-const DELETE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
-const MTO: &str = "/tenantRelationships/multiTenantOrganization";
+const TIMEOUTS: Timeouts = Timeouts {
+    create: Duration::from_secs(30 * 60),
+    read: Duration::from_secs(5 * 60),
+    update: Duration::from_secs(5 * 60),
+    delete: Duration::from_secs(30 * 60),
+};
 
 pub struct Organization;
+
+// ---------------------------------------------------------------------------
+// Model and schema
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct OrganizationState {
+    tenant_id: String,
+    display_name: Option<String>,
+    description: Option<String>,
+    id: Option<String>,
+    state: Option<String>,
+    created_date_time: Option<String>,
+    timeouts: Option<TimeoutsBlock>,
+}
 
 fn schema() -> Schema {
     Schema::new(
@@ -68,357 +83,206 @@ fn schema() -> Schema {
                     .use_state_for_unknown()
                     .description("When the organization was created (RFC 3339)."),
             )
-            .block(timeouts::block(TIMEOUTS, &[
-                ("create", CREATE_TIMEOUT),
-                ("update", UPDATE_TIMEOUT),
-                ("delete", DELETE_TIMEOUT),
-            ])),
+            .block(TIMEOUTS.block()),
     )
 }
 
-/// The organization as Graph returns it; `None` when the tenant is in none.
-async fn get(api: &TenantApi<'_>) -> Result<Option<serde_json::Value>, GraphError> {
-    let doc = api.get(MTO).batched().send().await?.unwrap_or_default();
-    Ok((doc.get("state").and_then(|s| s.as_str()) == Some("active")).then_some(doc))
-}
-
-fn apply_doc(mut state: Value, doc: &serde_json::Value) -> Value {
-    let prior_description = state.get("description").clone();
-    state.set("id", json_str(doc, "id"));
-    state.set("display_name", json_str(doc, "displayName"));
-    state.set(
-        "description",
-        keep_empty_equivalent(json_str(doc, "description"), &prior_description),
-    );
-    state.set("state", json_str(doc, "state"));
-    state.set("created_date_time", json_str(doc, "createdDateTime"));
-    state
-}
-
-fn body(v: &Value) -> serde_json::Value {
-    json!({
-        "displayName": v.get("display_name").as_str(),
-        "description": v.get("description").as_str(),
-    })
-}
-
 #[tfplugin::async_trait]
-impl Resource<Client> for Organization {
-    fn type_name(&self) -> &'static str {
-        "mto_organization"
-    }
+impl MtoResource for Organization {
+    const TYPE_NAME: &'static str = "mto_organization";
+
+    const TIMEOUTS: Timeouts = TIMEOUTS;
+    type State = OrganizationState;
 
     fn schema(&self) -> Schema {
         schema()
     }
 
-    async fn create(
-        &self,
-        ctx: &Ctx<'_, Client>,
-        req: CreateRequest<'_>,
-        resp: &mut CreateResponse,
-    ) {
-        mark_created(&mut resp.private);
-        let planned = req.planned;
-        let tenant = req_str(planned, "tenant_id");
-        let name = req_str(planned, "display_name");
-        let Some(api) = resp.diags.take_err(tenant_api(
-            ctx,
-            tenant,
-            timeouts::get(planned, "create", CREATE_TIMEOUT),
-        )) else {
-            return;
+    async fn create(&self, op: Op<'_, Self::State>, resp: &mut CreateResponse) -> Outcome {
+        let planned = op.state;
+        let name = planned.display_name.clone().unwrap_or_default();
+        let api = &op.api;
+        let input = OrganizationInput {
+            display_name: &name,
+            description: planned.description.as_deref(),
         };
-        let fail = |summary: &str, e: &GraphError| diag::graph(summary, e);
-
-        // A tenant holds at most one organization. One with our name is most
-        // likely ours from an interrupted apply: adopt it. Another name is
-        // someone else's: refuse rather than take it over.
-        match get(&api).await {
-            Ok(Some(doc)) => {
-                let existing = doc
-                    .get("displayName")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default();
-                if existing != name {
-                    let mut d = Diagnostics::new();
-                    d.error_at(
-                        AttributePath::root().attr("tenant_id"),
-                        "Tenant already in a multi-tenant organization",
-                        format!(
-                            "Tenant {tenant} already belongs to the organization {existing:?}; a tenant can be in only one. \
-                             To manage it with Terraform, import it: terraform import <address> {tenant}"
-                        ),
-                    );
-                    resp.diags.extend(d);
-                    return;
-                }
-                if doc
-                    .get("description")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    != planned.get("description").as_str().unwrap_or_default()
-                    && let Err(e) = api.patch(MTO, body(planned)).send().await
-                {
-                    resp.diags.push(fail(
-                        "Cannot update the existing multi-tenant organization",
-                        &e,
-                    ));
-                    return;
-                }
+        // A tenant holds at most one organization. One with our name is ours
+        // (from an interrupted apply, or a create whose answer was lost):
+        // adopt it. Another name is someone else's: refuse rather than take it
+        // over.
+        let outcome = create_once(
+            api.scope(),
+            || api.mto().active(),
+            || async { api.mto().create(&input).await.map(|()| Mto::default()) },
+        )
+        .await
+        .or_diag("Cannot create the multi-tenant organization")?;
+        if let Created::Existing(existing) = outcome {
+            let existing_name = existing.display_name.clone().unwrap_or_default();
+            if existing_name != name {
+                return Err(Diagnostic::error(
+                "Tenant already in a multi-tenant organization",
+                format!(
+                    "Tenant {} already belongs to the organization {existing_name:?}; a tenant can be in only one. \
+                     To manage it with Terraform, import it: terraform import <address> {}",
+                    planned.tenant_id, planned.tenant_id
+                ),
+            )
+            .at(AttributePath::root().attr("tenant_id"))
+            .into());
             }
-            Ok(None) => {
-                let put = api.put(MTO, body(planned)).not_idempotent().send().await;
-                if let Err(e) = put {
-                    // A lost answer, or a create that raced us: if the
-                    // organization now exists under our name, it is ours.
-                    let ours = matches!(e.kind, ErrorKind::Transport | ErrorKind::Conflict)
-                        && wait_until(
-                            &Scope::new(ctx.cancel, Duration::from_secs(30)),
-                            Duration::from_secs(5),
-                            "the organization",
-                            || async { Ok(get(&api).await.ok().flatten()) },
-                        )
-                        .await
-                        .ok()
-                        .and_then(|doc| {
-                            doc.get("displayName")
-                                .and_then(|v| v.as_str())
-                                .map(|n| n == name)
-                        })
-                        .unwrap_or(false);
-                    if !ours {
-                        resp.diags
-                            .push(fail("Cannot create the multi-tenant organization", &e));
-                        return;
-                    }
-                }
-            }
-            Err(e) => {
-                resp.diags.push(fail(
-                    "Cannot read the tenant's multi-tenant organization",
-                    &e,
-                ));
-                return;
+            if existing.description.as_deref().unwrap_or_default()
+                != planned.description.as_deref().unwrap_or_default()
+            {
+                api.mto()
+                    .update(&input)
+                    .await
+                    .or_diag("Cannot update the existing multi-tenant organization")?;
             }
         }
         // Creation completes asynchronously.
-        let doc = match wait_until(
+        let active = wait_until(
             api.scope(),
             Duration::from_secs(10),
             "the organization to become active",
-            || get(&api),
+            || api.mto().active(),
         )
-        .await
-        {
-            Ok(doc) => doc,
+        .await;
+        match active {
+            Ok(doc) => {
+                resp.set_state(&from_graph(planned, &doc));
+                Ok(())
+            }
             Err(e) => {
                 // It exists (or will): record it so the next plan can see it.
-                let mut partial = planned.clone();
-                partial.set("id", Value::Null);
-                partial.set("state", Value::Null);
-                partial.set("created_date_time", Value::Null);
-                resp.state = partial;
-                resp.diags.push(diag::graph(
-                    "The multi-tenant organization did not become active",
-                    &e,
-                ));
-                return;
+                resp.set_state(&OrganizationState {
+                    id: None,
+                    state: None,
+                    created_date_time: None,
+                    ..planned
+                });
+                Err(
+                    crate::diag::graph("The multi-tenant organization did not become active", &e)
+                        .into(),
+                )
             }
-        };
-        resp.state = apply_doc(planned.clone(), &doc);
+        }
     }
 
-    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>, resp: &mut ReadResponse) {
-        let tenant = req_str(req.state, "tenant_id");
-        let Some(api) = resp.diags.take_err(tenant_api(ctx, tenant, UPDATE_TIMEOUT)) else {
-            return;
-        };
-        let found = match get(&api).await {
-            Ok(None) => settle(ctx, req.private, || get(&api)).await,
-            other => other,
-        };
+    async fn read(&self, op: Op<'_, Self::State>, resp: &mut ReadResponse) -> Outcome {
+        let state = op.state;
+        let api = &op.api;
+        let found = read_settled(op.ctx, op.private, |_| api.mto().active())
+            .await
+            .or_diag("Cannot read the multi-tenant organization")?;
         match found {
-            Ok(Some(doc)) => resp.state = apply_doc(req.state.clone(), &doc),
-            Ok(None) => resp.remove(),
-            Err(e) => resp
-                .diags
-                .push(diag::graph("Cannot read the multi-tenant organization", &e)),
+            Some(doc) => resp.set_state(&from_graph(state, &doc)),
+            None => resp.remove(),
         }
+        Ok(())
     }
 
     async fn update(
         &self,
-        ctx: &Ctx<'_, Client>,
-        req: UpdateRequest<'_>,
+        op: Op<'_, Change<'_, Self::State>>,
         resp: &mut UpdateResponse,
-    ) {
-        let planned = req.planned;
-        let tenant = req_str(planned, "tenant_id");
-        let Some(api) = resp.diags.take_err(tenant_api(
-            ctx,
-            tenant,
-            timeouts::get(planned, "update", UPDATE_TIMEOUT),
-        )) else {
-            return;
-        };
-        let changed = planned.get("display_name") != req.prior.get("display_name")
-            || planned.get("description") != req.prior.get("description");
-        if changed && let Err(e) = api.patch(MTO, body(planned)).send().await {
-            resp.diags.push(diag::graph(
-                "Cannot update the multi-tenant organization",
-                &e,
-            ));
-            return;
+    ) -> Outcome {
+        let change = op.state;
+        let (planned, prior) = (&change.planned, &change.prior);
+        let api = &op.api;
+        if planned.display_name != prior.display_name || planned.description != prior.description {
+            let name = planned.display_name.clone().unwrap_or_default();
+            api.mto()
+                .update(&OrganizationInput {
+                    display_name: &name,
+                    description: planned.description.as_deref(),
+                })
+                .await
+                .or_diag("Cannot update the multi-tenant organization")?;
         }
-        let mut state = planned.clone();
-        for computed in ["id", "state", "created_date_time"] {
-            if state.get(computed).is_unknown() {
-                state.set(computed, req.prior.get(computed).clone());
-            }
-        }
-        resp.state = state;
+        resp.state = change.planned_with_prior();
+        Ok(())
     }
 
-    async fn delete(
-        &self,
-        ctx: &Ctx<'_, Client>,
-        req: DeleteRequest<'_>,
-        resp: &mut DeleteResponse,
-    ) {
-        let prior = req.prior;
-        let tenant = req_str(prior, "tenant_id");
-        let Some(api) = resp.diags.take_err(tenant_api(
-            ctx,
-            tenant,
-            timeouts::get(prior, "delete", DELETE_TIMEOUT),
-        )) else {
-            return;
-        };
-        match get(&api).await {
-            Ok(None) => return,
-            Ok(Some(_)) => {}
-            Err(e) => {
-                resp.diags
-                    .push(diag::graph("Cannot read the multi-tenant organization", &e));
-                return;
-            }
+    async fn delete(&self, op: Op<'_, Self::State>, _resp: &mut DeleteResponse) -> Outcome {
+        let prior = op.state;
+        let tenant = prior.tenant_id.as_str();
+        let api = &op.api;
+        if api
+            .mto()
+            .active()
+            .await
+            .or_diag("Cannot read the multi-tenant organization")?
+            .is_none()
+        {
+            return Ok(());
         }
-        let members = match api.get_all(&format!("{MTO}/tenants")).await {
-            Ok(m) => m,
-            Err(e) => {
-                resp.diags
-                    .push(diag::graph("Cannot list the organization's tenants", &e));
-                return;
-            }
-        };
+        let members = api
+            .mto()
+            .tenants()
+            .await
+            .or_diag("Cannot list the organization's tenants")?;
         let others: Vec<String> = members
             .iter()
+            // Pending tenants do not hold the organization back (Graph counts
+            // active tenants only).
             .filter(|m| {
-                let id = m
-                    .get("tenantId")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default();
-                let state = m.get("state").and_then(|v| v.as_str()).unwrap_or_default();
-                let leaving = m
-                    .pointer("/transitionDetails/desiredState")
-                    .and_then(|v| v.as_str())
-                    == Some("removed");
-                // Pending tenants do not hold the organization back (Graph
-                // counts active tenants only).
-                !id.eq_ignore_ascii_case(tenant) && state == "active" && !leaving
+                !m.tenant_id.eq_ignore_ascii_case(tenant) && m.is_active() && !m.is_leaving()
             })
             .map(|m| {
                 format!(
                     "{} ({}, {})",
-                    m.get("tenantId")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or_default(),
-                    m.get("displayName")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or_default(),
-                    m.get("state").and_then(|v| v.as_str()).unwrap_or_default()
+                    m.tenant_id,
+                    m.display_name.as_deref().unwrap_or_default(),
+                    m.state.as_deref().unwrap_or_default()
                 )
             })
             .collect();
         if !others.is_empty() {
-            resp.diags.error(
-                "The organization still has other tenants",
-                format!(
-                    "Graph deletes a multi-tenant organization only when its owner is the last tenant. Remove these tenants first \
-                     (destroy their mto_member_tenant and mto_join_request resources, or make this resource depend on them): {}",
-                    others.join(", ")
-                ),
-            );
-            return;
+            return Err(Diagnostic::error(
+            "The organization still has other tenants",
+            format!(
+                "Graph deletes a multi-tenant organization only when its owner is the last tenant. Remove these tenants first \
+                 (destroy their mto_member_tenant and mto_join_request resources, or make this resource depend on them): {}",
+                others.join(", ")
+            ),
+        )
+        .into());
         }
-        match api
-            .delete(format!("{MTO}/tenants/{}", seg(tenant)))
-            .send()
+        api.mto()
+            .remove_tenant(tenant)
             .await
-        {
-            Ok(_) => {}
-            Err(e) if e.is_not_found() => {}
-            Err(e) => {
-                resp.diags.push(diag::graph(
-                    "Cannot remove the owner tenant from the organization",
-                    &e,
-                ));
-                return;
-            }
-        }
+            .or_diag("Cannot remove the owner tenant from the organization")?;
         // Removal is asynchronous; the organization is gone when GET says so.
-        if let Err(e) = wait_until(
+        wait_until(
             api.scope(),
             Duration::from_secs(10),
             "the organization to be deleted",
-            || async { Ok(get(&api).await?.is_none().then_some(())) },
+            || async { Ok(api.mto().active().await?.is_none().then_some(())) },
         )
         .await
-        {
-            resp.diags.push(diag::graph(
-                "The multi-tenant organization was not deleted",
-                &e,
-            ));
-        }
+        .or_diag("The multi-tenant organization was not deleted")?;
+        Ok(())
     }
 
-    fn plan_modifier(&self) -> Option<&dyn ModifyPlan<Client>> {
-        Some(self)
-    }
-
-    fn importer(&self) -> Option<&dyn ImportState<Client>> {
-        Some(self)
+    async fn import(&self, _ctx: &Ctx<'_, Client>, id: &str, resp: &mut ImportResponse) -> Outcome {
+        let parts = parse_import_id(id, "<the owner tenant id>", &[1], &[0])?;
+        resp.set_state(&OrganizationState {
+            tenant_id: parts[0].clone(),
+            ..Default::default()
+        });
+        Ok(())
     }
 }
 
-#[tfplugin::async_trait]
-impl ModifyPlan<Client> for Organization {
-    async fn modify_plan(
-        &self,
-        ctx: &Ctx<'_, Client>,
-        req: ModifyPlanRequest<'_>,
-        resp: &mut ModifyPlanResponse,
-    ) {
-        check_tenants(ctx, req.config, &mut resp.diags, &["tenant_id"]);
-    }
-}
+// ---------------------------------------------------------------------------
+// Graph ⇄ model
 
-#[tfplugin::async_trait]
-impl ImportState<Client> for Organization {
-    async fn import_state(
-        &self,
-        _ctx: &Ctx<'_, Client>,
-        req: ImportRequest<'_>,
-        resp: &mut ImportResponse,
-    ) {
-        let id = req.id.trim();
-        if let Err(diags) = require_guids(&[("the import id (the owner tenant id)", id)]) {
-            resp.diags.extend(diags);
-            return;
-        }
-        let mut state = Value::null_object(&schema().value_type());
-        state.set("tenant_id", Value::from(id));
-        resp.state = state;
-    }
+fn from_graph(mut state: OrganizationState, doc: &Mto) -> OrganizationState {
+    state.id = doc.id.clone();
+    state.display_name = doc.display_name.clone();
+    state.description = keep_empty_equivalent(doc.description.clone(), &state.description);
+    state.state = doc.state.clone();
+    state.created_date_time = doc.created_date_time.clone();
+    state
 }

@@ -1,10 +1,6 @@
 //! `mto_policy_templates`: the two multi-tenant organization templates of a
 //! tenant, which Graph applies to the partner configurations it creates
-//! when tenants join.
-//!
-//! Graph: `/policies/crossTenantAccessPolicy/templates/multiTenantOrganizationIdentitySynchronization`
-//! and `.../multiTenantOrganizationPartnerConfiguration` (GET, PATCH 204,
-//! `resetToDefaultSettings` 204). They always exist; destroy resets them.
+//! when tenants join. They always exist; destroy resets them.
 //!
 //! Permissions (application): `Policy.ReadWrite.CrossTenantAccess`.
 //! Import id: the tenant id.
@@ -12,31 +8,42 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use tfplugin::validate::{Each, OneOf};
 use tfplugin::{
-    Attribute, AttributePath, Block, CreateRequest, CreateResponse, Ctx, DeleteRequest,
-    DeleteResponse, Diagnostics, ImportRequest, ImportResponse, ImportState, ModifyPlan,
-    ModifyPlanRequest, ModifyPlanResponse, ReadRequest, ReadResponse, Resource, Schema, Type,
-    UpdateRequest, UpdateResponse, ValidateConfig, ValidateConfigRequest, ValidateConfigResponse,
-    Value, timeouts,
+    Attribute, AttributePath, Block, CreateResponse, Ctx, DeleteResponse, Diagnostics,
+    ImportResponse, ReadResponse, Schema, Type, UpdateResponse, Value,
 };
 
-use super::common::{
-    TIMEOUTS, check_tenants, id_attribute, req_str, require_guids, tenant_api, tenant_id_attribute,
-};
+use super::common::{TimeoutsBlock, id_attribute, parse_import_id, tenant_id_attribute};
+use super::{Change, MtoResource, Op, Outcome, Timeouts};
 use crate::Client;
-use crate::diag;
-use crate::graph::{GraphError, TenantApi};
+use crate::diag::{self, OrDiag};
+use crate::graph::TenantApi;
+use crate::graph::templates::{LEVELS, TemplateSettings, Templates, parse_levels};
 
-const TIMEOUT: Duration = Duration::from_secs(5 * 60);
-const SYNC_TEMPLATE: &str =
-    "/policies/crossTenantAccessPolicy/templates/multiTenantOrganizationIdentitySynchronization";
-const PARTNER_TEMPLATE: &str =
-    "/policies/crossTenantAccessPolicy/templates/multiTenantOrganizationPartnerConfiguration";
-const LEVELS: &[&str] = &["none", "newPartners", "existingPartners"];
+const TIMEOUTS: Timeouts = Timeouts {
+    create: Duration::from_secs(5 * 60),
+    read: Duration::from_secs(5 * 60),
+    update: Duration::from_secs(5 * 60),
+    delete: Duration::from_secs(5 * 60),
+};
 
 pub struct PolicyTemplates;
+
+// ---------------------------------------------------------------------------
+// Model and schema
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct TemplatesState {
+    tenant_id: String,
+    user_sync_inbound_allowed: Option<bool>,
+    inbound_auto_redeem: Option<bool>,
+    outbound_auto_redeem: Option<bool>,
+    application_level: Option<BTreeSet<String>>,
+    id: Option<String>,
+    timeouts: Option<TimeoutsBlock>,
+}
 
 fn default_levels() -> Value {
     Value::Set(vec![
@@ -80,227 +87,86 @@ fn schema() -> Schema {
                     ),
             )
             .attribute(id_attribute("The tenant id."))
-            .block(timeouts::block(TIMEOUTS, &[("create", TIMEOUT), ("update", TIMEOUT), ("delete", TIMEOUT)])),
+            .block(TIMEOUTS.block()),
     )
 }
 
-fn levels_of(doc: &serde_json::Value) -> Value {
-    let raw = doc
-        .get("templateApplicationLevel")
-        .and_then(|v| v.as_str())
-        .unwrap_or("none");
-    let set: BTreeSet<&str> = raw
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    Value::Set(set.into_iter().map(Value::from).collect())
-}
-
-fn levels_string(v: &Value) -> String {
-    let mut items = v.string_items();
-    // Graph's own order, for readable requests.
-    items.sort_by_key(|s| LEVELS.iter().position(|l| l == s).unwrap_or(LEVELS.len()));
-    if items.is_empty() {
-        "none".to_owned()
-    } else {
-        items.join(",")
-    }
-}
-
-fn opt_bool(doc: &serde_json::Value, pointer: &str) -> Value {
-    doc.pointer(pointer)
-        .and_then(|v| v.as_bool())
-        .map(Value::Bool)
-        .unwrap_or(Value::Null)
-}
-
-async fn read_templates(
+/// Writes both templates and reports what was written: a read right after
+/// a PATCH may still see the old values on another replica.
+async fn write(
     api: &TenantApi<'_>,
-) -> Result<(serde_json::Value, serde_json::Value), GraphError> {
-    let (s, p) = tokio::join!(
-        api.get(SYNC_TEMPLATE).batched().send(),
-        api.get(PARTNER_TEMPLATE).batched().send()
-    );
-    Ok((s?.unwrap_or_default(), p?.unwrap_or_default()))
-}
-
-fn apply_docs(mut state: Value, sync: &serde_json::Value, partner: &serde_json::Value) -> Value {
-    let tenant = req_str(&state, "tenant_id").to_owned();
-    state.set("id", Value::from(tenant));
-    state.set(
-        "user_sync_inbound_allowed",
-        opt_bool(sync, "/userSyncInbound/isSyncAllowed"),
-    );
-    state.set(
-        "inbound_auto_redeem",
-        opt_bool(partner, "/automaticUserConsentSettings/inboundAllowed"),
-    );
-    state.set(
-        "outbound_auto_redeem",
-        opt_bool(partner, "/automaticUserConsentSettings/outboundAllowed"),
-    );
-    // Both templates carry a level and the attribute sets both. When they
-    // disagree, report the one that moved away from the state, so the
-    // change shows as drift and apply writes both again.
-    let prior = state.get("application_level").clone();
-    let sync_levels = levels_of(sync);
-    let partner_levels = levels_of(partner);
-    let reported = if sync_levels == partner_levels || sync_levels != prior {
-        sync_levels
-    } else {
-        partner_levels
-    };
-    state.set("application_level", reported);
-    state
-}
-
-async fn write(api: &TenantApi<'_>, v: &Value) -> Result<(), GraphError> {
-    let level = levels_string(v.get("application_level"));
-    let sync = json!({
-        "templateApplicationLevel": level,
-        "userSyncInbound": {"isSyncAllowed": v.get("user_sync_inbound_allowed").as_bool()},
-    });
-    let partner = json!({
-        "templateApplicationLevel": level,
-        "automaticUserConsentSettings": {
-            "inboundAllowed": v.get("inbound_auto_redeem").as_bool(),
-            "outboundAllowed": v.get("outbound_auto_redeem").as_bool(),
-        },
-    });
-    let (a, b) = tokio::join!(
-        api.patch(SYNC_TEMPLATE, sync).send(),
-        api.patch(PARTNER_TEMPLATE, partner).send()
-    );
-    a?;
-    b?;
-    Ok(())
-}
-
-impl PolicyTemplates {
-    /// Writes the plan; on success `state` becomes the new state, on failure
-    /// it keeps what it holds (null for a create, the prior for an update).
-    async fn write_and_read(
-        &self,
-        ctx: &Ctx<'_, Client>,
-        planned: &Value,
-        op: &str,
-        state: &mut Value,
-        diags: &mut Diagnostics,
-    ) {
-        let tenant = req_str(planned, "tenant_id");
-        let Some(api) =
-            diags.take_err(tenant_api(ctx, tenant, timeouts::get(planned, op, TIMEOUT)))
-        else {
-            return;
-        };
-        if let Err(e) = write(&api, planned).await {
-            diags.push(diag::graph("Cannot update the organization templates", &e));
-            return;
-        }
-        // Report what was written: a read right after a PATCH may still see
-        // the old values on another replica.
-        let mut written = planned.clone();
-        written.set("id", Value::from(tenant));
-        *state = written;
-    }
+    mut planned: TemplatesState,
+) -> Result<TemplatesState, Diagnostics> {
+    api.templates()
+        .update(&TemplateSettings {
+            levels: planned.application_level.clone().unwrap_or_default(),
+            user_sync_inbound_allowed: planned.user_sync_inbound_allowed,
+            inbound_auto_redeem: planned.inbound_auto_redeem,
+            outbound_auto_redeem: planned.outbound_auto_redeem,
+        })
+        .await
+        .or_diag("Cannot update the organization templates")?;
+    planned.id = Some(planned.tenant_id.clone());
+    Ok(planned)
 }
 
 #[tfplugin::async_trait]
-impl Resource<Client> for PolicyTemplates {
-    fn type_name(&self) -> &'static str {
-        "mto_policy_templates"
-    }
+impl MtoResource for PolicyTemplates {
+    const TYPE_NAME: &'static str = "mto_policy_templates";
+
+    const TIMEOUTS: Timeouts = TIMEOUTS;
+    type State = TemplatesState;
 
     fn schema(&self) -> Schema {
         schema()
     }
 
-    async fn create(
-        &self,
-        ctx: &Ctx<'_, Client>,
-        req: CreateRequest<'_>,
-        resp: &mut CreateResponse,
-    ) {
-        self.write_and_read(ctx, req.planned, "create", &mut resp.state, &mut resp.diags)
-            .await
-    }
-
-    async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>, resp: &mut ReadResponse) {
-        let tenant = req_str(req.state, "tenant_id");
-        let Some(api) = resp.diags.take_err(tenant_api(ctx, tenant, TIMEOUT)) else {
-            return;
-        };
-        match read_templates(&api).await {
-            Ok((s, p)) => resp.state = apply_docs(req.state.clone(), &s, &p),
-            Err(e) => resp
-                .diags
-                .push(diag::graph("Cannot read the organization templates", &e)),
-        }
+    async fn create(&self, op: Op<'_, Self::State>, resp: &mut CreateResponse) -> Outcome {
+        let planned = op.state;
+        resp.set_state(&write(&op.api, planned).await?);
+        Ok(())
     }
 
     async fn update(
         &self,
-        ctx: &Ctx<'_, Client>,
-        req: UpdateRequest<'_>,
+        op: Op<'_, Change<'_, Self::State>>,
         resp: &mut UpdateResponse,
-    ) {
-        self.write_and_read(ctx, req.planned, "update", &mut resp.state, &mut resp.diags)
-            .await
+    ) -> Outcome {
+        let change = op.state;
+        resp.set_state(&write(&op.api, change.planned).await?);
+        Ok(())
     }
 
-    async fn delete(
-        &self,
-        ctx: &Ctx<'_, Client>,
-        req: DeleteRequest<'_>,
-        resp: &mut DeleteResponse,
-    ) {
-        let tenant = req_str(req.prior, "tenant_id");
-        let Some(api) = resp.diags.take_err(tenant_api(
-            ctx,
-            tenant,
-            timeouts::get(req.prior, "delete", TIMEOUT),
-        )) else {
-            return;
-        };
-        let (a, b) = tokio::join!(
-            api.post(format!("{SYNC_TEMPLATE}/resetToDefaultSettings"), json!({}))
-                .send(),
-            api.post(
-                format!("{PARTNER_TEMPLATE}/resetToDefaultSettings"),
-                json!({})
-            )
-            .send()
-        );
-        for r in [a, b] {
-            if let Err(e) = r {
-                resp.diags
-                    .push(diag::graph("Cannot reset the organization templates", &e));
-            }
+    /// The templates always exist: destroy resets them.
+    async fn delete(&self, op: Op<'_, Self::State>, _resp: &mut DeleteResponse) -> Outcome {
+        let failures: Diagnostics = op
+            .api
+            .templates()
+            .reset()
+            .await
+            .iter()
+            .map(|e| diag::graph("Cannot reset the organization templates", e))
+            .collect();
+        if failures.has_errors() {
+            Err(failures)
+        } else {
+            Ok(())
         }
     }
 
-    fn config_validator(&self) -> Option<&dyn ValidateConfig> {
-        Some(self)
+    async fn read(&self, op: Op<'_, Self::State>, resp: &mut ReadResponse) -> Outcome {
+        let state = op.state;
+        let templates = op
+            .api
+            .templates()
+            .get()
+            .await
+            .or_diag("Cannot read the organization templates")?;
+        resp.set_state(&from_graph(state, &templates));
+        Ok(())
     }
 
-    fn plan_modifier(&self) -> Option<&dyn ModifyPlan<Client>> {
-        Some(self)
-    }
-
-    fn importer(&self) -> Option<&dyn ImportState<Client>> {
-        Some(self)
-    }
-}
-
-#[tfplugin::async_trait]
-impl ValidateConfig for PolicyTemplates {
-    async fn validate_config(
-        &self,
-        req: ValidateConfigRequest<'_>,
-        resp: &mut ValidateConfigResponse,
-    ) {
-        let (config, diags) = (req.config, &mut resp.diags);
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         let levels = config.get("application_level");
         if levels.is_unknown() || levels.is_null() {
             return;
@@ -321,35 +187,42 @@ impl ValidateConfig for PolicyTemplates {
             );
         }
     }
-}
 
-#[tfplugin::async_trait]
-impl ModifyPlan<Client> for PolicyTemplates {
-    async fn modify_plan(
-        &self,
-        ctx: &Ctx<'_, Client>,
-        req: ModifyPlanRequest<'_>,
-        resp: &mut ModifyPlanResponse,
-    ) {
-        check_tenants(ctx, req.config, &mut resp.diags, &["tenant_id"]);
+    async fn import(&self, _ctx: &Ctx<'_, Client>, id: &str, resp: &mut ImportResponse) -> Outcome {
+        let parts = parse_import_id(id, "<the tenant id>", &[1], &[0])?;
+        resp.set_state(&TemplatesState {
+            tenant_id: parts[0].clone(),
+            ..Default::default()
+        });
+        Ok(())
     }
 }
 
-#[tfplugin::async_trait]
-impl ImportState<Client> for PolicyTemplates {
-    async fn import_state(
-        &self,
-        _ctx: &Ctx<'_, Client>,
-        req: ImportRequest<'_>,
-        resp: &mut ImportResponse,
-    ) {
-        let id = req.id.trim();
-        if let Err(diags) = require_guids(&[("the import id (the tenant id)", id)]) {
-            resp.diags.extend(diags);
-            return;
-        }
-        let mut state = Value::null_object(&schema().value_type());
-        state.set("tenant_id", Value::from(id));
-        resp.state = state;
-    }
+// ---------------------------------------------------------------------------
+// Graph ⇄ model
+
+fn from_graph(mut state: TemplatesState, t: &Templates) -> TemplatesState {
+    state.id = Some(state.tenant_id.clone());
+    state.user_sync_inbound_allowed = t
+        .identity_sync
+        .user_sync_inbound
+        .as_ref()
+        .and_then(|s| s.is_sync_allowed);
+    let consent = t.partner.automatic_user_consent_settings.as_ref();
+    state.inbound_auto_redeem = consent.and_then(|c| c.inbound_allowed);
+    state.outbound_auto_redeem = consent.and_then(|c| c.outbound_allowed);
+    // Both templates carry a level and the attribute sets both. When they
+    // disagree, report the one that moved away from the state, so the
+    // change shows as drift and apply writes both again.
+    let sync_levels = parse_levels(t.identity_sync.template_application_level.as_deref());
+    let partner_levels = parse_levels(t.partner.template_application_level.as_deref());
+    let prior = state.application_level.take();
+    state.application_level = Some(
+        if sync_levels == partner_levels || Some(&sync_levels) != prior.as_ref() {
+            sync_levels
+        } else {
+            partner_levels
+        },
+    );
+    state
 }

@@ -1,0 +1,367 @@
+//! Synchronization of one configuration's service principal
+//! (`/servicePrincipals/{id}/synchronization`): its `Azure2Azure` job, the
+//! job's schema, the secrets that name the target, the credential check
+//! against the target, and provisioning on demand.
+//!
+//! Graph: `POST jobs` with `templateId` (201; created paused), `GET`/`PUT
+//! jobs/{id}/schema`, `POST jobs/{id}/start|pause` (204),
+//! `POST jobs/{id}/provisionOnDemand` (200; 5 requests per 10 seconds),
+//! `POST jobs/validateCredentials` (204), `PUT secrets` (204),
+//! `DELETE jobs/{id}` (204). Right after a configuration is created Graph
+//! may answer 403 or 409 for a while; those are retried within the
+//! operation's time, as is 404.
+
+pub mod schema;
+
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use super::client::{ReadMode, TenantApi, seg};
+use super::error::{ErrorKind, GraphError};
+use super::mto::found;
+use super::poll::{Created, create_once};
+pub use schema::{FoundUserMapping, SyncSchema, UserMapping};
+
+/// The job template of cross-tenant synchronization.
+pub const AZURE2AZURE: &str = "Azure2Azure";
+/// The error code of validateCredentials when the tenants' policies do not
+/// allow synchronization (yet).
+pub const POLICY_CHECK_FAILED: &str = "AzureDirectoryB2BManagementPolicyCheckFailure";
+/// How long a policy failure of the credential check is retried: right
+/// after the target accepts, the check may still see the old policy.
+const POLICY_SETTLE: Duration = Duration::from_secs(60);
+/// Subjects per provisionOnDemand request.
+const ON_DEMAND_CHUNK: usize = 5;
+
+/// A synchronization job.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SyncJob {
+    pub id: String,
+    pub template_id: Option<String>,
+    pub schedule: Option<Schedule>,
+    pub status: Option<SyncStatus>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Schedule {
+    /// ISO 8601, e.g. `PT40M`.
+    pub interval: Option<String>,
+    /// `Active`, `Disabled` or `Paused`.
+    pub state: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SyncStatus {
+    /// `NotConfigured`, `NotRun`, `Active`, `Paused` or `Quarantine`.
+    pub code: Option<String>,
+    pub last_execution: Option<Execution>,
+    pub last_successful_execution: Option<Execution>,
+    pub steady_state_last_achieved_time: Option<String>,
+    pub quarantine: Option<Quarantine>,
+}
+
+/// One synchronization cycle.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Execution {
+    pub state: Option<String>,
+    pub time_ended: Option<String>,
+    pub count_exported: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Quarantine {
+    pub reason: Option<String>,
+    pub error: Option<QuarantineError>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct QuarantineError {
+    pub message: Option<String>,
+}
+
+impl SyncJob {
+    /// Whether its schedule runs (`start`ed, not paused).
+    pub fn is_enabled(&self) -> bool {
+        self.schedule.as_ref().and_then(|s| s.state.as_deref()) == Some("Active")
+    }
+
+    pub fn is_quarantined(&self) -> bool {
+        self.status.as_ref().and_then(|s| s.code.as_deref()) == Some("Quarantine")
+    }
+}
+
+impl SyncStatus {
+    /// Why the job is quarantined: Graph's reason and its error message.
+    pub fn quarantine_reason(&self) -> Option<String> {
+        let q = self.quarantine.as_ref()?;
+        let reason = q.reason.as_deref().unwrap_or_default();
+        let message = q
+            .error
+            .as_ref()
+            .and_then(|e| e.message.as_deref())
+            .unwrap_or_default();
+        Some(match (reason.is_empty(), message.is_empty()) {
+            (false, false) => format!("{reason}: {message}"),
+            (false, true) => reason.to_owned(),
+            (true, false) => message.to_owned(),
+            (true, true) => "quarantined".to_owned(),
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SecretList {
+    value: Vec<Secret>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Secret {
+    key: String,
+    value: Option<String>,
+}
+
+/// The synchronization of one service principal.
+#[derive(Clone, Copy)]
+pub struct Synchronization<'a> {
+    api: &'a TenantApi<'a>,
+    sp: &'a str,
+}
+
+impl<'a> TenantApi<'a> {
+    /// Synchronization of the configuration whose service principal is `sp`.
+    pub fn synchronization(&'a self, sp: &'a str) -> Synchronization<'a> {
+        Synchronization { api: self, sp }
+    }
+}
+
+/// Graph answers 403/409 for a while after the configuration is created.
+fn fresh_configuration_error(e: &GraphError) -> bool {
+    matches!(e.kind, ErrorKind::Forbidden | ErrorKind::Conflict)
+}
+
+impl Synchronization<'_> {
+    fn base(self) -> String {
+        format!("/servicePrincipals/{}/synchronization", seg(self.sp))
+    }
+
+    fn jobs_path(self) -> String {
+        format!("{}/jobs", self.base())
+    }
+
+    fn job_path(self, job: &str) -> String {
+        format!("{}/jobs/{}", self.base(), seg(job))
+    }
+
+    /// The configuration's jobs (none when the service principal is gone).
+    pub async fn jobs(self) -> Result<Vec<SyncJob>, GraphError> {
+        match self.api.list(&self.jobs_path()).await {
+            Err(e) if e.is_not_found() => Ok(Vec::new()),
+            other => other,
+        }
+    }
+
+    /// The configuration's `Azure2Azure` job, if it has one.
+    pub async fn azure2azure_job(self) -> Result<Option<SyncJob>, GraphError> {
+        Ok(self
+            .jobs()
+            .await?
+            .into_iter()
+            .find(|j| j.template_id.as_deref() == Some(AZURE2AZURE)))
+    }
+
+    /// One job, or `None`.
+    pub async fn job(self, job: &str, mode: ReadMode) -> Result<Option<SyncJob>, GraphError> {
+        self.api
+            .get(self.job_path(job))
+            .read_mode(mode)
+            .optional()
+            .await
+    }
+
+    /// The configuration's `Azure2Azure` job, created (paused) if there is
+    /// none; one left by an interrupted apply is reused. A create whose
+    /// answer was lost is followed by a new look, not a second create.
+    pub async fn find_or_create_job(self) -> Result<Created<SyncJob>, GraphError> {
+        create_once(
+            self.api.scope(),
+            || self.azure2azure_job(),
+            || async {
+                self.api
+                    .post(
+                        self.jobs_path(),
+                        serde_json::json!({"templateId": AZURE2AZURE}),
+                    )
+                    .retry_not_found()
+                    .retry_if(fresh_configuration_error)
+                    .not_idempotent()
+                    .json()
+                    .await
+            },
+        )
+        .await
+    }
+
+    /// The job's schema, or `None` when the job is gone.
+    pub async fn schema(self, job: &str, mode: ReadMode) -> Result<Option<SyncSchema>, GraphError> {
+        self.api
+            .get(format!("{}/schema", self.job_path(job)))
+            .read_mode(mode)
+            .optional()
+            .await
+    }
+
+    /// The schema of a job this provider just created or holds in state
+    /// (a 404 is retried: the job may not be replicated yet).
+    async fn current_schema(self, job: &str) -> Result<SyncSchema, GraphError> {
+        self.api
+            .get(format!("{}/schema", self.job_path(job)))
+            .retry_not_found()
+            .json()
+            .await
+    }
+
+    /// Writes the managed settings of the user mapping, keeping everything
+    /// else in the schema; sends nothing when they are already in place.
+    pub async fn set_user_mapping(self, job: &str, s: &UserMapping) -> Result<(), GraphError> {
+        let mut schema = self.current_schema(job).await?;
+        if !schema.apply_user_settings(s) {
+            return Ok(());
+        }
+        self.api
+            .put(
+                format!("{}/schema", self.job_path(job)),
+                serde_json::to_value(&schema).expect("a schema serializes"),
+            )
+            .retry_if(fresh_configuration_error)
+            .done()
+            .await
+    }
+
+    /// Starts (which also lifts a quarantine) or pauses the job.
+    pub async fn set_enabled(self, job: &str, enabled: bool) -> Result<(), GraphError> {
+        let action = if enabled { "start" } else { "pause" };
+        self.api
+            .post(
+                format!("{}/{action}", self.job_path(job)),
+                serde_json::json!({}),
+            )
+            .retry_if(fresh_configuration_error)
+            .done()
+            .await
+    }
+
+    /// Provisions `users` (object ids in this tenant) right away, several
+    /// per request; Graph allows 5 requests per 10 seconds and its 429s are
+    /// retried with their Retry-After.
+    pub async fn provision_on_demand(self, job: &str, users: &[String]) -> Result<(), GraphError> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let schema = self.current_schema(job).await?;
+        let rule = schema.rule_id().unwrap_or_default().to_owned();
+        for chunk in users.chunks(ON_DEMAND_CHUNK) {
+            let subjects: Vec<serde_json::Value> = chunk
+                .iter()
+                .map(|u| serde_json::json!({"objectId": u, "objectTypeName": "User"}))
+                .collect();
+            let body = serde_json::json!({"parameters": [{"ruleId": rule, "subjects": subjects}]});
+            self.api
+                .post(format!("{}/provisionOnDemand", self.job_path(job)), body)
+                .done()
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Graph's check that both tenants' policies allow synchronization to
+    /// `target`. A policy failure is retried for a short while before it is
+    /// reported (the target's acceptance may still be replicating).
+    pub async fn validate_credentials(self, target: &str) -> Result<(), GraphError> {
+        let body = serde_json::json!({
+            "useSavedCredentials": false,
+            "templateId": AZURE2AZURE,
+            "credentials": [
+                {"key": "CompanyId", "value": target},
+                {"key": "AuthenticationType", "value": "SyncPolicy"},
+            ],
+        });
+        self.api
+            .post(format!("{}/validateCredentials", self.jobs_path()), body)
+            .retry_not_found()
+            .retry_if(|e| e.code == POLICY_CHECK_FAILED || e.kind == ErrorKind::Forbidden)
+            .deadline(Instant::now() + POLICY_SETTLE)
+            .done()
+            .await
+    }
+
+    /// Saves the secrets that aim the configuration at `target` and scope it
+    /// to the assigned users and groups.
+    pub async fn save_secrets(self, target: &str) -> Result<(), GraphError> {
+        let body = serde_json::json!({"value": [
+            {"key": "AuthenticationType", "value": "SyncPolicy"},
+            {"key": "CompanyId", "value": target},
+            {"key": "SyncAll", "value": "false"},
+        ]});
+        self.api
+            .put(format!("{}/secrets", self.base()), body)
+            .retry_not_found()
+            .retry_if(fresh_configuration_error)
+            .done()
+            .await
+    }
+
+    /// The target tenant from the saved secrets (`CompanyId`), when Graph
+    /// shows it (it may mask secrets as `*`).
+    pub async fn target_tenant(self) -> Result<Option<String>, GraphError> {
+        let secrets: SecretList = self
+            .api
+            .get(format!("{}/secrets", self.base()))
+            .json()
+            .await?;
+        Ok(secrets
+            .value
+            .into_iter()
+            .find(|s| s.key == "CompanyId")
+            .and_then(|s| s.value)
+            .filter(|v| !v.is_empty() && v != "*"))
+    }
+
+    /// Deletes a job; `false` when it was already gone.
+    pub async fn delete_job(self, job: &str) -> Result<bool, GraphError> {
+        found(self.api.delete(self.job_path(job)).done().await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quarantine_reason_combines_reason_and_message() {
+        let job: SyncJob = serde_json::from_value(serde_json::json!({"id": "j", "status": {"code": "Quarantine", "quarantine": {"reason": "EncounteredQuarantineException", "error": {"message": "inbound sync not allowed"}}}})).unwrap();
+        assert!(job.is_quarantined());
+        assert_eq!(
+            job.status.unwrap().quarantine_reason().as_deref(),
+            Some("EncounteredQuarantineException: inbound sync not allowed")
+        );
+    }
+
+    #[test]
+    fn a_job_is_enabled_when_its_schedule_is_active() {
+        let job: SyncJob = serde_json::from_value(serde_json::json!({
+            "id": "j", "templateId": "Azure2Azure", "schedule": {"interval": "PT40M", "state": "Active"}
+        }))
+        .unwrap();
+        assert!(job.is_enabled());
+        assert!(!SyncJob::default().is_enabled());
+    }
+}
