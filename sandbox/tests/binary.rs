@@ -589,15 +589,14 @@ async fn binary_kill_9_during_a_large_cycle_neither_duplicates_nor_loses_users()
     // Restart: the interrupted cycle was never completed, so it is due again at once; run one
     // more on top and check the result.
     let p2 = Proc::start(&args, &dir.path().join("log2"));
-    let r: Value = c
+    let resp = c
         .post(format!("{}/_sandbox/sync/run", p2.url))
         .timeout(Duration::from_secs(300))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
+    assert_eq!(resp.status().as_u16(), 200, "sync run after the restart");
+    let r: Value = resp.json().await.unwrap();
     let rep = &r["jobs"][0];
     assert_eq!(rep["state"], "Succeeded", "{r}");
     assert_eq!(

@@ -49,12 +49,12 @@ fn member_tenant_lifecycle() {
             assert_eq!(v["added_by_tenant_id"], TENANT_A.id);
         }),
         check_updated: Box::new(|v| assert_eq!(v["role"], "owner")),
-        drift: Box::new(|| {
+        drift: Some(Box::new(|| {
             assert_eq!(a.patch(&member, json!({"role": "member"})), 204);
             a.eventually(10, "the role change", |g| {
                 g.get(&member).1["role"] == "member"
             });
-        }),
+        })),
         delete: Box::new(|| {
             assert_eq!(a.delete(&member), 204);
             a.eventually(10, "the removal", |g| g.get(&member).0 == 404);
@@ -65,14 +65,48 @@ fn member_tenant_lifecycle() {
 }
 
 #[test]
-fn join_request_waits_until_active_and_destroy_leaves() {
+fn join_request_lifecycle() {
+    let sb = Sandbox::standard();
+    let (a, b) = (sb.graph(&TENANT_A), sb.graph(&TENANT_B));
+    Lifecycle {
+        address: "mto_join_request.b",
+        config: config(&sb, "member"),
+        // wait_for_active changes in place, without touching Graph.
+        updated: config(&sb, "member").replace(
+            "owner_tenant_id = mto_member_tenant.b.tenant_id\n",
+            "owner_tenant_id = mto_member_tenant.b.tenant_id\n  wait_for_active = false\n",
+        ),
+        import_id: TENANT_B.id.to_owned(),
+        standalone: false,
+        check_created: Box::new(|v| {
+            assert_eq!(v["member_state"], "active", "{v}");
+            assert_eq!(v["role"], "member", "{v}");
+            assert_eq!(v["owner_tenant_id"], TENANT_A.id, "{v}");
+        }),
+        check_updated: Box::new(|v| assert_eq!(v["wait_for_active"], false, "{v}")),
+        // A join has nothing Graph lets change in place: leaving is the
+        // delete below.
+        drift: None,
+        // B leaves behind Terraform's back: the join is planned again.
+        delete: Box::new(|| {
+            assert_eq!(b.delete(&format!("{MTO}/tenants/{}", TENANT_B.id)), 204);
+            b.eventually(10, "B to leave", |g| g.get(MTO).1["state"] == "inactive");
+        }),
+        // Destroy leaves, and the organization goes with its owner.
+        assert_gone: Box::new(|| {
+            assert_eq!(b.get(MTO).1["state"], "inactive");
+            assert_eq!(a.get(MTO).1["state"], "inactive");
+        }),
+    }
+    .run();
+}
+
+#[test]
+fn a_completed_join_turns_the_member_row_active() {
     let sb = Sandbox::standard();
     let ws = Workspace::new();
     ws.write_config(&config(&sb, "member"));
     ws.apply().assert_success();
-    let join = ws.resource_values("mto_join_request.b");
-    assert_eq!(join["member_state"], "active");
-    assert_eq!(join["role"], "member");
     ws.assert_plan_empty();
     // The member row turned active when the join completed; a refresh shows it.
     ws.run(&["apply", "-refresh-only", "-auto-approve"])
@@ -80,53 +114,6 @@ fn join_request_waits_until_active_and_destroy_leaves() {
     let member = ws.resource_values("mto_member_tenant.b");
     assert_eq!(member["state"], "active");
     assert!(member["joined_date_time"].is_string(), "{member}");
-
-    // Import of the join request.
-    let fresh = Workspace::new();
-    fresh.write_config(&config(&sb, "member"));
-    fresh
-        .run(&["import", "mto_join_request.b", TENANT_B.id])
-        .assert_success();
-    let imported = fresh.resource_values("mto_join_request.b");
-    assert_eq!(imported["owner_tenant_id"], TENANT_A.id);
-    assert_eq!(imported["member_state"], "active");
-
-    // wait_for_active changes in place, without touching Graph.
-    ws.write_config(&config(&sb, "member").replace(
-        "owner_tenant_id = mto_member_tenant.b.tenant_id\n",
-        "owner_tenant_id = mto_member_tenant.b.tenant_id\n  wait_for_active = false\n",
-    ));
-    let plan = ws.run(&["plan"]);
-    assert!(
-        plan.stdout
-            .contains("mto_join_request.b will be updated in-place"),
-        "{}",
-        plan.output()
-    );
-    ws.apply().assert_success();
-    ws.assert_plan_empty();
-    assert_eq!(
-        ws.resource_values("mto_join_request.b")["wait_for_active"],
-        false
-    );
-
-    // B leaves behind Terraform's back: the join is planned again.
-    let b = sb.graph(&TENANT_B);
-    assert_eq!(b.delete(&format!("{MTO}/tenants/{}", TENANT_B.id)), 204);
-    b.eventually(10, "B to leave", |g| g.get(MTO).1["state"] == "inactive");
-    let r = ws.plan_exit_code();
-    assert_eq!(r.code, 2, "{}", r.output());
-    assert!(
-        r.stdout.contains("mto_join_request.b will be created"),
-        "{}",
-        r.output()
-    );
-    ws.apply().assert_success();
-    ws.assert_plan_empty();
-
-    ws.destroy().assert_success();
-    assert_eq!(b.get(MTO).1["state"], "inactive");
-    assert_eq!(sb.graph(&TENANT_A).get(MTO).1["state"], "inactive");
 }
 
 #[test]

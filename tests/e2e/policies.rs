@@ -34,9 +34,9 @@ fn policy_templates_lifecycle() {
             assert_eq!(v["application_level"], json!(["existingPartners", "newPartners"]));
         }),
         check_updated: Box::new(|v| assert_eq!(v["user_sync_inbound_allowed"], false)),
-        drift: Box::new(|| {
+        drift: Some(Box::new(|| {
             assert_eq!(a.patch(PARTNER_TEMPLATE, json!({"automaticUserConsentSettings": {"inboundAllowed": false, "outboundAllowed": true}})), 204)
-        }),
+        })),
         // Templates cannot be deleted; a reset is what "gone" means for them,
         // and it shows as drift rather than as a re-create.
         delete: Box::new(|| {
@@ -91,12 +91,12 @@ fn inbound_acceptance_lifecycle() {
             assert_eq!(v["auto_redeem"], true);
         }),
         check_updated: Box::new(|v| assert_eq!(v["auto_redeem"], false)),
-        drift: Box::new(|| {
+        drift: Some(Box::new(|| {
             assert_eq!(
                 b.patch(&sync, json!({"userSyncInbound": {"isSyncAllowed": false}})),
                 204
             )
-        }),
+        })),
         delete: Box::new(|| {
             assert_eq!(b.delete(&sync), 204);
             assert_eq!(b.delete(&partner), 204);

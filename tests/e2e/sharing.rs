@@ -62,16 +62,6 @@ resource "mto_sync_job" "a_to_b" {{
     )
 }
 
-fn sync_now(sb: &Sandbox) -> serde_json::Value {
-    reqwest::blocking::Client::new()
-        .post(format!("{}/_sandbox/sync/run", sb.url))
-        .json(&json!({}))
-        .send()
-        .expect("sync run")
-        .json()
-        .unwrap_or(serde_json::Value::Null)
-}
-
 #[test]
 fn share_provisions_the_users_as_members_people_search_finds() {
     let sb = Sandbox::standard();
@@ -89,7 +79,13 @@ fn share_provisions_the_users_as_members_people_search_finds() {
     ws.assert_plan_empty();
 
     // A cycle changes nothing; the plan stays empty.
-    sync_now(&sb);
+    let reports = sb.sync_now();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0]["state"], "Succeeded", "{reports:?}");
+    assert_eq!(
+        reports[0]["countExported"], 0,
+        "nothing left to write: {reports:?}"
+    );
     ws.assert_plan_empty();
 
     // The B2B member as Graph shows it in B.
@@ -136,7 +132,7 @@ fn outbound_share_lifecycle() {
             );
         }),
         check_updated: Box::new(|v| assert_eq!(v["user_ids"].as_array().unwrap().len(), 2)),
-        drift: Box::new(|| {
+        drift: Some(Box::new(|| {
             let sp = find_sp(&a).expect("configuration");
             let sp_id = sp["id"].as_str().unwrap();
             let (_, list) = a.get(&format!("/servicePrincipals/{sp_id}/appRoleAssignedTo"));
@@ -147,7 +143,7 @@ fn outbound_share_lifecycle() {
                 )),
                 204
             );
-        }),
+        })),
         delete: Box::new(|| {
             let sp = find(&a).expect("configuration");
             let (_, apps) = a.get(&format!(
@@ -201,7 +197,7 @@ fn sync_job_lifecycle() {
             assert_eq!(v["show_in_address_list"], true);
         }),
         check_updated: Box::new(|v| assert_eq!(v["user_type"], "Guest")),
-        drift: Box::new(|| {
+        drift: Some(Box::new(|| {
             let sp = sp_of(&a);
             let job = job_of(&a, &sp);
             assert_eq!(
@@ -212,7 +208,7 @@ fn sync_job_lifecycle() {
                 .0,
                 204
             );
-        }),
+        })),
         delete: Box::new(|| {
             let sp = sp_of(&a);
             let job = job_of(&a, &sp);
@@ -232,7 +228,7 @@ fn sync_job_lifecycle() {
             assert_eq!(r["value"].as_array().map(Vec::len), Some(0), "{r}");
         }),
     }
-    .run_with_import_from_state();
+    .run();
 }
 
 #[test]
@@ -291,7 +287,8 @@ fn a_quarantined_job_shows_in_plan_and_apply_repairs_it() {
         b.patch(&sync, json!({"userSyncInbound": {"isSyncAllowed": false}})),
         204
     );
-    sync_now(&sb);
+    let reports = sb.sync_now();
+    assert_eq!(reports[0]["statusCode"], "Quarantine", "{reports:?}");
     let r = ws.plan_exit_code();
     assert_eq!(r.code, 2, "{}", r.output());
     let out = mto_e2e::unwrap_lines(&r.output());
@@ -303,7 +300,8 @@ fn a_quarantined_job_shows_in_plan_and_apply_repairs_it() {
     );
     // Apply restores B's acceptance (drift) and restarts the job.
     ws.apply().assert_success();
-    sync_now(&sb);
+    let reports = sb.sync_now();
+    assert_ne!(reports[0]["statusCode"], "Quarantine", "{reports:?}");
     ws.run(&["apply", "-refresh-only", "-auto-approve"])
         .assert_success();
     let job = ws.resource_values("mto_sync_job.a_to_b");

@@ -560,10 +560,27 @@ impl Sandbox {
     }
 
     pub fn reset_stats(&self) {
-        reqwest::blocking::Client::new()
+        let r = reqwest::blocking::Client::new()
             .post(format!("{}/_sandbox/stats/reset", self.url))
             .send()
             .expect("reset stats");
+        assert!(r.status().is_success(), "reset stats: {}", r.status());
+    }
+
+    /// Runs one synchronization cycle of every started job now and returns
+    /// what each job's cycle reported (`POST /_sandbox/sync/run`).
+    pub fn sync_now(&self) -> Vec<serde_json::Value> {
+        let r = reqwest::blocking::Client::new()
+            .post(format!("{}/_sandbox/sync/run", self.url))
+            .json(&serde_json::json!({}))
+            .send()
+            .expect("sync run");
+        assert_eq!(r.status().as_u16(), 200, "sync run");
+        let body: serde_json::Value = r.json().expect("sync run JSON");
+        body["jobs"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no per-job reports in {body}"))
+            .clone()
     }
 }
 
