@@ -31,7 +31,10 @@ use tfplugin::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::resources::Adapter;
+use crate::resources::{
+    Adapter, inbound_acceptance, join_request, member_tenant, organization, outbound_share,
+    policy_templates, sync_job,
+};
 
 /// The source address users write in `required_providers`.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/mto-provider/mto";
@@ -105,13 +108,31 @@ impl Provider for MtoProvider {
 
     fn resources(&self) -> Vec<Arc<dyn Resource<Client>>> {
         vec![
-            Arc::new(Adapter(resources::organization::Organization)),
-            Arc::new(Adapter(resources::member_tenant::MemberTenant)),
-            Arc::new(Adapter(resources::join_request::JoinRequest)),
-            Arc::new(Adapter(resources::policy_templates::PolicyTemplates)),
-            Arc::new(Adapter(resources::inbound_acceptance::InboundAcceptance)),
-            Arc::new(Adapter(resources::outbound_share::OutboundShare)),
-            Arc::new(Adapter(resources::sync_job::SyncJob)),
+            Arc::new(Adapter::new(
+                organization::DEFINITION,
+                organization::Organization,
+            )),
+            Arc::new(Adapter::new(
+                member_tenant::DEFINITION,
+                member_tenant::MemberTenant,
+            )),
+            Arc::new(Adapter::new(
+                join_request::DEFINITION,
+                join_request::JoinRequest,
+            )),
+            Arc::new(Adapter::new(
+                policy_templates::DEFINITION,
+                policy_templates::PolicyTemplates,
+            )),
+            Arc::new(Adapter::new(
+                inbound_acceptance::DEFINITION,
+                inbound_acceptance::InboundAcceptance,
+            )),
+            Arc::new(Adapter::new(
+                outbound_share::DEFINITION,
+                outbound_share::OutboundShare,
+            )),
+            Arc::new(Adapter::new(sync_job::DEFINITION, sync_job::SyncJob)),
         ]
     }
 

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 
 use super::client::{ReadMode, TenantApi, odata_str, q, seg};
-use super::error::{ErrorKind, GraphError};
+use super::error::{ErrorKind, Result};
 use super::mto::found;
 use super::poll::{Created, create_once};
 
@@ -133,10 +133,7 @@ fn assignments_path(sp: &str) -> String {
 
 impl Apps<'_> {
     /// Synchronization configurations named `name`.
-    pub async fn find_configurations(
-        self,
-        name: &str,
-    ) -> Result<Vec<SyncConfiguration>, GraphError> {
+    pub async fn find_configurations(self, name: &str) -> Result<Vec<SyncConfiguration>> {
         let filter = format!("displayName eq {}", odata_str(name));
         let sps: Vec<ServicePrincipal> = self
             .api
@@ -151,7 +148,7 @@ impl Apps<'_> {
 
     /// Instantiates a new configuration named `name`. Never resent blindly:
     /// see [`Apps::find_or_instantiate`].
-    pub async fn instantiate(self, name: &str) -> Result<SyncConfiguration, GraphError> {
+    pub async fn instantiate(self, name: &str) -> Result<SyncConfiguration> {
         let made: Instantiated = self
             .api
             .post(
@@ -171,10 +168,7 @@ impl Apps<'_> {
 
     /// The configurations named `name`, instantiating one if there is none
     /// (at most once, even when an answer is lost).
-    pub async fn find_or_instantiate(
-        self,
-        name: &str,
-    ) -> Result<Created<Vec<SyncConfiguration>>, GraphError> {
+    pub async fn find_or_instantiate(self, name: &str) -> Result<Created<Vec<SyncConfiguration>>> {
         create_once(
             self.api.scope(),
             || async { Ok(Some(self.find_configurations(name).await?).filter(|f| !f.is_empty())) },
@@ -188,15 +182,14 @@ impl Apps<'_> {
         self,
         sp: &str,
         mode: ReadMode,
-    ) -> Result<Option<SyncConfiguration>, GraphError> {
-        let sp: Option<ServicePrincipal> =
-            self.api.get(sp_path(sp)).read_mode(mode).optional().await?;
+    ) -> Result<Option<SyncConfiguration>> {
+        let sp: Option<ServicePrincipal> = self.api.find(sp_path(sp), mode).await?;
         Ok(sp.as_ref().map(ServicePrincipal::configuration))
     }
 
     /// The object id of the application with client id `client_id` (empty
     /// when there is none).
-    pub async fn application_object_id(self, client_id: &str) -> Result<String, GraphError> {
+    pub async fn application_object_id(self, client_id: &str) -> Result<String> {
         let filter = format!("appId eq {}", odata_str(client_id));
         let apps: Vec<IdAndAppId> = self
             .api
@@ -207,7 +200,7 @@ impl Apps<'_> {
 
     /// Fills in the application's object id when only the service principal
     /// was read.
-    pub async fn complete(self, mut c: SyncConfiguration) -> Result<SyncConfiguration, GraphError> {
+    pub async fn complete(self, mut c: SyncConfiguration) -> Result<SyncConfiguration> {
         if c.application_object_id.is_empty() {
             c.application_object_id = self.application_object_id(&c.application_client_id).await?;
         }
@@ -215,7 +208,7 @@ impl Apps<'_> {
     }
 
     /// Renames the application and its service principal.
-    pub async fn rename(self, c: &SyncConfiguration, name: &str) -> Result<(), GraphError> {
+    pub async fn rename(self, c: &SyncConfiguration, name: &str) -> Result<()> {
         let body = serde_json::json!({"displayName": name});
         self.api
             .patch(
@@ -232,7 +225,7 @@ impl Apps<'_> {
 
     /// Deletes the application, and with it the service principal, its
     /// jobs, secrets and assignments. `false` when it was already gone.
-    pub async fn delete_application(self, app_object_id: &str) -> Result<bool, GraphError> {
+    pub async fn delete_application(self, app_object_id: &str) -> Result<bool> {
         found(
             self.api
                 .delete(format!("/applications/{}", seg(app_object_id)))
@@ -242,17 +235,13 @@ impl Apps<'_> {
     }
 
     /// The users and groups assigned to service principal `sp`.
-    pub async fn assignments(self, sp: &str) -> Result<Vec<AppRoleAssignment>, GraphError> {
+    pub async fn assignments(self, sp: &str) -> Result<Vec<AppRoleAssignment>> {
         self.api.list(&assignments_path(sp)).await
     }
 
     /// Makes the assignments of `sp` exactly `principals` (object ids, in
     /// any case): removes the others, then adds the missing ones.
-    pub async fn assign_exactly(
-        self,
-        sp: &str,
-        principals: &BTreeSet<String>,
-    ) -> Result<(), GraphError> {
+    pub async fn assign_exactly(self, sp: &str, principals: &BTreeSet<String>) -> Result<()> {
         let want: BTreeSet<String> = principals.iter().map(|p| p.to_ascii_lowercase()).collect();
         let have = self.assignments(sp).await?;
         let have_ids: BTreeSet<String> = have

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::error::GraphError;
+use super::error::Result;
 
 /// Per-object locks within one provider process: read-modify-write updates
 /// of one Graph object (a partner configuration shared by an acceptance and
@@ -62,10 +62,10 @@ impl<T> ReadCache<T> {
         key: &str,
         ttl: Duration,
         fetch: F,
-    ) -> Result<Snapshot<T>, GraphError>
+    ) -> Result<Snapshot<T>>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<HashMap<String, T>, GraphError>>,
+        Fut: Future<Output = Result<HashMap<String, T>>>,
     {
         let entry = {
             let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());

@@ -451,6 +451,15 @@ impl<'a> TenantApi<'a> {
         self.call(Method::DELETE, path)
     }
 
+    /// One object, sent as `mode` says; `None` when Graph answers 404.
+    pub(super) async fn find<T: DeserializeOwned>(
+        &'a self,
+        path: String,
+        mode: ReadMode,
+    ) -> Result<Option<T>, GraphError> {
+        self.get(path).read_mode(mode).optional().await
+    }
+
     /// Every item of a collection, following `@odata.nextLink`.
     pub(super) async fn get_all(
         &'a self,

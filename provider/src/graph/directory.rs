@@ -7,7 +7,7 @@
 use serde::Deserialize;
 
 use super::client::{TenantApi, decode_items, odata_str, q, seg};
-use super::error::GraphError;
+use super::error::Result;
 
 const USER_FIELDS: &str =
     "id,displayName,userPrincipalName,mail,userType,showInAddressList,accountEnabled,creationType";
@@ -60,14 +60,14 @@ impl<'a> TenantApi<'a> {
 
 impl Directory<'_> {
     /// Every user of the tenant.
-    pub async fn users(self) -> Result<Vec<User>, GraphError> {
+    pub async fn users(self) -> Result<Vec<User>> {
         self.api
             .list(&format!("/users?$select={USER_FIELDS}&$top=999"))
             .await
     }
 
     /// Users whose name, mail or UPN matches `term` (Graph `$search`).
-    pub async fn search_users(self, term: &str) -> Result<Vec<User>, GraphError> {
+    pub async fn search_users(self, term: &str) -> Result<Vec<User>> {
         let term = term.replace('"', "");
         let search =
             format!("\"displayName:{term}\" OR \"mail:{term}\" OR \"userPrincipalName:{term}\"");
@@ -83,7 +83,7 @@ impl Directory<'_> {
     }
 
     /// The UPN of user `id`, or `None` when it has none.
-    pub async fn user_principal_name(self, id: &str) -> Result<Option<String>, GraphError> {
+    pub async fn user_principal_name(self, id: &str) -> Result<Option<String>> {
         let user: User = self
             .api
             .get(format!("/users/{}?$select=userPrincipalName", seg(id)))
@@ -93,7 +93,7 @@ impl Directory<'_> {
     }
 
     /// Whether a user whose UPN starts with `prefix` exists.
-    pub async fn has_user_with_upn_prefix(self, prefix: &str) -> Result<bool, GraphError> {
+    pub async fn has_user_with_upn_prefix(self, prefix: &str) -> Result<bool> {
         let filter = format!("startswith(userPrincipalName,{})", odata_str(prefix));
         let page: Page<User> = self
             .api
@@ -104,7 +104,7 @@ impl Directory<'_> {
     }
 
     /// The tenant's verified domain names.
-    pub async fn verified_domains(self) -> Result<Vec<String>, GraphError> {
+    pub async fn verified_domains(self) -> Result<Vec<String>> {
         let orgs: Page<OrganizationDomains> = self
             .api
             .get("/organization?$select=id,verifiedDomains")

@@ -4,6 +4,9 @@
 use std::fmt;
 use std::time::Duration;
 
+/// What every Graph call returns.
+pub type Result<T, E = GraphError> = std::result::Result<T, E>;
+
 /// The broad class of a failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {

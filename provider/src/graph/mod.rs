@@ -41,7 +41,7 @@ pub mod templates;
 
 pub use cache::KeyedLocks;
 pub use client::{GraphClient, ReadMode, Scope, TenantApi};
-pub use error::{ErrorKind, GraphError};
+pub use error::{ErrorKind, GraphError, Result};
 pub use poll::{Created, create_once, wait_until};
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::client::{ReadMode, TenantApi, seg};
-use super::error::{ErrorKind, GraphError};
+use super::error::{ErrorKind, Result};
 
 const ORGANIZATION: &str = "/tenantRelationships/multiTenantOrganization";
 const TENANTS: &str = "/tenantRelationships/multiTenantOrganization/tenants";
@@ -157,19 +157,19 @@ impl<'a> TenantApi<'a> {
 
 impl Mto<'_> {
     /// The organization singleton (`state: inactive` when there is none).
-    pub async fn get(self) -> Result<Organization, GraphError> {
+    pub async fn get(self) -> Result<Organization> {
         self.api.get(ORGANIZATION).batched().json().await
     }
 
     /// The organization, when the tenant is in an active one.
-    pub async fn active(self) -> Result<Option<Organization>, GraphError> {
+    pub async fn active(self) -> Result<Option<Organization>> {
         Ok(Some(self.get().await?).filter(Organization::is_active))
     }
 
     /// Creates the organization (asynchronously: poll [`Mto::active`]).
     /// Not resent after a lost answer: a second PUT may fail or make a
     /// second organization.
-    pub async fn create(self, input: &OrganizationInput<'_>) -> Result<(), GraphError> {
+    pub async fn create(self, input: &OrganizationInput<'_>) -> Result<()> {
         self.api
             .put(ORGANIZATION, to_json(input))
             .not_idempotent()
@@ -177,37 +177,24 @@ impl Mto<'_> {
             .await
     }
 
-    pub async fn update(self, input: &OrganizationInput<'_>) -> Result<(), GraphError> {
+    pub async fn update(self, input: &OrganizationInput<'_>) -> Result<()> {
         self.api.patch(ORGANIZATION, to_json(input)).done().await
     }
 
     /// Every tenant of the organization, pending ones included.
-    pub async fn tenants(self) -> Result<Vec<MemberTenant>, GraphError> {
+    pub async fn tenants(self) -> Result<Vec<MemberTenant>> {
         self.api.list(TENANTS).await
     }
 
     /// One member tenant, `None` when it is not in the organization.
-    pub async fn tenant(
-        self,
-        tenant_id: &str,
-        mode: ReadMode,
-    ) -> Result<Option<MemberTenant>, GraphError> {
-        self.api
-            .get(member_path(tenant_id))
-            .read_mode(mode)
-            .optional()
-            .await
+    pub async fn tenant(self, tenant_id: &str, mode: ReadMode) -> Result<Option<MemberTenant>> {
+        self.api.find(member_path(tenant_id), mode).await
     }
 
     /// Adds a tenant (it stays `pending` until its join request completes).
     /// Graph reports a tenant already added with a 400, returned here as a
     /// [`ErrorKind::Conflict`].
-    pub async fn add_tenant(
-        self,
-        tenant_id: &str,
-        display_name: &str,
-        role: &str,
-    ) -> Result<(), GraphError> {
+    pub async fn add_tenant(self, tenant_id: &str, display_name: &str, role: &str) -> Result<()> {
         let body =
             serde_json::json!({"tenantId": tenant_id, "displayName": display_name, "role": role});
         match self.api.post(TENANTS, body).done().await {
@@ -219,7 +206,7 @@ impl Mto<'_> {
         }
     }
 
-    pub async fn set_role(self, tenant_id: &str, role: &str) -> Result<(), GraphError> {
+    pub async fn set_role(self, tenant_id: &str, role: &str) -> Result<()> {
         self.api
             .patch(member_path(tenant_id), serde_json::json!({"role": role}))
             .done()
@@ -228,17 +215,17 @@ impl Mto<'_> {
 
     /// Removes a tenant (or, for the tenant's own id, leaves). Removal is
     /// asynchronous. `false` when the tenant was not in the organization.
-    pub async fn remove_tenant(self, tenant_id: &str) -> Result<bool, GraphError> {
+    pub async fn remove_tenant(self, tenant_id: &str) -> Result<bool> {
         found(self.api.delete(member_path(tenant_id)).done().await)
     }
 
-    pub async fn join_request(self) -> Result<JoinRequestRecord, GraphError> {
+    pub async fn join_request(self) -> Result<JoinRequestRecord> {
         self.api.get(JOIN_REQUEST).batched().json().await
     }
 
     /// Asks to join the organization of `owner`, which must have added
     /// this tenant.
-    pub async fn file_join_request(self, owner: &str) -> Result<(), GraphError> {
+    pub async fn file_join_request(self, owner: &str) -> Result<()> {
         self.api
             .patch(JOIN_REQUEST, serde_json::json!({"addedByTenantId": owner}))
             .done()
@@ -246,7 +233,7 @@ impl Mto<'_> {
     }
 
     /// Withdraws a request that never completed (or resets a failed one).
-    pub async fn withdraw_join_request(self) -> Result<(), GraphError> {
+    pub async fn withdraw_join_request(self) -> Result<()> {
         self.file_join_request(NO_TENANT).await
     }
 }
@@ -256,7 +243,7 @@ fn member_path(tenant_id: &str) -> String {
 }
 
 /// `Ok(false)` for a 404: the object to remove was not there.
-pub(super) fn found(r: Result<(), GraphError>) -> Result<bool, GraphError> {
+pub(super) fn found(r: Result<()>) -> Result<bool> {
     match r {
         Ok(()) => Ok(true),
         Err(e) if e.is_not_found() => Ok(false),

@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::client::{ReadMode, TenantApi, seg};
-use super::error::GraphError;
+use super::error::Result;
 use super::mto::{found, to_json};
 use super::poll::{Created, create_once};
 
@@ -172,16 +172,8 @@ fn sync_path(partner: &str) -> String {
 
 impl<'a> Partners<'a> {
     /// The partner configuration for `partner`, or `None`.
-    pub async fn get(
-        self,
-        partner: &str,
-        mode: ReadMode,
-    ) -> Result<Option<PartnerConfiguration>, GraphError> {
-        self.api
-            .get(partner_path(partner))
-            .read_mode(mode)
-            .optional()
-            .await
+    pub async fn get(self, partner: &str, mode: ReadMode) -> Result<Option<PartnerConfiguration>> {
+        self.api.find(partner_path(partner), mode).await
     }
 
     /// The identity synchronization policy for `partner`, or `None`.
@@ -189,12 +181,8 @@ impl<'a> Partners<'a> {
         self,
         partner: &str,
         mode: ReadMode,
-    ) -> Result<Option<IdentitySyncPolicy>, GraphError> {
-        self.api
-            .get(sync_path(partner))
-            .read_mode(mode)
-            .optional()
-            .await
+    ) -> Result<Option<IdentitySyncPolicy>> {
+        self.api.find(sync_path(partner), mode).await
     }
 
     /// Both halves of an acceptance, read together; `None` when either is
@@ -203,7 +191,7 @@ impl<'a> Partners<'a> {
         self,
         partner: &str,
         mode: ReadMode,
-    ) -> Result<Option<(PartnerConfiguration, IdentitySyncPolicy)>, GraphError> {
+    ) -> Result<Option<(PartnerConfiguration, IdentitySyncPolicy)>> {
         let (p, s) = tokio::join!(self.get(partner, mode), self.sync_policy(partner, mode));
         Ok(p?.zip(s?))
     }
@@ -216,7 +204,7 @@ impl<'a> Partners<'a> {
     pub async fn for_refresh(
         self,
         partner: &str,
-    ) -> Result<Option<(PartnerConfiguration, Option<IdentitySyncPolicy>)>, GraphError> {
+    ) -> Result<Option<(PartnerConfiguration, Option<IdentitySyncPolicy>)>> {
         let snapshot = self
             .api
             .session()
@@ -272,11 +260,7 @@ impl PartnerLock<'_> {
 
     /// Makes sure the configuration exists with direction `d` set to
     /// `value`; says whether this call created it.
-    pub async fn ensure_auto_redeem(
-        &self,
-        d: Direction,
-        value: bool,
-    ) -> Result<Created<()>, GraphError> {
+    pub async fn ensure_auto_redeem(&self, d: Direction, value: bool) -> Result<Created<()>> {
         let mut consent = InboundOutbound::default();
         consent.set(d, Some(value));
         let body = serde_json::json!({
@@ -310,7 +294,7 @@ impl PartnerLock<'_> {
         current: &PartnerConfiguration,
         d: Direction,
         value: Option<bool>,
-    ) -> Result<(), GraphError> {
+    ) -> Result<()> {
         let mut consent = current
             .automatic_user_consent_settings
             .clone()
@@ -333,7 +317,7 @@ impl PartnerLock<'_> {
     /// `d`, and deletes the configuration when nothing is left in it and it
     /// is not part of a multi-tenant organization (where Graph keeps one
     /// per pair) unless this provider created it.
-    pub async fn release(&self, d: Direction, created_by_us: bool) -> Result<(), GraphError> {
+    pub async fn release(&self, d: Direction, created_by_us: bool) -> Result<()> {
         let Some(current) = self.partners().get(self.partner, ReadMode::Refresh).await? else {
             return Ok(());
         };
@@ -361,7 +345,7 @@ impl PartnerLock<'_> {
     /// Puts the identity synchronization policy in place with
     /// `userSyncInbound.isSyncAllowed = allowed`, creating it if missing;
     /// says whether this call created it.
-    pub async fn ensure_sync_policy(&self, allowed: bool) -> Result<Created<()>, GraphError> {
+    pub async fn ensure_sync_policy(&self, allowed: bool) -> Result<Created<()>> {
         let body = serde_json::json!({"userSyncInbound": {"isSyncAllowed": allowed}});
         match self
             .api
@@ -386,7 +370,7 @@ impl PartnerLock<'_> {
     /// Withdraws inbound synchronization: deletes the policy if this
     /// provider created it, otherwise only turns synchronization off.
     /// Missing already: nothing to do.
-    pub async fn withdraw_sync_policy(&self, created_by_us: bool) -> Result<(), GraphError> {
+    pub async fn withdraw_sync_policy(&self, created_by_us: bool) -> Result<()> {
         let done = if created_by_us {
             self.api.delete(sync_path(self.partner)).done().await
         } else {
@@ -402,9 +386,7 @@ impl PartnerLock<'_> {
     }
 
     /// Both halves, read back right after a write.
-    pub async fn read_back(
-        &self,
-    ) -> Result<Option<(PartnerConfiguration, IdentitySyncPolicy)>, GraphError> {
+    pub async fn read_back(&self) -> Result<Option<(PartnerConfiguration, IdentitySyncPolicy)>> {
         self.partners()
             .with_sync_policy(self.partner, ReadMode::AfterWrite)
             .await

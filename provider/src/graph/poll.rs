@@ -5,7 +5,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use super::client::Scope;
-use super::error::{ErrorKind, GraphError};
+use super::error::{ErrorKind, GraphError, Result};
 
 /// Polls `check` until it returns `Some`, with growing pauses (250 ms up to
 /// `max_pause`), until the scope's deadline. For Graph's asynchronous
@@ -15,10 +15,10 @@ pub async fn wait_until<T, F, Fut>(
     max_pause: Duration,
     what: &str,
     mut check: F,
-) -> Result<T, GraphError>
+) -> Result<T>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Option<T>, GraphError>>,
+    Fut: Future<Output = Result<Option<T>>>,
 {
     let started = Instant::now();
     let mut pause = Duration::from_millis(250);
@@ -79,12 +79,12 @@ pub async fn create_once<T, F, FFut, C, CFut>(
     scope: &Scope,
     mut find: F,
     mut create: C,
-) -> Result<Created<T>, GraphError>
+) -> Result<Created<T>>
 where
     F: FnMut() -> FFut,
-    FFut: Future<Output = Result<Option<T>, GraphError>>,
+    FFut: Future<Output = Result<Option<T>>>,
     C: FnMut() -> CFut,
-    CFut: Future<Output = Result<T, GraphError>>,
+    CFut: Future<Output = Result<T>>,
 {
     let mut lost = 0;
     loop {

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 
 use super::client::TenantApi;
-use super::error::GraphError;
+use super::error::{GraphError, Result};
 use super::partners::{InboundOutbound, SyncAllowed};
 
 const IDENTITY_SYNC: &str =
@@ -88,7 +88,7 @@ impl<'a> TenantApi<'a> {
 }
 
 impl TemplatesApi<'_> {
-    pub async fn get(self) -> Result<Templates, GraphError> {
+    pub async fn get(self) -> Result<Templates> {
         let (s, p) = tokio::join!(
             self.api.get(IDENTITY_SYNC).batched().json(),
             self.api.get(PARTNER_CONFIGURATION).batched().json()
@@ -100,7 +100,7 @@ impl TemplatesApi<'_> {
     }
 
     /// Writes both templates (concurrently).
-    pub async fn update(self, settings: &TemplateSettings) -> Result<(), GraphError> {
+    pub async fn update(self, settings: &TemplateSettings) -> Result<()> {
         let level = format_levels(&settings.levels);
         let sync = serde_json::json!({
             "templateApplicationLevel": level,

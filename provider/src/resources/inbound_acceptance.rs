@@ -11,30 +11,11 @@
 //! Permissions (application): `Policy.ReadWrite.CrossTenantAccess`.
 //! Import id: `<receiving tenant id>/<source tenant id>`.
 
-use std::time::Duration;
+use super::prelude::*;
 
-use serde::{Deserialize, Serialize};
-use tfplugin::{
-    Attribute, Block, CreateResponse, Ctx, DeleteResponse, Diagnostic, Diagnostics, ImportResponse,
-    ReadResponse, Schema, UpdateResponse, Value,
-};
-
-use super::common::{
-    TimeoutsBlock, check_distinct, id_attribute, join_id, other_tenant_attribute, parse_import_id,
-    read_settled, tenant_id_attribute,
-};
-use super::{Change, MtoResource, Op, Outcome, Timeouts};
-use crate::Client;
-use crate::diag::OrDiag;
 use crate::graph::partners::{Direction, IdentitySyncPolicy, PartnerConfiguration};
 use crate::graph::{ReadMode, TenantApi};
 
-const TIMEOUTS: Timeouts = Timeouts {
-    create: Duration::from_secs(5 * 60),
-    read: Duration::from_secs(5 * 60),
-    update: Duration::from_secs(5 * 60),
-    delete: Duration::from_secs(5 * 60),
-};
 /// Private state: this resource created the partner configuration.
 const CREATED_PARTNER: &str = "created_partner";
 /// Private state: this resource created the identity synchronization policy.
@@ -55,6 +36,14 @@ pub struct AcceptanceState {
     is_in_multi_tenant_organization: Option<bool>,
     timeouts: Option<TimeoutsBlock>,
 }
+
+/// How Terraform knows `mto_inbound_acceptance`.
+pub const DEFINITION: Definition = Definition {
+    type_name: "mto_inbound_acceptance",
+    schema,
+    // create, read, update, delete
+    timeouts: Timeouts::minutes(5, 5, 5, 5),
+};
 
 fn schema() -> Schema {
     Schema::new(
@@ -87,7 +76,7 @@ fn schema() -> Schema {
                     .computed()
                     .description("Whether the two tenants are in the same multi-tenant organization."),
             )
-            .block(TIMEOUTS.block()),
+            .block(DEFINITION.timeouts.block()),
     )
 }
 
@@ -137,14 +126,7 @@ async fn apply(
 
 #[tfplugin::async_trait]
 impl MtoResource for InboundAcceptance {
-    const TYPE_NAME: &'static str = "mto_inbound_acceptance";
-
-    const TIMEOUTS: Timeouts = TIMEOUTS;
     type State = AcceptanceState;
-
-    fn schema(&self) -> Schema {
-        schema()
-    }
 
     async fn create(&self, op: Op<'_, Self::State>, resp: &mut CreateResponse) -> Outcome {
         let planned = op.state;
@@ -195,11 +177,7 @@ impl MtoResource for InboundAcceptance {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        op: Op<'_, Change<'_, Self::State>>,
-        resp: &mut UpdateResponse,
-    ) -> Outcome {
+    async fn update(&self, op: Update<'_, Self::State>, resp: &mut UpdateResponse) -> Outcome {
         let change = op.state;
         let (p, s) = apply(&op.api, &change.planned, false, &mut resp.private).await?;
         resp.set_state(&from_graph(change.planned, &p, &s));

@@ -12,31 +12,11 @@
 //! Import id: the joining tenant id.
 
 use std::sync::Mutex;
-use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-use tfplugin::{
-    Attribute, AttributePath, Block, CreateResponse, Ctx, DeleteResponse, Diagnostic, Diagnostics,
-    ImportResponse, ModifyPlanRequest, ModifyPlanResponse, ObjectNesting, ReadResponse, Schema,
-    UpdateResponse, Value,
-};
+use super::prelude::*;
 
-use super::common::{
-    TimeoutsBlock, check_distinct, id_attribute, model, other_tenant_attribute, parse_import_id,
-    read_settled, tenant_id_attribute,
-};
-use super::{Change, MtoResource, Op, Outcome, Timeouts};
-use crate::Client;
-use crate::diag::OrDiag;
 use crate::graph::mto::{JoinRequestRecord, NO_TENANT};
 use crate::graph::{TenantApi, wait_until};
-
-const TIMEOUTS: Timeouts = Timeouts {
-    create: Duration::from_secs(4 * 60 * 60),
-    read: Duration::from_secs(5 * 60),
-    update: Duration::from_secs(4 * 60 * 60),
-    delete: Duration::from_secs(30 * 60),
-};
 
 pub struct JoinRequest;
 
@@ -61,6 +41,14 @@ struct TransitionState {
     status: Option<String>,
     details: Option<String>,
 }
+
+/// How Terraform knows `mto_join_request`.
+pub const DEFINITION: Definition = Definition {
+    type_name: "mto_join_request",
+    schema,
+    // create, read, update, delete
+    timeouts: Timeouts::minutes(240, 5, 240, 30),
+};
 
 fn schema() -> Schema {
     Schema::new(
@@ -91,7 +79,7 @@ fn schema() -> Schema {
             )
             .computed()
             .description("The join in progress (or failed), null once joined."))
-            .block(TIMEOUTS.block()),
+            .block(DEFINITION.timeouts.block()),
     )
 }
 
@@ -129,14 +117,7 @@ async fn wait_active(
 
 #[tfplugin::async_trait]
 impl MtoResource for JoinRequest {
-    const TYPE_NAME: &'static str = "mto_join_request";
-
-    const TIMEOUTS: Timeouts = TIMEOUTS;
     type State = JoinRequestState;
-
-    fn schema(&self) -> Schema {
-        schema()
-    }
 
     async fn create(&self, op: Op<'_, Self::State>, resp: &mut CreateResponse) -> Outcome {
         let planned = op.state;
@@ -210,11 +191,7 @@ impl MtoResource for JoinRequest {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        op: Op<'_, Change<'_, Self::State>>,
-        resp: &mut UpdateResponse,
-    ) -> Outcome {
+    async fn update(&self, op: Update<'_, Self::State>, resp: &mut UpdateResponse) -> Outcome {
         let change = op.state;
         let (_planned, _prior) = (&change.planned, &change.prior);
         // Only wait_for_active and timeouts change in place.

@@ -8,31 +8,11 @@
 //! Permissions (application): `MultiTenantOrganization.ReadWrite.All`.
 //! Import id: `<owner tenant id>/<member tenant id>`.
 
-use std::time::Duration;
+use super::prelude::*;
 
-use serde::{Deserialize, Serialize};
-use tfplugin::validate::{NotBlank, OneOf};
-use tfplugin::{
-    Attribute, AttributePath, Block, CreateResponse, Ctx, DeleteResponse, Diagnostic, Diagnostics,
-    ImportResponse, ObjectNesting, ReadResponse, Schema, UpdateResponse, Value,
-};
-
-use super::common::{
-    TimeoutsBlock, check_distinct, id_attribute, join_id, other_tenant_attribute, parse_import_id,
-    read_settled, tenant_id_attribute,
-};
-use super::{Change, MtoResource, Op, Outcome, Timeouts};
-use crate::Client;
-use crate::diag::{self, OrDiag};
 use crate::graph::mto::MemberTenant as Member;
 use crate::graph::{ErrorKind, ReadMode, TenantApi, wait_until};
 
-const TIMEOUTS: Timeouts = Timeouts {
-    create: Duration::from_secs(10 * 60),
-    read: Duration::from_secs(10 * 60),
-    update: Duration::from_secs(10 * 60),
-    delete: Duration::from_secs(30 * 60),
-};
 const ROLES: &[&str] = &["owner", "member"];
 
 pub struct MemberTenant;
@@ -62,6 +42,14 @@ struct TransitionState {
     status: Option<String>,
     details: Option<String>,
 }
+
+/// How Terraform knows `mto_member_tenant`.
+pub const DEFINITION: Definition = Definition {
+    type_name: "mto_member_tenant",
+    schema,
+    // create, read, update, delete
+    timeouts: Timeouts::minutes(10, 10, 10, 30),
+};
 
 fn schema() -> Schema {
     Schema::new(
@@ -102,7 +90,7 @@ fn schema() -> Schema {
             )
             .computed()
             .description("A change in progress, or null."))
-            .block(TIMEOUTS.block()),
+            .block(DEFINITION.timeouts.block()),
     )
 }
 
@@ -121,14 +109,7 @@ async fn current(
 
 #[tfplugin::async_trait]
 impl MtoResource for MemberTenant {
-    const TYPE_NAME: &'static str = "mto_member_tenant";
-
-    const TIMEOUTS: Timeouts = TIMEOUTS;
     type State = MemberTenantState;
-
-    fn schema(&self) -> Schema {
-        schema()
-    }
 
     async fn create(&self, op: Op<'_, Self::State>, resp: &mut CreateResponse) -> Outcome {
         let planned = op.state;
@@ -204,11 +185,7 @@ impl MtoResource for MemberTenant {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        op: Op<'_, Change<'_, Self::State>>,
-        resp: &mut UpdateResponse,
-    ) -> Outcome {
+    async fn update(&self, op: Update<'_, Self::State>, resp: &mut UpdateResponse) -> Outcome {
         let change = op.state;
         let (planned, prior) = (&change.planned, &change.prior);
         let member = planned.member_tenant_id.as_str();

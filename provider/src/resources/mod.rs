@@ -14,6 +14,7 @@ pub mod member_tenant;
 pub mod organization;
 pub mod outbound_share;
 pub mod policy_templates;
+pub mod prelude;
 pub mod sync_job;
 
 use std::time::Duration;
@@ -32,6 +33,7 @@ pub use crate::operation::{Op, Outcome};
 
 /// Default time each operation may take; the `timeouts` block overrides
 /// create, update and delete.
+#[derive(Clone, Copy)]
 pub struct Timeouts {
     pub create: Duration,
     pub read: Duration,
@@ -40,6 +42,16 @@ pub struct Timeouts {
 }
 
 impl Timeouts {
+    /// Defaults in minutes.
+    pub const fn minutes(create: u64, read: u64, update: u64, delete: u64) -> Timeouts {
+        Timeouts {
+            create: Duration::from_secs(create * 60),
+            read: Duration::from_secs(read * 60),
+            update: Duration::from_secs(update * 60),
+            delete: Duration::from_secs(delete * 60),
+        }
+    }
+
     /// The `timeouts` block for a schema (read has no attribute: Terraform
     /// offers no way to wait longer for a refresh).
     pub fn block(&self) -> tfplugin::NestedBlock {
@@ -49,6 +61,17 @@ impl Timeouts {
             ("delete", self.delete),
         ])
     }
+}
+
+/// What Terraform knows of a resource type besides its behaviour: its
+/// name, schema and default timeouts. Each resource module declares one
+/// beside its schema; the provider registers it with the resource.
+#[derive(Clone, Copy)]
+pub struct Definition {
+    /// The full type name, e.g. `mto_organization`.
+    pub type_name: &'static str,
+    pub schema: fn() -> Schema,
+    pub timeouts: Timeouts,
 }
 
 /// An update: the plan and the prior state as models, and as values for
@@ -71,20 +94,17 @@ impl<S> Change<'_, S> {
     }
 }
 
+/// The operation of an update: the change between plan and prior state.
+pub type Update<'a, S> = Op<'a, Change<'a, S>>;
+
 /// A resource of this provider. Its handlers get the request decoded into
 /// the resource's state model and the Graph API of its tenant; the
 /// responses come pre-filled as `tfplugin` documents them (prior state,
 /// private data).
 #[tfplugin::async_trait]
 pub trait MtoResource: Send + Sync + 'static {
-    /// The full type name, e.g. `mto_organization`.
-    const TYPE_NAME: &'static str;
-    /// Default timeouts.
-    const TIMEOUTS: Timeouts;
     /// The resource's attributes as a serde model.
     type State: Serialize + DeserializeOwned + Send + Sync;
-
-    fn schema(&self) -> Schema;
 
     /// Creates the object. [`common::mark_created`] has already recorded
     /// the time in the response's private data.
@@ -92,11 +112,7 @@ pub trait MtoResource: Send + Sync + 'static {
 
     async fn read(&self, op: Op<'_, Self::State>, resp: &mut ReadResponse) -> Outcome;
 
-    async fn update(
-        &self,
-        op: Op<'_, Change<'_, Self::State>>,
-        resp: &mut UpdateResponse,
-    ) -> Outcome;
+    async fn update(&self, op: Update<'_, Self::State>, resp: &mut UpdateResponse) -> Outcome;
 
     async fn delete(&self, op: Op<'_, Self::State>, resp: &mut DeleteResponse) -> Outcome;
 
@@ -116,19 +132,31 @@ pub trait MtoResource: Send + Sync + 'static {
     }
 }
 
-/// An [`MtoResource`] as Terraform sees it, through `tfplugin`.
-pub struct Adapter<R>(pub R);
+/// An [`MtoResource`] with its [`Definition`], as Terraform sees it
+/// through `tfplugin`.
+pub struct Adapter<R> {
+    definition: Definition,
+    resource: R,
+}
 
 impl<R: MtoResource> Adapter<R> {
+    pub fn new(definition: Definition, resource: R) -> Adapter<R> {
+        Adapter {
+            definition,
+            resource,
+        }
+    }
+
     /// The operation on the resource whose value is `v`, with the timeout
     /// its `timeouts` block (or the resource's default) gives `operation`.
     fn begin<'a>(
+        &self,
         ctx: &'a Ctx<'a, Client>,
         v: &Value,
         private: &'a Private,
         operation: &str,
     ) -> Result<Op<'a, R::State>, Diagnostics> {
-        let defaults = &R::TIMEOUTS;
+        let defaults = &self.definition.timeouts;
         let default = match operation {
             "create" => defaults.create,
             "update" => defaults.update,
@@ -143,11 +171,11 @@ impl<R: MtoResource> Adapter<R> {
 #[tfplugin::async_trait]
 impl<R: MtoResource> Resource<Client> for Adapter<R> {
     fn type_name(&self) -> &'static str {
-        R::TYPE_NAME
+        self.definition.type_name
     }
 
     fn schema(&self) -> Schema {
-        self.0.schema()
+        (self.definition.schema)()
     }
 
     async fn create(
@@ -157,16 +185,16 @@ impl<R: MtoResource> Resource<Client> for Adapter<R> {
         resp: &mut CreateResponse,
     ) {
         common::mark_created(&mut resp.private);
-        let outcome = match Self::begin(ctx, req.planned, req.private, "create") {
-            Ok(op) => self.0.create(op, resp).await,
+        let outcome = match self.begin(ctx, req.planned, req.private, "create") {
+            Ok(op) => self.resource.create(op, resp).await,
             Err(d) => Err(d),
         };
         resp.diags.take_err(outcome);
     }
 
     async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>, resp: &mut ReadResponse) {
-        let outcome = match Self::begin(ctx, req.state, req.private, "read") {
-            Ok(op) => self.0.read(op, resp).await,
+        let outcome = match self.begin(ctx, req.state, req.private, "read") {
+            Ok(op) => self.resource.read(op, resp).await,
             Err(d) => Err(d),
         };
         resp.diags.take_err(outcome);
@@ -179,7 +207,7 @@ impl<R: MtoResource> Resource<Client> for Adapter<R> {
         resp: &mut UpdateResponse,
     ) {
         let outcome = match (
-            Self::begin(ctx, req.planned, req.private, "update"),
+            self.begin(ctx, req.planned, req.private, "update"),
             crate::model(req.prior),
         ) {
             (Ok(op), Ok(prior)) => {
@@ -194,7 +222,7 @@ impl<R: MtoResource> Resource<Client> for Adapter<R> {
                     ctx: op.ctx,
                     private: op.private,
                 };
-                self.0.update(op, resp).await
+                self.resource.update(op, resp).await
             }
             (Err(d), _) => Err(d),
             (_, Err(d)) => Err(d.into()),
@@ -208,8 +236,8 @@ impl<R: MtoResource> Resource<Client> for Adapter<R> {
         req: DeleteRequest<'_>,
         resp: &mut DeleteResponse,
     ) {
-        let outcome = match Self::begin(ctx, req.prior, req.private, "delete") {
-            Ok(op) => self.0.delete(op, resp).await,
+        let outcome = match self.begin(ctx, req.prior, req.private, "delete") {
+            Ok(op) => self.resource.delete(op, resp).await,
             Err(d) => Err(d),
         };
         resp.diags.take_err(outcome);
@@ -235,7 +263,7 @@ impl<R: MtoResource> ValidateConfig for Adapter<R> {
         req: ValidateConfigRequest<'_>,
         resp: &mut ValidateConfigResponse,
     ) {
-        self.0.validate(req.config, &mut resp.diags);
+        self.resource.validate(req.config, &mut resp.diags);
     }
 }
 
@@ -248,7 +276,7 @@ impl<R: MtoResource> ModifyPlan<Client> for Adapter<R> {
         resp: &mut ModifyPlanResponse,
     ) {
         common::check_tenants(ctx, req.config, &["tenant_id"], &mut resp.diags);
-        self.0.plan(ctx, &req, resp).await;
+        self.resource.plan(ctx, &req, resp).await;
     }
 }
 
@@ -260,7 +288,7 @@ impl<R: MtoResource> ImportState<Client> for Adapter<R> {
         req: ImportRequest<'_>,
         resp: &mut ImportResponse,
     ) {
-        let outcome = self.0.import(ctx, req.id, resp).await;
+        let outcome = self.resource.import(ctx, req.id, resp).await;
         resp.diags.take_err(outcome);
     }
 }

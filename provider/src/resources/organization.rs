@@ -9,31 +9,10 @@
 //! Permissions (application): `MultiTenantOrganization.ReadWrite.All`.
 //! Import id: the owner tenant id.
 
-use std::time::Duration;
+use super::prelude::*;
 
-use serde::{Deserialize, Serialize};
-use tfplugin::validate::NotBlank;
-use tfplugin::{
-    Attribute, AttributePath, Block, CreateResponse, Ctx, DeleteResponse, Diagnostic,
-    ImportResponse, ReadResponse, Schema, UpdateResponse,
-};
-
-use super::common::{
-    TimeoutsBlock, id_attribute, keep_empty_equivalent, parse_import_id, read_settled,
-    tenant_id_attribute,
-};
-use super::{Change, MtoResource, Op, Outcome, Timeouts};
-use crate::Client;
-use crate::diag::OrDiag;
 use crate::graph::mto::{Organization as Mto, OrganizationInput};
 use crate::graph::{Created, create_once, wait_until};
-
-const TIMEOUTS: Timeouts = Timeouts {
-    create: Duration::from_secs(30 * 60),
-    read: Duration::from_secs(5 * 60),
-    update: Duration::from_secs(5 * 60),
-    delete: Duration::from_secs(30 * 60),
-};
 
 pub struct Organization;
 
@@ -50,6 +29,14 @@ pub struct OrganizationState {
     created_date_time: Option<String>,
     timeouts: Option<TimeoutsBlock>,
 }
+
+/// How Terraform knows `mto_organization`.
+pub const DEFINITION: Definition = Definition {
+    type_name: "mto_organization",
+    schema,
+    // create, read, update, delete
+    timeouts: Timeouts::minutes(30, 5, 5, 30),
+};
 
 fn schema() -> Schema {
     Schema::new(
@@ -83,20 +70,13 @@ fn schema() -> Schema {
                     .use_state_for_unknown()
                     .description("When the organization was created (RFC 3339)."),
             )
-            .block(TIMEOUTS.block()),
+            .block(DEFINITION.timeouts.block()),
     )
 }
 
 #[tfplugin::async_trait]
 impl MtoResource for Organization {
-    const TYPE_NAME: &'static str = "mto_organization";
-
-    const TIMEOUTS: Timeouts = TIMEOUTS;
     type State = OrganizationState;
-
-    fn schema(&self) -> Schema {
-        schema()
-    }
 
     async fn create(&self, op: Op<'_, Self::State>, resp: &mut CreateResponse) -> Outcome {
         let planned = op.state;
@@ -182,11 +162,7 @@ impl MtoResource for Organization {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        op: Op<'_, Change<'_, Self::State>>,
-        resp: &mut UpdateResponse,
-    ) -> Outcome {
+    async fn update(&self, op: Update<'_, Self::State>, resp: &mut UpdateResponse) -> Outcome {
         let change = op.state;
         let (planned, prior) = (&change.planned, &change.prior);
         let api = &op.api;

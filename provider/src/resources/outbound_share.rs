@@ -23,34 +23,14 @@
 //! `<sharing tenant id>/<target tenant id>/<service principal id>`.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-use tfplugin::validate::{Each, Guid, NotBlank};
-use tfplugin::{
-    Attribute, AttributePath, Block, CreateResponse, Ctx, DeleteResponse, Diagnostic, Diagnostics,
-    ImportResponse, ModifyPlanRequest, ModifyPlanResponse, ReadResponse, Schema, Type,
-    UpdateResponse, Value,
-};
+use super::prelude::*;
 
-use super::common::{
-    TimeoutsBlock, check_distinct, id_attribute, join_id, other_tenant_attribute, parse_import_id,
-    read_settled, tenant_id_attribute,
-};
-use super::{Change, MtoResource, Op, Outcome, Timeouts};
-use crate::Client;
-use crate::diag::{self, OrDiag};
 use crate::graph::apps::{AppRoleAssignment, SyncConfiguration};
 use crate::graph::partners::Direction;
 use crate::graph::sync::POLICY_CHECK_FAILED;
 use crate::graph::{GraphError, ReadMode};
 
-const TIMEOUTS: Timeouts = Timeouts {
-    create: Duration::from_secs(15 * 60),
-    read: Duration::from_secs(15 * 60),
-    update: Duration::from_secs(15 * 60),
-    delete: Duration::from_secs(10 * 60),
-};
 /// Private state: this resource created the partner configuration.
 const CREATED_PARTNER: &str = "created_partner";
 
@@ -101,6 +81,14 @@ impl ShareState {
     }
 }
 
+/// How Terraform knows `mto_outbound_share`.
+pub const DEFINITION: Definition = Definition {
+    type_name: "mto_outbound_share",
+    schema,
+    // create, read, update, delete
+    timeouts: Timeouts::minutes(15, 15, 15, 10),
+};
+
 fn schema() -> Schema {
     Schema::new(
         Block::new()
@@ -141,20 +129,13 @@ fn schema() -> Schema {
             .attribute(Attribute::string("service_principal_id").computed().use_state_for_unknown().description("Object id of the configuration's service principal (what `mto_sync_job` needs)."))
             .attribute(Attribute::string("application_object_id").computed().use_state_for_unknown().description("Object id of the configuration's application."))
             .attribute(Attribute::string("application_client_id").computed().use_state_for_unknown().description("Application (client) id of the configuration."))
-            .block(TIMEOUTS.block()),
+            .block(DEFINITION.timeouts.block()),
     )
 }
 
 #[tfplugin::async_trait]
 impl MtoResource for OutboundShare {
-    const TYPE_NAME: &'static str = "mto_outbound_share";
-
-    const TIMEOUTS: Timeouts = TIMEOUTS;
     type State = ShareState;
-
-    fn schema(&self) -> Schema {
-        schema()
-    }
 
     async fn create(&self, op: Op<'_, Self::State>, resp: &mut CreateResponse) -> Outcome {
         let planned = op.state;
@@ -263,11 +244,7 @@ impl MtoResource for OutboundShare {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        op: Op<'_, Change<'_, Self::State>>,
-        resp: &mut UpdateResponse,
-    ) -> Outcome {
+    async fn update(&self, op: Update<'_, Self::State>, resp: &mut UpdateResponse) -> Outcome {
         let change = op.state;
         let (planned, prior) = (&change.planned, &change.prior);
         let target = planned.target_tenant_id.as_str();
@@ -358,7 +335,9 @@ impl MtoResource for OutboundShare {
         let shape = "<sharing tenant id>/<target tenant id>[/<service principal id>]";
         let parts = parse_import_id(id, shape, &[2, 3], &[0, 1])?;
         let (tenant, target) = (parts[0].as_str(), parts[1].as_str());
-        let api = ctx.client.tenant_api(ctx.cancel, tenant, TIMEOUTS.read)?;
+        let api = ctx
+            .client
+            .tenant_api(ctx.cancel, tenant, DEFINITION.timeouts.read)?;
         let config = match parts.get(2) {
             Some(sp) => api
                 .apps()

@@ -6,28 +6,11 @@
 //! Import id: the tenant id.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-use tfplugin::validate::{Each, OneOf};
-use tfplugin::{
-    Attribute, AttributePath, Block, CreateResponse, Ctx, DeleteResponse, Diagnostics,
-    ImportResponse, ReadResponse, Schema, Type, UpdateResponse, Value,
-};
+use super::prelude::*;
 
-use super::common::{TimeoutsBlock, id_attribute, parse_import_id, tenant_id_attribute};
-use super::{Change, MtoResource, Op, Outcome, Timeouts};
-use crate::Client;
-use crate::diag::{self, OrDiag};
 use crate::graph::TenantApi;
 use crate::graph::templates::{LEVELS, TemplateSettings, Templates, parse_levels};
-
-const TIMEOUTS: Timeouts = Timeouts {
-    create: Duration::from_secs(5 * 60),
-    read: Duration::from_secs(5 * 60),
-    update: Duration::from_secs(5 * 60),
-    delete: Duration::from_secs(5 * 60),
-};
 
 pub struct PolicyTemplates;
 
@@ -51,6 +34,14 @@ fn default_levels() -> Value {
         Value::from("existingPartners"),
     ])
 }
+
+/// How Terraform knows `mto_policy_templates`.
+pub const DEFINITION: Definition = Definition {
+    type_name: "mto_policy_templates",
+    schema,
+    // create, read, update, delete
+    timeouts: Timeouts::minutes(5, 5, 5, 5),
+};
 
 fn schema() -> Schema {
     let optional_bool =
@@ -87,7 +78,7 @@ fn schema() -> Schema {
                     ),
             )
             .attribute(id_attribute("The tenant id."))
-            .block(TIMEOUTS.block()),
+            .block(DEFINITION.timeouts.block()),
     )
 }
 
@@ -112,14 +103,7 @@ async fn write(
 
 #[tfplugin::async_trait]
 impl MtoResource for PolicyTemplates {
-    const TYPE_NAME: &'static str = "mto_policy_templates";
-
-    const TIMEOUTS: Timeouts = TIMEOUTS;
     type State = TemplatesState;
-
-    fn schema(&self) -> Schema {
-        schema()
-    }
 
     async fn create(&self, op: Op<'_, Self::State>, resp: &mut CreateResponse) -> Outcome {
         let planned = op.state;
@@ -127,11 +111,7 @@ impl MtoResource for PolicyTemplates {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        op: Op<'_, Change<'_, Self::State>>,
-        resp: &mut UpdateResponse,
-    ) -> Outcome {
+    async fn update(&self, op: Update<'_, Self::State>, resp: &mut UpdateResponse) -> Outcome {
         let change = op.state;
         resp.set_state(&write(&op.api, change.planned).await?);
         Ok(())

@@ -16,30 +16,12 @@
 
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-use tfplugin::validate::{Each, Guid, OneOf};
-use tfplugin::{
-    Attribute, AttributePath, Block, CreateResponse, Ctx, DeleteResponse, Diagnostic, Diagnostics,
-    ImportResponse, ModifyPlanRequest, ModifyPlanResponse, ObjectNesting, ReadResponse, Schema,
-    Type, UpdateResponse, Value,
-};
+use super::prelude::*;
 
-use super::common::{
-    TimeoutsBlock, id_attribute, join_id, parse_import_id, read_settled, tenant_id_attribute,
-};
-use super::{Change, MtoResource, Op, Outcome, Timeouts};
-use crate::Client;
-use crate::diag::OrDiag;
 use crate::graph::directory::b2b_upn_prefix;
 use crate::graph::sync::{SyncJob as Job, SyncSchema, UserMapping};
 use crate::graph::{ReadMode, TenantApi, wait_until};
 
-const TIMEOUTS: Timeouts = Timeouts {
-    create: Duration::from_secs(15 * 60),
-    read: Duration::from_secs(15 * 60),
-    update: Duration::from_secs(15 * 60),
-    delete: Duration::from_secs(10 * 60),
-};
 const USER_TYPES: &[&str] = &["Member", "Guest"];
 /// How long apply waits for users provisioned on demand to show up in the
 /// target before it moves on with a warning.
@@ -143,6 +125,14 @@ pub fn status_attribute() -> Attribute {
     .description("The job's status, as Graph reports it when the state is refreshed.")
 }
 
+/// How Terraform knows `mto_sync_job`.
+pub const DEFINITION: Definition = Definition {
+    type_name: "mto_sync_job",
+    schema,
+    // create, read, update, delete
+    timeouts: Timeouts::minutes(15, 15, 15, 10),
+};
+
 fn schema() -> Schema {
     Schema::new(
         Block::new()
@@ -186,8 +176,29 @@ fn schema() -> Schema {
             .attribute(Attribute::string("job_id").computed().use_state_for_unknown().description("Graph's job id."))
             .attribute(Attribute::string("schedule_interval").computed().description("How often cycles run (ISO 8601, e.g. `PT40M`)."))
             .attribute(status_attribute())
-            .block(TIMEOUTS.block()),
+            .block(DEFINITION.timeouts.block()),
     )
+}
+
+/// What create and update end with: provisions `users` on demand, waits
+/// until they can be read in the target, and reads the job back (`None`
+/// when it disappeared). Also returns the users that did not appear.
+async fn provision_and_read_back(
+    api: &TenantApi<'_>,
+    sp: &str,
+    job: &str,
+    users: &[String],
+) -> Result<(Option<Job>, Vec<String>), Diagnostics> {
+    let sync = api.synchronization(sp);
+    sync.provision_on_demand(job, users)
+        .await
+        .or_diag("Cannot provision the users on demand")?;
+    let missing = wait_visible(api, sp, users).await;
+    let current = sync
+        .job(job, ReadMode::AfterWrite)
+        .await
+        .or_diag("Cannot read the synchronization job")?;
+    Ok((current, missing))
 }
 
 fn disappeared(job: &str, when: &str) -> Diagnostic {
@@ -260,14 +271,7 @@ fn warn_missing(diags: &mut Diagnostics, missing: &[String]) {
 
 #[tfplugin::async_trait]
 impl MtoResource for SyncJob {
-    const TYPE_NAME: &'static str = "mto_sync_job";
-
-    const TIMEOUTS: Timeouts = TIMEOUTS;
     type State = SyncJobState;
-
-    fn schema(&self) -> Schema {
-        schema()
-    }
 
     async fn create(&self, op: Op<'_, Self::State>, resp: &mut CreateResponse) -> Outcome {
         let planned = op.state;
@@ -293,20 +297,10 @@ impl MtoResource for SyncJob {
                 .or_diag("Cannot start the synchronization job")?;
         }
         let users = planned.provision_on_demand.clone().unwrap_or_default();
-        sync.provision_on_demand(&job.id, &users)
-            .await
-            .or_diag("Cannot provision the users on demand")?;
-        let missing = wait_visible(api, &planned.service_principal_id, &users).await;
-        let current = sync
-            .job(&job.id, ReadMode::AfterWrite)
-            .await
-            .or_diag("Cannot read the synchronization job")?
-            .ok_or_else(|| disappeared(&job.id, "while it was being set up"))?;
-        let enabled = planned.enabled;
-        let mut state = with_job(planned.clone(), &current);
-        // The schedule may take a moment to show the start.
-        state.enabled = enabled;
-        resp.set_state(&state);
+        let (current, missing) =
+            provision_and_read_back(api, &planned.service_principal_id, &job.id, &users).await?;
+        let current = current.ok_or_else(|| disappeared(&job.id, "while it was being set up"))?;
+        resp.set_state(&applied(&planned, &current));
         warn_missing(&mut resp.diags, &missing);
         Ok(())
     }
@@ -349,11 +343,7 @@ impl MtoResource for SyncJob {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        op: Op<'_, Change<'_, Self::State>>,
-        resp: &mut UpdateResponse,
-    ) -> Outcome {
+    async fn update(&self, op: Update<'_, Self::State>, resp: &mut UpdateResponse) -> Outcome {
         let change = op.state;
         let (planned, prior) = (&change.planned, &change.prior);
         let api = &op.api;
@@ -388,22 +378,13 @@ impl MtoResource for SyncJob {
             .into_iter()
             .filter(|u| !before.iter().any(|b| b.eq_ignore_ascii_case(u)))
             .collect();
-        sync.provision_on_demand(job, &added)
-            .await
-            .or_diag("Cannot provision the users on demand")?;
-        let missing = wait_visible(api, &prior.service_principal_id, &added).await;
-        let Some(current) = sync
-            .job(job, ReadMode::AfterWrite)
-            .await
-            .or_diag("Cannot read the synchronization job")?
-        else {
+        let (current, missing) =
+            provision_and_read_back(api, &prior.service_principal_id, job, &added).await?;
+        let Some(current) = current else {
             resp.state = Value::Null;
             return Err(disappeared(job, "during the update").into());
         };
-        let enabled = planned.enabled;
-        let mut state = with_job(planned.clone(), &current);
-        state.enabled = enabled;
-        resp.set_state(&state);
+        resp.set_state(&applied(planned, &current));
         warn_missing(&mut resp.diags, &missing);
         Ok(())
     }
@@ -494,6 +475,14 @@ fn with_job(mut state: SyncJobState, job: &Job) -> SyncJobState {
     state.schedule_interval = job.schedule.as_ref().and_then(|s| s.interval.clone());
     state.enabled = Some(job.is_enabled());
     state.status = JobStatus::of(job);
+    state
+}
+
+/// The state after an apply: the job as Graph has it, with the `enabled`
+/// the plan asked for (the schedule may take a moment to show a start).
+fn applied(planned: &SyncJobState, job: &Job) -> SyncJobState {
+    let mut state = with_job(planned.clone(), job);
+    state.enabled = planned.enabled;
     state
 }
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::client::{ReadMode, TenantApi, seg};
-use super::error::{ErrorKind, GraphError};
+use super::error::{ErrorKind, GraphError, Result};
 use super::mto::found;
 use super::poll::{Created, create_once};
 pub use schema::{FoundUserMapping, SyncSchema, UserMapping};
@@ -162,7 +162,7 @@ impl Synchronization<'_> {
     }
 
     /// The configuration's jobs (none when the service principal is gone).
-    pub async fn jobs(self) -> Result<Vec<SyncJob>, GraphError> {
+    pub async fn jobs(self) -> Result<Vec<SyncJob>> {
         match self.api.list(&self.jobs_path()).await {
             Err(e) if e.is_not_found() => Ok(Vec::new()),
             other => other,
@@ -170,7 +170,7 @@ impl Synchronization<'_> {
     }
 
     /// The configuration's `Azure2Azure` job, if it has one.
-    pub async fn azure2azure_job(self) -> Result<Option<SyncJob>, GraphError> {
+    pub async fn azure2azure_job(self) -> Result<Option<SyncJob>> {
         Ok(self
             .jobs()
             .await?
@@ -179,18 +179,14 @@ impl Synchronization<'_> {
     }
 
     /// One job, or `None`.
-    pub async fn job(self, job: &str, mode: ReadMode) -> Result<Option<SyncJob>, GraphError> {
-        self.api
-            .get(self.job_path(job))
-            .read_mode(mode)
-            .optional()
-            .await
+    pub async fn job(self, job: &str, mode: ReadMode) -> Result<Option<SyncJob>> {
+        self.api.find(self.job_path(job), mode).await
     }
 
     /// The configuration's `Azure2Azure` job, created (paused) if there is
     /// none; one left by an interrupted apply is reused. A create whose
     /// answer was lost is followed by a new look, not a second create.
-    pub async fn find_or_create_job(self) -> Result<Created<SyncJob>, GraphError> {
+    pub async fn find_or_create_job(self) -> Result<Created<SyncJob>> {
         create_once(
             self.api.scope(),
             || self.azure2azure_job(),
@@ -211,17 +207,15 @@ impl Synchronization<'_> {
     }
 
     /// The job's schema, or `None` when the job is gone.
-    pub async fn schema(self, job: &str, mode: ReadMode) -> Result<Option<SyncSchema>, GraphError> {
+    pub async fn schema(self, job: &str, mode: ReadMode) -> Result<Option<SyncSchema>> {
         self.api
-            .get(format!("{}/schema", self.job_path(job)))
-            .read_mode(mode)
-            .optional()
+            .find(format!("{}/schema", self.job_path(job)), mode)
             .await
     }
 
     /// The schema of a job this provider just created or holds in state
     /// (a 404 is retried: the job may not be replicated yet).
-    async fn current_schema(self, job: &str) -> Result<SyncSchema, GraphError> {
+    async fn current_schema(self, job: &str) -> Result<SyncSchema> {
         self.api
             .get(format!("{}/schema", self.job_path(job)))
             .retry_not_found()
@@ -231,7 +225,7 @@ impl Synchronization<'_> {
 
     /// Writes the managed settings of the user mapping, keeping everything
     /// else in the schema; sends nothing when they are already in place.
-    pub async fn set_user_mapping(self, job: &str, s: &UserMapping) -> Result<(), GraphError> {
+    pub async fn set_user_mapping(self, job: &str, s: &UserMapping) -> Result<()> {
         let mut schema = self.current_schema(job).await?;
         if !schema.apply_user_settings(s) {
             return Ok(());
@@ -247,7 +241,7 @@ impl Synchronization<'_> {
     }
 
     /// Starts (which also lifts a quarantine) or pauses the job.
-    pub async fn set_enabled(self, job: &str, enabled: bool) -> Result<(), GraphError> {
+    pub async fn set_enabled(self, job: &str, enabled: bool) -> Result<()> {
         let action = if enabled { "start" } else { "pause" };
         self.api
             .post(
@@ -262,7 +256,7 @@ impl Synchronization<'_> {
     /// Provisions `users` (object ids in this tenant) right away, several
     /// per request; Graph allows 5 requests per 10 seconds and its 429s are
     /// retried with their Retry-After.
-    pub async fn provision_on_demand(self, job: &str, users: &[String]) -> Result<(), GraphError> {
+    pub async fn provision_on_demand(self, job: &str, users: &[String]) -> Result<()> {
         if users.is_empty() {
             return Ok(());
         }
@@ -285,7 +279,7 @@ impl Synchronization<'_> {
     /// Graph's check that both tenants' policies allow synchronization to
     /// `target`. A policy failure is retried for a short while before it is
     /// reported (the target's acceptance may still be replicating).
-    pub async fn validate_credentials(self, target: &str) -> Result<(), GraphError> {
+    pub async fn validate_credentials(self, target: &str) -> Result<()> {
         let body = serde_json::json!({
             "useSavedCredentials": false,
             "templateId": AZURE2AZURE,
@@ -305,7 +299,7 @@ impl Synchronization<'_> {
 
     /// Saves the secrets that aim the configuration at `target` and scope it
     /// to the assigned users and groups.
-    pub async fn save_secrets(self, target: &str) -> Result<(), GraphError> {
+    pub async fn save_secrets(self, target: &str) -> Result<()> {
         let body = serde_json::json!({"value": [
             {"key": "AuthenticationType", "value": "SyncPolicy"},
             {"key": "CompanyId", "value": target},
@@ -321,7 +315,7 @@ impl Synchronization<'_> {
 
     /// The target tenant from the saved secrets (`CompanyId`), when Graph
     /// shows it (it may mask secrets as `*`).
-    pub async fn target_tenant(self) -> Result<Option<String>, GraphError> {
+    pub async fn target_tenant(self) -> Result<Option<String>> {
         let secrets: SecretList = self
             .api
             .get(format!("{}/secrets", self.base()))
@@ -336,7 +330,7 @@ impl Synchronization<'_> {
     }
 
     /// Deletes a job; `false` when it was already gone.
-    pub async fn delete_job(self, job: &str) -> Result<bool, GraphError> {
+    pub async fn delete_job(self, job: &str) -> Result<bool> {
         found(self.api.delete(self.job_path(job)).done().await)
     }
 }

@@ -8,6 +8,17 @@ use super::*;
 use crate::graph::client::*;
 use crate::graph::*;
 
+/// One GET of `path` through a fresh client, within an operation of `secs`.
+async fn get_once(
+    m: &Mock,
+    path: &str,
+    secs: u64,
+) -> Result<Option<serde_json::Value>, GraphError> {
+    let c = client(m, SECRET);
+    let s = scope(secs);
+    c.tenant(TENANT, &s).unwrap().get(path).send().await
+}
+
 #[tokio::test]
 async fn token_is_fetched_once_and_reused() {
     let m = mock(Arc::new(|_, _, _| {
@@ -49,17 +60,8 @@ async fn throttling_honours_retry_after_then_succeeds() {
         }
     }))
     .await;
-    let c = client(&m, SECRET);
-    let s = scope(10);
     let started = Instant::now();
-    let v = c
-        .tenant(TENANT, &s)
-        .unwrap()
-        .get("/things/1")
-        .send()
-        .await
-        .unwrap()
-        .unwrap();
+    let v = get_once(&m, "/things/1", 10).await.unwrap().unwrap();
     assert_eq!(v["id"], "1");
     assert!(
         started.elapsed() >= Duration::from_millis(600),
@@ -75,16 +77,8 @@ async fn unavailable_is_retried_only_until_the_deadline() {
         (503, vec![], graph_error("ServiceUnavailable"))
     }))
     .await;
-    let c = client(&m, SECRET);
-    let s = scope(2);
     let started = Instant::now();
-    let e = c
-        .tenant(TENANT, &s)
-        .unwrap()
-        .get("/things/1")
-        .send()
-        .await
-        .unwrap_err();
+    let e = get_once(&m, "/things/1", 2).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(3));
     assert_eq!(e.kind, ErrorKind::Server);
     assert!(e.to_string().contains("gave up after"), "{e}");

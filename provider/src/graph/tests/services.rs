@@ -84,6 +84,14 @@ impl Fake {
         self.client.tenant(TENANT, &self.scope).unwrap()
     }
 
+    /// Ensures automatic redemption in direction `d` under the partner's
+    /// lock, as a share or an acceptance does.
+    async fn ensure(&self, d: Direction) -> Created<()> {
+        let api = self.api();
+        let lock = api.partners().lock(PARTNER).await;
+        lock.ensure_auto_redeem(d, true).await.unwrap()
+    }
+
     fn calls(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()
     }
@@ -126,12 +134,7 @@ async fn a_missing_partner_configuration_is_created_with_one_direction() {
         _ => (500, Value::Null),
     })
     .await;
-    let api = fake.api();
-    let lock = api.partners().lock(PARTNER).await;
-    let created = lock
-        .ensure_auto_redeem(Direction::Inbound, true)
-        .await
-        .unwrap();
+    let created = fake.ensure(Direction::Inbound).await;
     assert_eq!(created, Created::New(()));
     assert_eq!(
         fake.bodies("POST", "/policies/crossTenantAccessPolicy/partners"),
@@ -149,12 +152,7 @@ async fn an_existing_partner_configuration_keeps_the_other_direction() {
         _ => (500, Value::Null),
     })
     .await;
-    let api = fake.api();
-    let lock = api.partners().lock(PARTNER).await;
-    let created = lock
-        .ensure_auto_redeem(Direction::Outbound, true)
-        .await
-        .unwrap();
+    let created = fake.ensure(Direction::Outbound).await;
     assert_eq!(created, Created::Existing(()));
     assert_eq!(
         fake.bodies("PATCH", &partner_path()),
@@ -163,9 +161,7 @@ async fn an_existing_partner_configuration_keeps_the_other_direction() {
         ]
     );
     // Already as wanted: nothing is written.
-    lock.ensure_auto_redeem(Direction::Inbound, true)
-        .await
-        .unwrap();
+    fake.ensure(Direction::Inbound).await;
     assert_eq!(fake.bodies("PATCH", &partner_path()).len(), 1);
 }
 
@@ -189,12 +185,7 @@ async fn a_conflicting_create_adopts_the_configuration_made_meanwhile() {
         _ => (500, Value::Null),
     })
     .await;
-    let api = fake.api();
-    let lock = api.partners().lock(PARTNER).await;
-    let created = lock
-        .ensure_auto_redeem(Direction::Inbound, true)
-        .await
-        .unwrap();
+    let created = fake.ensure(Direction::Inbound).await;
     assert_eq!(created, Created::Existing(()));
     assert_eq!(posted.load(Ordering::SeqCst), 1, "{:?}", fake.lines());
     assert_eq!(fake.bodies("PATCH", &partner_path()).len(), 1);
