@@ -44,7 +44,7 @@ pub struct SeedTenant {
     /// App registrations that may get tokens.
     #[serde(default)]
     pub apps: Vec<SeedApp>,
-    /// Internal users.
+    /// Users (internal members, or guests with `userType: Guest`).
     #[serde(default)]
     pub users: Vec<SeedUser>,
     /// Security groups.
@@ -138,6 +138,8 @@ const USER_SEED_PROPS: &[(&str, bool)] = &[
     ("city", false),
     ("country", false),
     ("mailNickname", false),
+    // `Guest` seeds a guest (with a `…#EXT#@…` UPN, a B2B user from elsewhere).
+    ("userType", false),
 ];
 
 /// Read, parse and validate a seed file.

@@ -310,3 +310,119 @@ fn a_quarantined_job_shows_in_plan_and_apply_repairs_it() {
     assert_ne!(job["status"]["code"], "Quarantine", "{job}");
     ws.assert_plan_empty();
 }
+
+/// Object ids of the extra principals [`sandbox_with_strangers`] seeds in A.
+const GUEST: &str = "aaaaaaaa-2222-4000-8000-000000000001";
+const SALES: &str = "aaaaaaaa-3333-4000-8000-000000000001";
+const TYPO: &str = "aaaaaaaa-1111-4000-8000-0000000000ff";
+
+/// The standard sandbox, plus a B2B guest and a security group in A.
+fn sandbox_with_strangers() -> Sandbox {
+    let mut seed = mto_e2e::standard_seed();
+    let a = &mut seed["tenants"][0];
+    a["users"].as_array_mut().unwrap().push(json!({
+        "id": GUEST,
+        "displayName": "Gina Guest",
+        "userPrincipalName": "gina_fabrikam.com#EXT#@tenanta.onmicrosoft.com",
+        "mail": "gina@fabrikam.com",
+        "userType": "Guest",
+    }));
+    a["groups"] = json!([{"id": SALES, "displayName": "Sales", "members": [user(0)]}]);
+    Sandbox::start(mto_e2e::SandboxOptions {
+        seed,
+        ..Default::default()
+    })
+}
+
+/// `terraform apply` of a share of `users` and `groups` that must fail at
+/// plan, in seconds, naming `fragments`; afterwards nothing exists in A.
+fn check_refused_at_plan(users: &[&str], groups: &[&str], fragments: &[&str]) {
+    let sb = sandbox_with_strangers();
+    let ws = Workspace::new();
+    let share = format!(
+        r#"{provider}
+resource "mto_outbound_share" "a_to_b" {{
+  tenant_id        = "{a}"
+  target_tenant_id = "{b}"
+  user_ids         = {users}
+  group_ids        = {groups}
+}}
+"#,
+        provider = sb.provider_block(&[&TENANT_A, &TENANT_B]),
+        a = TENANT_A.id,
+        b = TENANT_B.id,
+        users = serde_json::to_string(users).unwrap(),
+        groups = serde_json::to_string(groups).unwrap(),
+    );
+    ws.write_config(&share);
+    let started = std::time::Instant::now();
+    let plan = ws.run(&["plan", "-no-color"]);
+    let took = started.elapsed();
+    plan.assert_failure_mentions(fragments);
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "the plan took {took:?}"
+    );
+    ws.apply().assert_failure_mentions(fragments);
+    let a = sb.graph(&TENANT_A);
+    let (_, sps) = a.get(&format!(
+        "/servicePrincipals?$filter=displayName eq 'MTO_Sync_{}'",
+        TENANT_B.id
+    ));
+    assert_eq!(sps["value"], json!([]), "nothing may be created: {sps}");
+    assert_eq!(a.get(&format!("{PARTNERS}/{}", TENANT_B.id)).0, 404);
+}
+
+#[test]
+fn a_typo_in_user_ids_fails_the_plan_in_seconds_naming_the_element() {
+    let alice = user(0);
+    check_refused_at_plan(
+        &[&alice, TYPO],
+        &[],
+        &[
+            "No such user",
+            "user_ids",
+            TYPO,
+            "has no user with this object id",
+        ],
+    );
+}
+
+#[test]
+fn a_guest_in_user_ids_is_refused_at_plan_because_guests_are_never_synchronized() {
+    check_refused_at_plan(
+        &[GUEST],
+        &[],
+        &[
+            "A guest or B2B user cannot be shared",
+            GUEST,
+            "never synchronized",
+        ],
+    );
+}
+
+#[test]
+fn users_and_groups_in_each_others_lists_are_refused_at_plan() {
+    let alice = user(0);
+    check_refused_at_plan(
+        &[SALES],
+        &[&alice],
+        &[
+            "A group in user_ids",
+            "list it in group_ids",
+            "A user in group_ids",
+            "list it in user_ids",
+        ],
+    );
+}
+
+#[test]
+fn an_id_twice_in_different_case_is_refused_at_plan() {
+    let alice = user(0);
+    let upper = alice.to_uppercase();
+    check_refused_at_plan(
+        &[&alice, &upper],
+        &[],
+        &["The same object twice", "compared without regard to case"],
+    );
+}

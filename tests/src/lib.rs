@@ -20,19 +20,51 @@ use std::time::{Duration, Instant};
 /// The provider's source address, as in `provider/src/lib.rs`.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/mto-provider/mto";
 
-/// `target/<profile>/`, where cargo put this workspace's binaries. Cargo
-/// builds both binaries before running any test because the provider and
-/// sandbox packages have integration tests of their own.
+/// `target/<profile>/`, where cargo put this workspace's binaries (or
+/// `$MTO_BIN_DIR`, for prebuilt ones).
 pub fn bin_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("MTO_BIN_DIR") {
         return PathBuf::from(dir);
     }
     let exe = std::env::current_exe().expect("test executable path");
     // target/debug/deps/e2e-<hash> -> target/debug
-    exe.parent()
+    let dir = exe
+        .parent()
         .and_then(Path::parent)
         .expect("target directory")
-        .to_path_buf()
+        .to_path_buf();
+    build_binaries_once(&dir);
+    dir
+}
+
+/// Builds the provider and the sandbox once per test process. Cargo builds
+/// a package's binaries only for that package's own tests, so without this
+/// `cargo test -p mto-e2e` would drive whatever binaries an earlier build
+/// left behind. A no-op when they are up to date (and under
+/// `cargo test --workspace`, which built them already).
+fn build_binaries_once(dir: &Path) {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args([
+            "build",
+            "--bins",
+            "-p",
+            "terraform-provider-mto",
+            "-p",
+            "mto-sandbox",
+        ]);
+        if dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let out = cmd.output().expect("run cargo build for the binaries");
+        assert!(
+            out.status.success(),
+            "cargo build of the provider and sandbox failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
 }
 
 pub fn provider_bin() -> PathBuf {

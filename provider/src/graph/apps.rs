@@ -267,7 +267,7 @@ impl Apps<'_> {
             match self
                 .api
                 .post(assignments_path(sp), body)
-                .retry_not_found()
+                .retry_not_found_briefly()
                 .done()
                 .await
             {

@@ -78,6 +78,8 @@ pub struct GraphClient {
     tenants: BTreeMap<String, Arc<TenantSession>>,
     /// Serializes read-modify-write updates of shared Graph objects.
     pub(super) locks: KeyedLocks,
+    /// How long a new object may take to become visible everywhere.
+    replication_grace: Duration,
 }
 
 /// How long an operation may take, and who can cancel it.
@@ -147,6 +149,7 @@ impl GraphClient {
             scope,
             tenants: BTreeMap::new(),
             locks: KeyedLocks::default(),
+            replication_grace: config.replication_grace,
         };
         for (id, creds) in &config.tenants {
             let tokens = Arc::new(auth::TokenCache::new(creds.clone()));
@@ -555,6 +558,17 @@ impl<'a> Call<'a> {
     /// which Graph's replicas may not have seen yet.
     pub(super) fn retry_not_found(mut self) -> Call<'a> {
         self.retry_not_found = true;
+        self
+    }
+
+    /// Retries 404 only for the provider block's replication grace period:
+    /// for a request that names an object this provider did not just
+    /// write (a user to assign may be missing for good — a typo — and must
+    /// not hold the apply until its timeout).
+    pub(super) fn retry_not_found_briefly(mut self) -> Call<'a> {
+        self.retry_not_found = true;
+        let until = Instant::now() + self.api.client.replication_grace;
+        self.deadline = Some(self.deadline.map_or(until, |d| d.min(until)));
         self
     }
 

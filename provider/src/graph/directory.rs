@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use super::client::{TenantApi, decode_items, odata_str, q, seg};
+use super::client::{ReadMode, TenantApi, decode_items, odata_str, q, seg};
 use super::error::Result;
 
 const USER_FIELDS: &str =
@@ -26,6 +26,34 @@ pub struct User {
     pub show_in_address_list: Option<bool>,
     pub account_enabled: Option<bool>,
     pub creation_type: Option<String>,
+}
+
+/// A group, with what decides whether it can be shared.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Group {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub security_enabled: Option<bool>,
+    pub mail_enabled: Option<bool>,
+    /// `Unified` for Microsoft 365 groups, `DynamicMembership` for dynamic ones.
+    pub group_types: Vec<String>,
+}
+
+impl User {
+    /// A guest, or a B2B user who came from another tenant (its UPN has
+    /// `#EXT#`, or Graph says it was invited): cross-tenant synchronization
+    /// never shares these, only the tenant's internal members.
+    pub fn is_external(&self) -> bool {
+        self.user_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("Guest"))
+            || self
+                .user_principal_name
+                .as_deref()
+                .is_some_and(|u| u.contains("#EXT#"))
+            || self.creation_type.as_deref() == Some("Invitation")
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -80,6 +108,22 @@ impl Directory<'_> {
             .get_all_with(&path, &[("ConsistencyLevel", "eventual")])
             .await?;
         decode_items(items, &path)
+    }
+
+    /// User `id`, or `None` when the tenant has no such user. Concurrent
+    /// lookups share `$batch` round trips.
+    pub async fn user(self, id: &str) -> Result<Option<User>> {
+        let path = format!("/users/{}?$select={USER_FIELDS}", seg(id));
+        self.api.find(path, ReadMode::Refresh).await
+    }
+
+    /// Group `id`, or `None` when the tenant has no such group.
+    pub async fn group(self, id: &str) -> Result<Option<Group>> {
+        let path = format!(
+            "/groups/{}?$select=id,displayName,securityEnabled,mailEnabled,groupTypes",
+            seg(id)
+        );
+        self.api.find(path, ReadMode::Refresh).await
     }
 
     /// The UPN of user `id`, or `None` when it has none.

@@ -92,6 +92,38 @@ pub fn check_distinct(config: &Value, a: &str, b: &str, diags: &mut Diagnostics)
     }
 }
 
+/// Refuses ids that differ only in case within (and across) the given set
+/// attributes: Graph compares ids case-insensitively, so they name one
+/// object, and Terraform would plan a change forever.
+pub fn check_case_duplicates(config: &Value, attrs: &[&str], diags: &mut Diagnostics) {
+    let mut seen: Vec<(String, &str)> = Vec::new();
+    for a in attrs {
+        let v = config.get(a);
+        if v.is_unknown() {
+            continue;
+        }
+        for id in v.string_items() {
+            let lower = id.to_ascii_lowercase();
+            if let Some((_, first)) = seen.iter().find(|(s, _)| *s == lower) {
+                let detail = if first == a {
+                    format!("{a} lists {id:?} twice (ids are compared without regard to case).")
+                } else {
+                    format!(
+                        "{id:?} is in both {first} and {a}; an object is either a user or a group."
+                    )
+                };
+                diags.error_at(
+                    AttributePath::root().attr(*a),
+                    "The same object twice",
+                    detail,
+                );
+            } else {
+                seen.push((lower, a));
+            }
+        }
+    }
+}
+
 /// Composite ids, joined with `/` (tenant ids and Graph ids never contain it).
 pub fn join_id(parts: &[&str]) -> String {
     parts.join("/")

@@ -164,8 +164,29 @@ impl<R: MtoResource> Adapter<R> {
             _ => defaults.read,
         };
         let timeout = tfplugin::timeouts::get(v, operation, default);
+        let tenant = v.get("tenant_id").as_str().unwrap_or_default();
+        if operation != "create" && !ctx.client.graph.has_tenant(tenant) {
+            return Err(no_longer_configured(self.definition.type_name, tenant).into());
+        }
         Op::begin(ctx, v, private, timeout)
     }
+}
+
+/// A resource in state whose tenant the provider block no longer has
+/// credentials for: what happened, and the two ways out.
+fn no_longer_configured(type_name: &str, tenant: &str) -> tfplugin::Diagnostic {
+    tfplugin::Diagnostic::error(
+        "Tenant not configured",
+        format!(
+            "This {type_name} is in the state and acts in tenant {tenant}, but the provider block no longer has credentials \
+             for that tenant. Terraform needs them to refresh the resource and to destroy it.\n\n\
+             To retire a tenant, do it in two changes: first remove the tenant from the list your resources are built from \
+             (keep its `tenant` block) and apply — that destroys its shares, acceptances and membership with its own \
+             credentials; then remove its `tenant` block. To forget the resource without touching Graph instead: \
+             terraform state rm <address>."
+        ),
+    )
+    .at(tfplugin::AttributePath::root().attr("tenant_id"))
 }
 
 #[tfplugin::async_trait]

@@ -305,6 +305,7 @@ impl MtoResource for OutboundShare {
         if users.is_unknown() || groups.is_unknown() {
             return;
         }
+        check_case_duplicates(config, &["user_ids", "group_ids"], diags);
         let count = users.as_slice().map_or(0, <[Value]>::len)
             + groups.as_slice().map_or(0, <[Value]>::len);
         if count == 0 {
@@ -318,7 +319,7 @@ impl MtoResource for OutboundShare {
 
     async fn plan(
         &self,
-        _ctx: &Ctx<'_, Client>,
+        ctx: &Ctx<'_, Client>,
         req: &ModifyPlanRequest<'_>,
         resp: &mut ModifyPlanResponse,
     ) {
@@ -329,6 +330,7 @@ impl MtoResource for OutboundShare {
             resp.planned
                 .set("configuration_name", Value::from(default_name(target)));
         }
+        check_principals(ctx, req, &mut resp.diags).await;
     }
 
     async fn import(&self, ctx: &Ctx<'_, Client>, id: &str, resp: &mut ImportResponse) -> Outcome {
@@ -386,6 +388,139 @@ impl MtoResource for OutboundShare {
         ));
         Ok(())
     }
+}
+
+/// How long the plan-time look-up of the shared principals may take.
+const PRINCIPAL_CHECK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Checks, at plan time, every user and group this plan adds to the share:
+/// each must exist in the sharing tenant, users must be internal members
+/// and groups security groups, and neither may stand in the other's list.
+/// A typo then fails `terraform plan` in seconds, on the attribute, instead
+/// of an apply that retries a 404 until its timeout. Principals already
+/// shared are not looked up again, so a refresh of an unchanged mesh costs
+/// no requests. Look-ups that Graph refuses (a missing read permission, a
+/// transient failure) only warn: the apply will still find out.
+async fn check_principals(
+    ctx: &Ctx<'_, Client>,
+    req: &ModifyPlanRequest<'_>,
+    diags: &mut Diagnostics,
+) {
+    let (Some(tenant), Some(users), Some(groups)) = (
+        req.config.get("tenant_id").as_str(),
+        known_ids(req.config.get("user_ids")),
+        known_ids(req.config.get("group_ids")),
+    ) else {
+        return;
+    };
+    let before: Vec<String> = ["user_ids", "group_ids"]
+        .iter()
+        .flat_map(|a| req.prior.get(a).string_items())
+        .collect();
+    let is_new = |id: &&String| !before.iter().any(|b| b.eq_ignore_ascii_case(id));
+    let new_users: Vec<&String> = users.iter().filter(is_new).collect();
+    let new_groups: Vec<&String> = groups.iter().filter(is_new).collect();
+    if new_users.is_empty() && new_groups.is_empty() {
+        return;
+    }
+    let Ok(api) = ctx
+        .client
+        .tenant_api(ctx.cancel, tenant, PRINCIPAL_CHECK_TIMEOUT)
+    else {
+        return; // The tenant check reports it.
+    };
+    let directory = api.directory();
+    let user_checks = new_users.iter().map(|id| async move {
+        let found = directory.user(id).await;
+        let other = match &found {
+            Ok(None) => directory.group(id).await.ok().flatten().is_some(),
+            _ => false,
+        };
+        (id, found, other)
+    });
+    let group_checks = new_groups.iter().map(|id| async move {
+        let found = directory.group(id).await;
+        let other = match &found {
+            Ok(None) => directory.user(id).await.ok().flatten().is_some(),
+            _ => false,
+        };
+        (id, found, other)
+    });
+    let (user_results, group_results) = tokio::join!(
+        futures::future::join_all(user_checks),
+        futures::future::join_all(group_checks)
+    );
+    let users_path = AttributePath::root().attr("user_ids");
+    let groups_path = AttributePath::root().attr("group_ids");
+    for (id, found, is_group) in user_results {
+        match found {
+            Ok(Some(u)) if u.is_external() => diags.error_at(
+                users_path.clone(),
+                "A guest or B2B user cannot be shared",
+                format!(
+                    "user_ids[{id:?}] ({}) is a guest or a B2B user in tenant {tenant}. Cross-tenant synchronization only \
+                     shares a tenant's internal members; guests and B2B users are never synchronized. Share this person \
+                     from their home tenant.",
+                    u.user_principal_name.as_deref().unwrap_or(id)
+                ),
+            ),
+            Ok(Some(_)) => {}
+            Ok(None) if is_group => diags.error_at(
+                users_path.clone(),
+                "A group in user_ids",
+                format!("user_ids[{id:?}] is a group in tenant {tenant}: list it in group_ids."),
+            ),
+            Ok(None) => diags.error_at(
+                users_path.clone(),
+                "No such user",
+                format!("user_ids[{id:?}]: tenant {tenant} has no user with this object id."),
+            ),
+            Err(e) => diags.push(cannot_check(&users_path, id, &e)),
+        }
+    }
+    for (id, found, is_user) in group_results {
+        match found {
+            Ok(Some(g)) if g.security_enabled != Some(true) => diags.error_at(
+                groups_path.clone(),
+                "Not a security group",
+                format!(
+                    "group_ids[{id:?}] ({}) is not a security group. Only security groups (assigned or dynamic) can be \
+                     shared; Microsoft 365 groups and distribution lists cannot.",
+                    g.display_name.as_deref().unwrap_or(id)
+                ),
+            ),
+            Ok(Some(_)) => {}
+            Ok(None) if is_user => diags.error_at(
+                groups_path.clone(),
+                "A user in group_ids",
+                format!("group_ids[{id:?}] is a user in tenant {tenant}: list it in user_ids."),
+            ),
+            Ok(None) => diags.error_at(
+                groups_path.clone(),
+                "No such group",
+                format!("group_ids[{id:?}]: tenant {tenant} has no group with this object id."),
+            ),
+            Err(e) => diags.push(cannot_check(&groups_path, id, &e)),
+        }
+    }
+}
+
+/// The ids of a set whose every element is known; `Some(empty)` for null.
+fn known_ids(v: &Value) -> Option<Vec<String>> {
+    if v.is_null() {
+        return Some(Vec::new());
+    }
+    let items = v.as_slice()?;
+    items
+        .iter()
+        .map(|i| i.as_str().map(str::to_owned))
+        .collect()
+}
+
+fn cannot_check(path: &AttributePath, id: &str, e: &crate::graph::GraphError) -> Diagnostic {
+    let mut d = diag::graph(format!("Cannot check {id} before apply"), e);
+    d.severity = tfplugin::diag::Severity::Warning;
+    d.at(path.clone())
 }
 
 // ---------------------------------------------------------------------------

@@ -421,6 +421,10 @@ impl MtoResource for SyncJob {
         Ok(())
     }
 
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        check_case_duplicates(config, &["provision_on_demand"], diags);
+    }
+
     async fn plan(
         &self,
         _ctx: &Ctx<'_, Client>,
