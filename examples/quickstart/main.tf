@@ -18,14 +18,29 @@ variable "sandbox_url" {
   description = "Base URL of mto-sandbox (Graph and login endpoint)."
 }
 
+variable "members" {
+  type        = list(string)
+  default     = ["a", "b", "c"]
+  description = <<-EOT
+    The tenants of the organization (keys of local.tenants); the mesh is built from this list,
+    and the first one owns the organization (retire it last).
+    Retiring a tenant is removing it here: one apply removes its shares both ways (its people
+    leave every other tenant, the others' leave it), its acceptances and its membership. Its
+    credentials stay in local.tenants until then, and removing them is a second, safe change.
+  EOT
+}
+
 locals {
+  # Credentials: every tenant the provider can reach (the provider block).
   tenants = {
     a = { id = "a0a0a0a0-0000-4000-8000-00000000000a", name = "Contoso A", client_id = "a1a1a1a1-0000-4000-8000-00000000000a", secret = "quickstart-secret-a" }
     b = { id = "b0b0b0b0-0000-4000-8000-00000000000b", name = "Contoso B", client_id = "b1b1b1b1-0000-4000-8000-00000000000b", secret = "quickstart-secret-b" }
     c = { id = "c0c0c0c0-0000-4000-8000-00000000000c", name = "Contoso C", client_id = "c1c1c1c1-0000-4000-8000-00000000000c", secret = "quickstart-secret-c" }
   }
-  owner   = local.tenants.a
-  members = { for k, t in local.tenants : k => t if t.id != local.owner.id }
+  # Membership: the tenants in the organization, which everything below is built from.
+  in_mesh = { for k in var.members : k => local.tenants[k] }
+  owner   = local.in_mesh[var.members[0]]
+  members = { for k, t in local.in_mesh : k => t if t.id != local.owner.id }
 
   # Who each tenant shares with every other tenant (user object ids).
   shared_users = {
@@ -35,7 +50,7 @@ locals {
   }
 
   # Every ordered pair of tenants: one share and one acceptance per direction.
-  mesh = { for p in provider::mto::pairs([for t in local.tenants : t.id]) : "${p.source}>${p.target}" => p }
+  mesh = { for p in provider::mto::pairs([for t in local.in_mesh : t.id]) : "${p.source}>${p.target}" => p }
 }
 
 provider "mto" {
@@ -55,7 +70,7 @@ provider "mto" {
 # What the Microsoft 365 admin center sets up: allow user sync between the
 # organization's tenants and redeem invitations without prompts.
 resource "mto_policy_templates" "all" {
-  for_each                  = local.tenants
+  for_each                  = local.in_mesh
   tenant_id                 = each.value.id
   user_sync_inbound_allowed = true
   inbound_auto_redeem       = true
@@ -65,7 +80,7 @@ resource "mto_policy_templates" "all" {
 resource "mto_organization" "contoso" {
   tenant_id    = local.owner.id
   display_name = "Contoso"
-  description  = "Tenants A, B and C"
+  description  = "The Contoso tenants"
   depends_on   = [mto_policy_templates.all]
 }
 
@@ -112,7 +127,7 @@ resource "mto_sync_job" "mesh" {
 
 # What People Search finds in each tenant.
 data "mto_users" "people" {
-  for_each   = local.tenants
+  for_each   = local.in_mesh
   tenant_id  = each.value.id
   depends_on = [mto_sync_job.mesh]
 }
@@ -120,13 +135,14 @@ data "mto_users" "people" {
 locals {
   # Expected result: the four shared people everywhere, the unshared ones
   # only at home.
-  shared_people   = { "Annie Archer" = "Contoso A", "Bob Baker" = "Contoso B", "Barbara Brooks" = "Contoso B", "Charlie Chen" = "Contoso C" }
-  unshared_people = { "Ada Alone" = "Contoso A", "Boris Behind" = "Contoso B", "Cora Closed" = "Contoso C" }
-  tenant_names    = [for k in sort(keys(local.tenants)) : local.tenants[k].name]
+  everyone_shared = { "Annie Archer" = "Contoso A", "Bob Baker" = "Contoso B", "Barbara Brooks" = "Contoso B", "Charlie Chen" = "Contoso C" }
+  tenant_names    = [for k in sort(keys(local.in_mesh)) : local.in_mesh[k].name]
+  shared_people   = { for p, home in local.everyone_shared : p => home if contains(local.tenant_names, home) }
+  unshared_people = { for p, home in { "Ada Alone" = "Contoso A", "Boris Behind" = "Contoso B", "Cora Closed" = "Contoso C" } : p => home if contains(local.tenant_names, home) }
   labels          = { internal = "internal", b2b_member = "B2B member", b2b_guest = "B2B guest" }
 
   people_search = {
-    for k, d in data.mto_users.people : local.tenants[k].name => {
+    for k, d in data.mto_users.people : local.in_mesh[k].name => {
       for u in d.users : u.display_name => u.kind if u.visible_in_people_search
     }
   }

@@ -8,7 +8,11 @@ use mto_e2e::Workspace;
 
 fn example_dirs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let mut dirs = vec![root.join("provider"), root.join("function")];
+    let mut dirs = vec![
+        root.join("provider"),
+        root.join("function"),
+        root.join("mesh"),
+    ];
     for group in ["resources", "data-sources", "functions"] {
         for entry in std::fs::read_dir(root.join(group)).expect("examples directory") {
             dirs.push(entry.expect("entry").path());

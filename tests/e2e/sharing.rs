@@ -426,3 +426,65 @@ fn an_id_twice_in_different_case_is_refused_at_plan() {
         &["The same object twice", "compared without regard to case"],
     );
 }
+
+#[test]
+fn provisioning_on_demand_paces_itself_keeps_its_progress_and_resumes() {
+    // 55 users are 11 provisionOnDemand requests: at Graph's 5 per 10 s,
+    // over 20 s. A 30 s create leaves time for about two windows.
+    let mut seed = mto_e2e::standard_seed();
+    let ids: Vec<String> = (0..55)
+        .map(|i| format!("aaaaaaaa-4444-4000-8000-0000000000{i:02}"))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        seed["tenants"][0]["users"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({
+                "id": id,
+                "displayName": format!("Many {i:02}"),
+                "userPrincipalName": format!("many{i:02}@tenanta.onmicrosoft.com"),
+                "mail": format!("many{i:02}@tenanta.onmicrosoft.com"),
+            }));
+    }
+    let sb = Sandbox::start(mto_e2e::SandboxOptions {
+        seed,
+        ..Default::default()
+    });
+    let ws = Workspace::new();
+    let config = resources(&sb, &ids, "Member", true).replace(
+        "  provision_on_demand  = mto_outbound_share.a_to_b.user_ids\n",
+        "  provision_on_demand  = mto_outbound_share.a_to_b.user_ids\n  timeouts { create = \"30s\" }\n",
+    );
+    ws.write_config(&config);
+    let first = ws.apply();
+    first.assert_success();
+    let out = mto_e2e::unwrap_lines(&first.output());
+    assert!(
+        out.contains("Not every user was provisioned on demand"),
+        "{}",
+        first.output()
+    );
+    // The next plan carries on with the rest, and the apply finishes them.
+    let plan = ws.plan_exit_code();
+    assert_eq!(plan.code, 2, "{}", plan.output());
+    assert!(
+        mto_e2e::unwrap_lines(&plan.output()).contains("users of provision_on_demand to do"),
+        "{}",
+        plan.output()
+    );
+    let second = ws.apply();
+    second.assert_success();
+    assert!(
+        !mto_e2e::unwrap_lines(&second.output()).contains("Not every user"),
+        "{}",
+        second.output()
+    );
+    ws.assert_plan_empty();
+    let b = sb.graph(&TENANT_B);
+    let (_, found) = b.get("/users?$filter=startswith(displayName,'Many')&$select=id&$top=999");
+    assert_eq!(
+        found["value"].as_array().map(Vec::len),
+        Some(55),
+        "every user is in B after the second apply: {found}"
+    );
+}

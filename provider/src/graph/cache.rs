@@ -6,7 +6,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::error::Result;
+use super::client::Scope;
+use super::error::{ErrorKind, GraphError, Result};
 
 /// Per-object locks within one provider process: read-modify-write updates
 /// of one Graph object (a partner configuration shared by an acceptance and
@@ -99,6 +100,58 @@ impl<T> ReadCache<T> {
     }
 }
 
+/// A client-side rate limit: at most `limit` requests per `per` for each
+/// key, so that a long run of requests against a documented limit (5
+/// provisionOnDemand requests per 10 seconds) paces itself instead of
+/// running into 429s.
+pub(super) struct RateWindow {
+    limit: usize,
+    per: Duration,
+    /// When each key's recent requests go out. A std mutex: held only to
+    /// reserve a slot, never across an `.await`.
+    sent: Mutex<HashMap<String, std::collections::VecDeque<tokio::time::Instant>>>,
+}
+
+impl RateWindow {
+    pub fn new(limit: usize, per: Duration) -> RateWindow {
+        RateWindow {
+            limit,
+            per,
+            sent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Waits for a slot for `key`. Fails with a timeout when the slot comes
+    /// after the scope's deadline, and when Terraform cancels.
+    pub async fn wait_turn(&self, key: &str, scope: &Scope) -> Result<()> {
+        let at = {
+            let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+            let times = sent.entry(key.to_owned()).or_default();
+            let now = tokio::time::Instant::now();
+            while times.front().is_some_and(|t| *t + self.per <= now) {
+                times.pop_front();
+            }
+            let at = if times.len() < self.limit {
+                now
+            } else {
+                times[times.len() - self.limit] + self.per
+            };
+            if at >= tokio::time::Instant::from_std(scope.deadline) {
+                return Err(GraphError::new(
+                    ErrorKind::Timeout,
+                    "the operation's time ends before Graph's rate limit allows another request",
+                ));
+            }
+            times.push_back(at);
+            at
+        };
+        tokio::select! {
+            _ = tokio::time::sleep_until(at) => Ok(()),
+            _ = scope.cancel.cancelled() => Err(GraphError::new(ErrorKind::Cancelled, "cancelled while waiting for Graph's rate limit")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +171,39 @@ mod tests {
         cache.invalidate("k");
         cache.get_or_fetch("k", ttl, fetch).await.unwrap();
         assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_rate_window_spaces_requests_to_its_limit() {
+        let window = RateWindow::new(2, Duration::from_millis(300));
+        let scope = |ms| {
+            Scope::new(
+                &tokio_util::sync::CancellationToken::new(),
+                Duration::from_millis(ms),
+            )
+        };
+        let long = scope(10_000);
+        let started = Instant::now();
+        for _ in 0..5 {
+            window.wait_turn("job", &long).await.unwrap();
+        }
+        // Two at once, two after 300 ms, one after 600 ms.
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(600) && took < Duration::from_millis(900),
+            "{took:?}"
+        );
+        let other = Instant::now();
+        window.wait_turn("other job", &long).await.unwrap();
+        assert!(
+            other.elapsed() < Duration::from_millis(50),
+            "keys are independent"
+        );
+        // The window holds the fifth request; a sixth fits beside it, and
+        // the slot after that comes only when a 100 ms scope has ended.
+        window.wait_turn("job", &scope(100)).await.unwrap();
+        let e = window.wait_turn("job", &scope(100)).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Timeout);
     }
 
     #[tokio::test]

@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
-use super::cache::{KeyedLocks, ReadCache};
+use super::cache::{KeyedLocks, RateWindow, ReadCache};
 use super::error::{ErrorKind, GraphError};
 use super::partners::PartnerConfiguration;
 use super::{auth, batch};
@@ -66,6 +66,8 @@ pub(crate) struct TenantSession {
     batcher: batch::Batcher,
     /// The tenant's partner configurations, for refreshes.
     pub(super) partner_snapshot: ReadCache<PartnerConfiguration>,
+    /// Graph's limit on provisionOnDemand, per job.
+    pub(super) on_demand: RateWindow,
 }
 
 /// Graph for every tenant of the provider block.
@@ -166,6 +168,7 @@ impl GraphClient {
                 tokens,
                 batcher,
                 partner_snapshot: ReadCache::default(),
+                on_demand: RateWindow::new(5, Duration::from_secs(10)),
             });
             client.tenants.insert(id.clone(), session);
         }

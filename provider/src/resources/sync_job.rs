@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 
 use super::prelude::*;
 
+use crate::graph::ErrorKind;
 use crate::graph::directory::b2b_upn_prefix;
-use crate::graph::sync::{SyncJob as Job, SyncSchema, UserMapping};
+use crate::graph::sync::{ON_DEMAND_CHUNK, SyncJob as Job, SyncSchema, UserMapping};
 use crate::graph::{ReadMode, TenantApi, wait_until};
 
 const USER_TYPES: &[&str] = &["Member", "Guest"];
@@ -180,21 +181,113 @@ fn schema() -> Schema {
     )
 }
 
+/// Private state: users of `provision_on_demand` not provisioned yet (an
+/// apply ran out of time, or Terraform stopped it); the next plan and apply
+/// carry on with them.
+const ON_DEMAND_PENDING: &str = "on_demand_pending";
+/// Provisioning on demand sends no new request when less time than this is
+/// left, which keeps time to read the job back.
+const ON_DEMAND_MARGIN: Duration = Duration::from_secs(15);
+
+/// What provisioning on demand got through.
+#[derive(Default)]
+struct OnDemand {
+    done: Vec<String>,
+    /// Not sent: the operation's time ran out, Graph kept throttling, or
+    /// Terraform cancelled.
+    pending: Vec<String>,
+}
+
+/// Provisions `users` on demand, a few per request at Graph's pace, until
+/// done or until the operation's time is nearly up. It never fails for
+/// lack of time: what is left is returned, to be recorded and resumed, and
+/// the job's next cycle provisions those users anyway.
+async fn provision_on_demand(
+    api: &TenantApi<'_>,
+    sp: &str,
+    job: &str,
+    users: &[String],
+) -> Result<OnDemand, Diagnostics> {
+    let mut out = OnDemand::default();
+    if users.is_empty() {
+        return Ok(out);
+    }
+    let rule = api
+        .synchronization(sp)
+        .provisioning_rule(job)
+        .await
+        .or_diag("Cannot read the job's provisioning rule")?;
+    let paced = api.with_deadline(
+        api.scope()
+            .deadline
+            .checked_sub(ON_DEMAND_MARGIN)
+            .unwrap_or_else(Instant::now),
+    );
+    let mut chunks = users.chunks(ON_DEMAND_CHUNK);
+    for chunk in chunks.by_ref() {
+        match paced
+            .synchronization(sp)
+            .provision_now(job, &rule, chunk)
+            .await
+        {
+            Ok(()) => out.done.extend_from_slice(chunk),
+            Err(e)
+                if matches!(
+                    e.kind,
+                    ErrorKind::Timeout | ErrorKind::Throttled | ErrorKind::Cancelled
+                ) =>
+            {
+                out.pending.extend_from_slice(chunk);
+                break;
+            }
+            Err(e) => return Err(diag::graph("Cannot provision the users on demand", &e).into()),
+        }
+    }
+    for chunk in chunks {
+        out.pending.extend_from_slice(chunk);
+    }
+    Ok(out)
+}
+
+/// Records what provisioning on demand left to do, and says so.
+fn record_pending(private: &mut tfplugin::Private, diags: &mut Diagnostics, od: &OnDemand) {
+    if od.pending.is_empty() {
+        private.remove(ON_DEMAND_PENDING);
+        return;
+    }
+    private.set(ON_DEMAND_PENDING, &od.pending);
+    diags.warning_at(
+        AttributePath::root().attr("provision_on_demand"),
+        "Not every user was provisioned on demand",
+        format!(
+            "{} of {} users were provisioned on demand; {} remain ({}), because the apply ran out of time, Graph kept \
+             throttling, or Terraform stopped it. The job's next cycle provisions them anyway, and the next plan shows \
+             an update of this job that provisions them now (a longer `timeouts` value lets one apply finish).",
+            od.done.len(),
+            od.done.len() + od.pending.len(),
+            od.pending.len(),
+            od.pending.join(", ")
+        ),
+    );
+}
+
 /// What create and update end with: provisions `users` on demand, waits
-/// until they can be read in the target, and reads the job back (`None`
-/// when it disappeared). Also returns the users that did not appear.
+/// until those provisioned can be read in the target, records what is
+/// left, and reads the job back (`None` when it disappeared). Also returns
+/// the users that did not appear in the target.
 async fn provision_and_read_back(
     api: &TenantApi<'_>,
     sp: &str,
     job: &str,
     users: &[String],
+    private: &mut tfplugin::Private,
+    diags: &mut Diagnostics,
 ) -> Result<(Option<Job>, Vec<String>), Diagnostics> {
-    let sync = api.synchronization(sp);
-    sync.provision_on_demand(job, users)
-        .await
-        .or_diag("Cannot provision the users on demand")?;
-    let missing = wait_visible(api, sp, users).await;
-    let current = sync
+    let od = provision_on_demand(api, sp, job, users).await?;
+    let missing = wait_visible(api, sp, &od.done).await;
+    record_pending(private, diags, &od);
+    let current = api
+        .synchronization(sp)
         .job(job, ReadMode::AfterWrite)
         .await
         .or_diag("Cannot read the synchronization job")?;
@@ -297,8 +390,15 @@ impl MtoResource for SyncJob {
                 .or_diag("Cannot start the synchronization job")?;
         }
         let users = planned.provision_on_demand.clone().unwrap_or_default();
-        let (current, missing) =
-            provision_and_read_back(api, &planned.service_principal_id, &job.id, &users).await?;
+        let (current, missing) = provision_and_read_back(
+            api,
+            &planned.service_principal_id,
+            &job.id,
+            &users,
+            &mut resp.private,
+            &mut resp.diags,
+        )
+        .await?;
         let current = current.ok_or_else(|| disappeared(&job.id, "while it was being set up"))?;
         resp.set_state(&applied(&planned, &current));
         warn_missing(&mut resp.diags, &missing);
@@ -370,16 +470,28 @@ impl MtoResource for SyncJob {
                 .await
                 .or_diag("Cannot start or pause the job")?;
         }
+        // Users new to the set, and those an earlier apply left to do.
         let before = prior.provision_on_demand.clone().unwrap_or_default();
-        let added: Vec<String> = planned
+        let pending: Vec<String> = op.private.get(ON_DEMAND_PENDING).unwrap_or_default();
+        let to_do: Vec<String> = planned
             .provision_on_demand
             .clone()
             .unwrap_or_default()
             .into_iter()
-            .filter(|u| !before.iter().any(|b| b.eq_ignore_ascii_case(u)))
+            .filter(|u| {
+                !before.iter().any(|b| b.eq_ignore_ascii_case(u))
+                    || pending.iter().any(|p| p.eq_ignore_ascii_case(u))
+            })
             .collect();
-        let (current, missing) =
-            provision_and_read_back(api, &prior.service_principal_id, job, &added).await?;
+        let (current, missing) = provision_and_read_back(
+            api,
+            &prior.service_principal_id,
+            job,
+            &to_do,
+            &mut resp.private,
+            &mut resp.diags,
+        )
+        .await?;
         let Some(current) = current else {
             resp.state = Value::Null;
             return Err(disappeared(job, "during the update").into());
@@ -431,6 +543,22 @@ impl MtoResource for SyncJob {
         req: &ModifyPlanRequest<'_>,
         resp: &mut ModifyPlanResponse,
     ) {
+        // Users an earlier apply did not get to provision on demand: plan an
+        // update that carries on with them.
+        let pending: Vec<String> = resp.private.get(ON_DEMAND_PENDING).unwrap_or_default();
+        let wanted = req.config.get("provision_on_demand").string_items();
+        let still = pending
+            .iter()
+            .filter(|p| wanted.iter().any(|w| w.eq_ignore_ascii_case(p)))
+            .count();
+        if !req.prior.is_null() && still > 0 {
+            resp.planned.set("status", Value::unknown());
+            resp.diags.warning_at(
+                AttributePath::root().attr("provision_on_demand"),
+                "Users still to provision on demand",
+                format!("An earlier apply left {still} users of provision_on_demand to do; this apply provisions them."),
+            );
+        }
         let quarantined = req.prior.get("status").get("code").as_str() == Some("Quarantine");
         if quarantined && resp.planned.get("enabled").as_bool() != Some(false) {
             let reason = req

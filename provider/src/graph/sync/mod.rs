@@ -32,7 +32,7 @@ pub const POLICY_CHECK_FAILED: &str = "AzureDirectoryB2BManagementPolicyCheckFai
 /// after the target accepts, the check may still see the old policy.
 const POLICY_SETTLE: Duration = Duration::from_secs(60);
 /// Subjects per provisionOnDemand request.
-const ON_DEMAND_CHUNK: usize = 5;
+pub const ON_DEMAND_CHUNK: usize = 5;
 
 /// A synchronization job.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -253,27 +253,32 @@ impl Synchronization<'_> {
             .await
     }
 
-    /// Provisions `users` (object ids in this tenant) right away, several
-    /// per request; Graph allows 5 requests per 10 seconds and its 429s are
-    /// retried with their Retry-After.
-    pub async fn provision_on_demand(self, job: &str, users: &[String]) -> Result<()> {
-        if users.is_empty() {
-            return Ok(());
-        }
+    /// The rule that provisioning on demand names (the schema's first).
+    pub async fn provisioning_rule(self, job: &str) -> Result<String> {
         let schema = self.current_schema(job).await?;
-        let rule = schema.rule_id().unwrap_or_default().to_owned();
-        for chunk in users.chunks(ON_DEMAND_CHUNK) {
-            let subjects: Vec<serde_json::Value> = chunk
-                .iter()
-                .map(|u| serde_json::json!({"objectId": u, "objectTypeName": "User"}))
-                .collect();
-            let body = serde_json::json!({"parameters": [{"ruleId": rule, "subjects": subjects}]});
-            self.api
-                .post(format!("{}/provisionOnDemand", self.job_path(job)), body)
-                .done()
-                .await?;
-        }
-        Ok(())
+        Ok(schema.rule_id().unwrap_or_default().to_owned())
+    }
+
+    /// Provisions up to [`ON_DEMAND_CHUNK`] users (object ids in this
+    /// tenant) right away. Graph allows 5 such requests per 10 seconds per
+    /// job; this waits its turn, so a long list paces itself instead of
+    /// running into 429s (which are still retried with their Retry-After).
+    pub async fn provision_now(self, job: &str, rule: &str, users: &[String]) -> Result<()> {
+        let key = format!("{}/{job}", self.sp.to_ascii_lowercase());
+        self.api
+            .session()
+            .on_demand
+            .wait_turn(&key, self.api.scope())
+            .await?;
+        let subjects: Vec<serde_json::Value> = users
+            .iter()
+            .map(|u| serde_json::json!({"objectId": u, "objectTypeName": "User"}))
+            .collect();
+        let body = serde_json::json!({"parameters": [{"ruleId": rule, "subjects": subjects}]});
+        self.api
+            .post(format!("{}/provisionOnDemand", self.job_path(job)), body)
+            .done()
+            .await
     }
 
     /// Graph's check that both tenants' policies allow synchronization to

@@ -450,7 +450,7 @@ async fn the_user_mapping_is_written_only_when_it_changes_and_keeps_the_rest() {
 }
 
 #[tokio::test]
-async fn provisioning_on_demand_sends_five_users_per_request_with_the_rule() {
+async fn provisioning_on_demand_names_the_rule_and_paces_itself_to_graphs_limit() {
     let fake = Fake::new(|method, _, _| match method {
         "GET" => (200, schema_doc("Member")),
         "POST" => (200, json!({"key": "k", "value": "v"})),
@@ -458,27 +458,29 @@ async fn provisioning_on_demand_sends_five_users_per_request_with_the_rule() {
     })
     .await;
     let api = fake.api();
-    let users: Vec<String> = (0..7).map(|i| format!("user-{i}")).collect();
-    api.synchronization(SP)
-        .provision_on_demand("job", &users)
-        .await
-        .unwrap();
+    let sync = api.synchronization(SP);
+    let rule = sync.provisioning_rule("job").await.unwrap();
+    assert_eq!(rule, "rule-1");
+    let started = std::time::Instant::now();
+    for i in 0..6 {
+        sync.provision_now("job", &rule, &[format!("user-{i}")])
+            .await
+            .unwrap();
+    }
+    // The sixth request waits for the first to leave the 10-second window.
+    assert!(
+        started.elapsed() >= Duration::from_secs(9),
+        "{:?}",
+        started.elapsed()
+    );
     let posts = fake.bodies(
         "POST",
         &format!("/servicePrincipals/{SP}/synchronization/jobs/job/provisionOnDemand"),
     );
-    assert_eq!(posts.len(), 2);
-    assert_eq!(posts[0]["parameters"][0]["ruleId"], "rule-1");
+    assert_eq!(posts.len(), 6);
     assert_eq!(
-        posts[0]["parameters"][0]["subjects"]
-            .as_array()
-            .unwrap()
-            .len(),
-        5
-    );
-    assert_eq!(
-        posts[1]["parameters"][0]["subjects"],
-        json!([{"objectId": "user-5", "objectTypeName": "User"}, {"objectId": "user-6", "objectTypeName": "User"}])
+        posts[5]["parameters"][0],
+        json!({"ruleId": "rule-1", "subjects": [{"objectId": "user-5", "objectTypeName": "User"}]})
     );
 }
 
