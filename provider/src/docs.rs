@@ -54,6 +54,8 @@ pub const RESOURCES: &[TypeFacts] = &[
             "Application.ReadWrite.All",
             "Synchronization.ReadWrite.All",
             "AppRoleAssignment.ReadWrite.All",
+            "User.Read.All",
+            "Group.Read.All",
         ],
         import_id: Some(
             "`<sharing tenant id>/<target tenant id>` (finds the configuration named `MTO_Sync_<target tenant id>`) or `<sharing tenant id>/<target tenant id>/<service principal id>`",

@@ -112,13 +112,13 @@ fn schema() -> Schema {
                 Attribute::new("user_ids", Type::set(Type::String))
                     .optional()
                     .validator(Each(Guid))
-                    .description("Object ids of the users to share (internal members of this tenant)."),
+                    .description("Object ids of the users to share: internal members of this tenant. Checked at plan: an id that is not a user of this tenant, a guest or a B2B user (neither is ever synchronized), or a group fails the plan on this attribute."),
             )
             .attribute(
                 Attribute::new("group_ids", Type::set(Type::String))
                     .optional()
                     .validator(Each(Guid))
-                    .description("Object ids of groups whose direct members are shared."),
+                    .description("Object ids of security groups whose direct members are shared (nested groups are not followed). Checked at plan like `user_ids`: an id that is not a security group of this tenant fails the plan."),
             )
             .attribute(
                 Attribute::bool("auto_redeem")

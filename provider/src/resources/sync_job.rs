@@ -171,7 +171,7 @@ fn schema() -> Schema {
                 Attribute::new("provision_on_demand", Type::set(Type::String))
                     .optional()
                     .validator(Each(Guid))
-                    .description("Users (object ids in this tenant) to provision right away on apply instead of at the next cycle; users added to the set later are provisioned when they are added. Graph allows 5 such requests per 10 seconds."),
+                    .description("Users (object ids in this tenant) to provision right away on apply instead of at the next cycle; users added to the set later are provisioned when they are added. Requests are paced to Graph's limit (5 per 10 seconds, five users each); when the apply's time runs out first, the users left are recorded, a warning says how many, and the next plan shows an update that provisions them (the job's own cycles provision them too)."),
             )
             .attribute(id_attribute("`<tenant_id>/<service_principal_id>/<job_id>`."))
             .attribute(Attribute::string("job_id").computed().use_state_for_unknown().description("Graph's job id."))
