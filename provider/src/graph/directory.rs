@@ -126,6 +126,27 @@ impl Directory<'_> {
         self.api.find(path, ReadMode::Refresh).await
     }
 
+    /// The ids of the users among the direct members of group `id` (nested
+    /// groups are not followed, as cross-tenant synchronization does not).
+    pub async fn group_user_members(self, id: &str) -> Result<Vec<String>> {
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct Member {
+            id: String,
+            #[serde(rename = "@odata.type")]
+            kind: Option<String>,
+        }
+        let members: Vec<Member> = self
+            .api
+            .list(&format!("/groups/{}/members?$select=id", seg(id)))
+            .await?;
+        Ok(members
+            .into_iter()
+            .filter(|m| m.kind.as_deref().is_none_or(|k| k.ends_with(".user")))
+            .map(|m| m.id)
+            .collect())
+    }
+
     /// The UPN of user `id`, or `None` when it has none.
     pub async fn user_principal_name(self, id: &str) -> Result<Option<String>> {
         let user: User = self

@@ -41,6 +41,7 @@ pub struct SyncJobState {
     show_in_address_list: Option<bool>,
     delete_out_of_scope: Option<bool>,
     enabled: Option<bool>,
+    deprovision_on_destroy: Option<bool>,
     provision_on_demand: Option<Vec<String>>,
     id: Option<String>,
     job_id: Option<String>,
@@ -131,7 +132,8 @@ pub const DEFINITION: Definition = Definition {
     type_name: "mto_sync_job",
     schema,
     // create, read, update, delete
-    timeouts: Timeouts::minutes(15, 15, 15, 10),
+    // Deprovisioning waits for a full cycle of the job.
+    timeouts: Timeouts::minutes(15, 15, 15, 30),
 };
 
 fn schema() -> Schema {
@@ -167,6 +169,18 @@ fn schema() -> Schema {
                     .description("Soft-delete users in the target when they leave the shared set (the `Delete` flow type). Default `true`."),
             )
             .attribute(Attribute::bool("enabled").default(true).description("Run the job (`start`) or keep it paused (`pause`). Default `true`."))
+            .attribute(
+                Attribute::bool("deprovision_on_destroy")
+                    .default(true)
+                    .description(
+                        "Un-share on destroy (default `true`): before deleting the job, scope it to no one and restart it, and wait \
+                         (bounded by the `delete` timeout) until a full cycle has run and, where the provider block can read the \
+                         target, the target holds none of the shared users any more (Graph soft-deletes them; they stay in its \
+                         deleted items for 30 days). The target must still accept the source meanwhile, so destroy the target's \
+                         `mto_inbound_acceptance` after this job (Terraform does when the share depends on it). With `false`, \
+                         destroy deletes the job only and the users already provisioned stay in the target, as Graph leaves them.",
+                    ),
+            )
             .attribute(
                 Attribute::new("provision_on_demand", Type::set(Type::String))
                     .optional()
@@ -292,6 +306,141 @@ async fn provision_and_read_back(
         .await
         .or_diag("Cannot read the synchronization job")?;
     Ok((current, missing))
+}
+
+/// Un-shares before the job goes: scopes it to no one (the assignments
+/// belong to the share, so they are left alone), restarts it so the next
+/// cycle re-evaluates everyone, and waits until a cycle that began after
+/// the restart has ended and, where the provider block can read the target,
+/// none of the shared users is left there.
+async fn deprovision(api: &TenantApi<'_>, sp: &str, job: &Job) -> Outcome {
+    let sync = api.synchronization(sp);
+    let before = last_cycle(job);
+    // Who is in the target because of this job, looked up while the
+    // configuration still says (`None`: the target or the scope cannot be
+    // read, and the completed cycle is the only sign).
+    let watch = shared_in_target(api, sp).await;
+    sync.scope_to_nobody(&job.id)
+        .await
+        .or_diag("Cannot scope the job to no one")?;
+    sync.restart(&job.id)
+        .await
+        .or_diag("Cannot restart the job to deprovision")?;
+    sync.set_enabled(&job.id, true)
+        .await
+        .or_diag("Cannot start the job to deprovision")?;
+    let remaining = std::sync::Mutex::new(None::<Vec<String>>);
+    let last = std::sync::Mutex::new(None::<Job>);
+    let done = wait_until(
+        api.scope(),
+        Duration::from_secs(30),
+        "the shared users to leave the target",
+        || async {
+            let Some(now) = sync.job(&job.id, ReadMode::Refresh).await? else {
+                return Ok(Some(()));
+            };
+            let cycled = last_cycle(&now).is_some_and(|c| Some(c.clone()) != before && c.ended);
+            *last.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
+            if !cycled {
+                return Ok(None);
+            }
+            let Some((target_api, upns)) = &watch else {
+                return Ok(Some(()));
+            };
+            let present: Vec<String> = target_api
+                .directory()
+                .users()
+                .await?
+                .into_iter()
+                .filter_map(|u| u.user_principal_name)
+                .filter(|u| upns.iter().any(|p| u.starts_with(p.as_str())))
+                .collect();
+            let empty = present.is_empty();
+            *remaining.lock().unwrap_or_else(|e| e.into_inner()) = Some(present);
+            Ok(empty.then_some(()))
+        },
+    )
+    .await;
+    let Err(e) = done else {
+        return Ok(());
+    };
+    let left = remaining.into_inner().unwrap_or_else(|e| e.into_inner());
+    let last = last.into_inner().unwrap_or_else(|e| e.into_inner());
+    let why = match (&left, last.as_ref().filter(|j| j.is_quarantined())) {
+        (_, Some(q)) => format!(
+            "The job is quarantined ({}): the target no longer accepts synchronization from this tenant. Keep the target's \
+             mto_inbound_acceptance until the users are gone.",
+            q.status
+                .as_ref()
+                .and_then(|s| s.quarantine_reason())
+                .unwrap_or_default()
+        ),
+        (Some(left), _) => format!(
+            "{} shared users are still in the target: {}.",
+            left.len(),
+            left.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+        ),
+        (None, _) => "No cycle of the job has completed since it was restarted.".to_owned(),
+    };
+    Err(Diagnostic::error(
+        "The shared users were not deprovisioned in time",
+        format!(
+            "{why} ({e})\n\nThe job is kept, scoped to no one, and keeps deprovisioning at its next cycles. To finish, run \
+             the destroy (or apply) again, perhaps with a longer `delete` timeout; to delete the job and leave the users \
+             where they are, set deprovision_on_destroy = false and apply before destroying."
+        ),
+    )
+    .at(AttributePath::root().attr("deprovision_on_destroy"))
+    .into())
+}
+
+/// The last cycle of a job, to tell a new one from it.
+#[derive(Clone, Debug, PartialEq)]
+struct Cycle {
+    began: Option<String>,
+    ended: bool,
+}
+
+fn last_cycle(job: &Job) -> Option<Cycle> {
+    let e = job.status.as_ref()?.last_execution.as_ref()?;
+    Some(Cycle {
+        began: e.time_began.clone(),
+        ended: e.time_ended.is_some(),
+    })
+}
+
+/// The Graph API of the target and how the UPNs of this job's users start
+/// there, when the provider block can read both: the configuration's
+/// assigned users and the direct members of its assigned groups.
+async fn shared_in_target<'a>(
+    api: &TenantApi<'a>,
+    sp: &str,
+) -> Option<(TenantApi<'a>, Vec<String>)> {
+    let target = api.synchronization(sp).target_tenant().await.ok()??;
+    let target_api = api.other_tenant(&target).ok()?;
+    let assigned = api.apps().assignments(sp).await.ok()?;
+    let directory = api.directory();
+    let (groups, users): (Vec<_>, Vec<_>) = assigned
+        .into_iter()
+        .partition(|a| a.principal_type.eq_ignore_ascii_case("Group"));
+    let members = futures::future::join_all(
+        groups
+            .iter()
+            .map(|g| directory.group_user_members(&g.principal_id)),
+    )
+    .await;
+    let mut ids: Vec<String> = users.into_iter().map(|a| a.principal_id).collect();
+    for m in members {
+        ids.extend(m.ok()?);
+    }
+    // Concurrent reads share `$batch` round trips.
+    let users = futures::future::join_all(ids.iter().map(|id| directory.user(id))).await;
+    let prefixes = users
+        .into_iter()
+        .filter_map(|u| u.ok().flatten()?.user_principal_name)
+        .map(|upn| b2b_upn_prefix(&upn))
+        .collect();
+    Some((target_api, prefixes))
 }
 
 fn disappeared(job: &str, when: &str) -> Diagnostic {
@@ -509,6 +658,16 @@ impl MtoResource for SyncJob {
         }
         let api = &op.api;
         let sync = api.synchronization(&prior.service_principal_id);
+        let Some(current) = sync
+            .job(job, ReadMode::Refresh)
+            .await
+            .or_diag("Cannot read the synchronization job")?
+        else {
+            return Ok(());
+        };
+        if prior.deprovision_on_destroy != Some(false) {
+            deprovision(api, &prior.service_principal_id, &current).await?;
+        }
         if !sync
             .delete_job(job)
             .await
@@ -588,6 +747,8 @@ impl MtoResource for SyncJob {
             tenant_id: parts[0].clone(),
             service_principal_id: parts[1].clone(),
             job_id: Some(parts[2].clone()),
+            // Configuration only: the default, as a new resource would have.
+            deprovision_on_destroy: Some(true),
             ..Default::default()
         });
         Ok(())

@@ -69,6 +69,7 @@ pub struct SyncStatus {
 #[serde(rename_all = "camelCase", default)]
 pub struct Execution {
     pub state: Option<String>,
+    pub time_began: Option<String>,
     pub time_ended: Option<String>,
     pub count_exported: Option<i64>,
 }
@@ -236,6 +237,33 @@ impl Synchronization<'_> {
                 serde_json::to_value(&schema).expect("a schema serializes"),
             )
             .retry_if(fresh_configuration_error)
+            .done()
+            .await
+    }
+
+    /// Scopes the job to no one (see [`SyncSchema::scope_to_nobody`]).
+    pub async fn scope_to_nobody(self, job: &str) -> Result<()> {
+        let mut schema = self.current_schema(job).await?;
+        schema.scope_to_nobody();
+        self.api
+            .put(
+                format!("{}/schema", self.job_path(job)),
+                serde_json::to_value(&schema).expect("a schema serializes"),
+            )
+            .retry_if(fresh_configuration_error)
+            .done()
+            .await
+    }
+
+    /// Restarts the job: the next cycle re-evaluates every object (the
+    /// watermark, escrows and quarantine are reset; links to the target's
+    /// objects are kept — what the portal's "Restart provisioning" does).
+    pub async fn restart(self, job: &str) -> Result<()> {
+        self.api
+            .post(
+                format!("{}/restart", self.job_path(job)),
+                serde_json::json!({"criteria": {"resetScope": "Watermark, Escrows, QuarantineState"}}),
+            )
             .done()
             .await
     }

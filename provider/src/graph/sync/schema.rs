@@ -44,8 +44,84 @@ pub struct ObjectMapping {
     pub flow_types: Option<String>,
     #[serde(default)]
     pub attribute_mappings: Vec<AttributeMapping>,
+    /// The scoping filter; `null` lets every object in.
+    #[serde(default)]
+    pub scope: Option<Filter>,
     #[serde(flatten)]
     rest: Map<String, Value>,
+}
+
+/// A scoping filter: an object is in scope when any of `groups` holds,
+/// and a group holds when all its clauses hold.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Filter {
+    #[serde(default)]
+    pub groups: Vec<FilterGroup>,
+    /// Objects failing these are not processed at all.
+    #[serde(default)]
+    pub input_filter_groups: Vec<FilterGroup>,
+    #[serde(default)]
+    pub category_filter_groups: Vec<FilterGroup>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+/// Clauses that must all hold.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FilterGroup {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub clauses: Vec<FilterClause>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+/// One condition on a source attribute, e.g. `department EQUALS Sales`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FilterClause {
+    /// `EQUALS`, `NOT EQUALS`, `IS NULL`, `REGEX MATCH`, `Greater_Than`, …
+    pub operator_name: String,
+    pub source_operand_name: String,
+    #[serde(default)]
+    pub target_operand: Option<FilterOperand>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+/// The values a clause compares with.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FilterOperand {
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+/// The name of the filter group that scopes a job to no one while it
+/// deprovisions (see [`SyncSchema::scope_to_nobody`]).
+pub const NOBODY: &str = "terraform-provider-mto: deprovisioning";
+
+impl Filter {
+    /// A filter no object passes: its one clause asks for an attribute every
+    /// object has to be empty.
+    fn nobody(always_set: &str) -> Filter {
+        Filter {
+            groups: vec![FilterGroup {
+                name: NOBODY.to_owned(),
+                clauses: vec![FilterClause {
+                    operator_name: "IS NULL".to_owned(),
+                    source_operand_name: always_set.to_owned(),
+                    target_operand: Some(FilterOperand { values: Vec::new() }),
+                    rest: Map::new(),
+                }],
+                rest: Map::new(),
+            }],
+            ..Filter::default()
+        }
+    }
 }
 
 /// How one target attribute is computed.
@@ -217,6 +293,25 @@ impl SyncSchema {
         })
     }
 
+    /// Scopes every object mapping to no one, with deletes flowing: the
+    /// next full cycle removes from the target everything this job
+    /// provisioned (users soft-deleted, groups deleted), as Microsoft
+    /// documents un-sharing, without touching the configuration's
+    /// assignments (which belong to the share).
+    pub fn scope_to_nobody(&mut self) {
+        for rule in &mut self.synchronization_rules {
+            for m in &mut rule.object_mappings {
+                let always_set = if m.source_object_name.eq_ignore_ascii_case("User") {
+                    "userPrincipalName"
+                } else {
+                    "displayName"
+                };
+                m.scope = Some(Filter::nobody(always_set));
+                m.flow_types = Some("Add, Update, Delete".to_owned());
+            }
+        }
+    }
+
     /// Writes the managed settings into the user mapping; returns whether
     /// anything changed (false also when there is no user mapping).
     pub fn apply_user_settings(&mut self, s: &UserMapping) -> bool {
@@ -257,7 +352,7 @@ mod tests {
             "directories": [{"name": "Azure Active Directory", "objects": []}],
             "synchronizationRules": [{"id": "r1", "name": "USER_INBOUND_USER", "priority": 1,
                 "objectMappings": [
-                    {"sourceObjectName": "Group", "targetObjectName": "Group", "attributeMappings": []},
+                    {"sourceObjectName": "Group", "targetObjectName": "Group", "attributeMappings": [], "scope": null},
                     {"sourceObjectName": "User", "targetObjectName": "User", "name": "Provision Microsoft Entra ID Users",
                      "flowTypes": "Add, Update, Delete", "scope": null, "attributeMappings": [
                         {"targetAttributeName": "displayName", "source": {"type": "Attribute", "name": "displayName", "expression": "[displayName]", "parameters": []}, "flowType": "Always", "matchingPriority": 0},
@@ -334,6 +429,55 @@ mod tests {
             show_in_address_list: true,
             delete_out_of_scope: true
         }));
+    }
+
+    #[test]
+    fn a_job_scoped_to_nobody_keeps_its_mappings_and_deletes() {
+        let mut s = parse(schema_doc());
+        let before = s.user_settings();
+        s.scope_to_nobody();
+        let doc = serde_json::to_value(&s).unwrap();
+        for m in doc["synchronizationRules"][0]["objectMappings"]
+            .as_array()
+            .unwrap()
+        {
+            assert_eq!(m["flowTypes"], "Add, Update, Delete");
+            let clause = &m["scope"]["groups"][0]["clauses"][0];
+            assert_eq!(clause["operatorName"], "IS NULL", "{m:#}");
+            assert_eq!(m["scope"]["groups"][0]["name"], NOBODY);
+        }
+        assert_eq!(
+            doc["synchronizationRules"][0]["objectMappings"][1]["scope"]["groups"][0]["clauses"][0]
+                ["sourceOperandName"],
+            "userPrincipalName"
+        );
+        assert_eq!(
+            s.user_settings().unwrap().user_type,
+            before.unwrap().user_type
+        );
+    }
+
+    #[test]
+    fn a_scoping_filter_reads_as_graph_writes_it() {
+        let s = parse(
+            json!({"synchronizationRules": [{"objectMappings": [{"sourceObjectName": "User", "attributeMappings": [],
+            "scope": {"groups": [{"name": "Engineering only", "clauses": [
+                {"operatorName": "EQUALS", "sourceOperandName": "department", "targetOperand": {"values": ["Engineering"]}}]}],
+                "inputFilterGroups": [], "categoryFilterGroups": []}}]}]}),
+        );
+        let scope = s.synchronization_rules[0].object_mappings[0]
+            .scope
+            .as_ref()
+            .unwrap();
+        assert_eq!(scope.groups[0].clauses[0].source_operand_name, "department");
+        assert_eq!(
+            scope.groups[0].clauses[0]
+                .target_operand
+                .as_ref()
+                .unwrap()
+                .values,
+            ["Engineering"]
+        );
     }
 
     #[test]
