@@ -23,8 +23,9 @@ pub struct Config {
     pub idle_timeout: Duration,
 }
 
-/// Default of [`Config::idle_timeout`].
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default of [`Config::idle_timeout`]: longer than the provider's idle connection pool (60 s),
+/// so the sandbox never closes a kept-alive connection a client is about to reuse.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 
 impl Default for Config {
     fn default() -> Self {

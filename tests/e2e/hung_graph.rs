@@ -64,11 +64,13 @@ fn provider_block(graph: &str, login: &str) -> String {
     )
 }
 
-fn organization(timeouts: &str) -> String {
-    format!(
-        "resource \"mto_organization\" \"this\" {{\n  tenant_id    = \"{}\"\n  display_name = \"Contoso group\"\n{timeouts}}}\n",
+/// An organization in tenant A, reached through these endpoints.
+fn write_organization(ws: &Workspace, graph: &str, login: &str, timeouts: &str) {
+    ws.write_config(&format!(
+        "{}resource \"mto_organization\" \"this\" {{\n  tenant_id    = \"{}\"\n  display_name = \"Contoso group\"\n{timeouts}}}\n",
+        provider_block(graph, login),
         TENANT_A.id
-    )
+    ));
 }
 
 #[test]
@@ -76,11 +78,12 @@ fn a_create_against_a_graph_that_never_answers_fails_within_its_timeout() {
     // Graph and the login endpoint both accept and never answer.
     let proxy = hung_proxy(usize::MAX, None);
     let ws = Workspace::new();
-    ws.write_config(&format!(
-        "{}{}",
-        provider_block(&proxy.url, &proxy.url),
-        organization("  timeouts { create = \"20s\" }\n")
-    ));
+    write_organization(
+        &ws,
+        &proxy.url,
+        &proxy.url,
+        "  timeouts { create = \"20s\" }\n",
+    );
     let started = Instant::now();
     let r = ws.apply();
     let took = started.elapsed();
@@ -99,19 +102,11 @@ fn a_refresh_abandons_a_hung_read_and_sends_it_again() {
     let sb = Sandbox::standard();
     let ws = Workspace::new();
     let upstream: SocketAddr = sb.url.trim_start_matches("http://").parse().unwrap();
-    ws.write_config(&format!(
-        "{}{}",
-        provider_block(&sb.url, &sb.url),
-        organization("")
-    ));
+    write_organization(&ws, &sb.url, &sb.url, "");
     ws.apply().assert_success();
     // Now the first Graph connection of the refresh hangs; the next ones reach the sandbox.
     let proxy = hung_proxy(1, Some(upstream));
-    ws.write_config(&format!(
-        "{}{}",
-        provider_block(&proxy.url, &sb.url),
-        organization("")
-    ));
+    write_organization(&ws, &proxy.url, &sb.url, "");
     let started = Instant::now();
     let r = ws.plan_exit_code();
     let took = started.elapsed();

@@ -645,10 +645,14 @@ impl<'a> Call<'a> {
                 return Err(e);
             }
             let Some(budget) = scope.request_budget(&self.method) else {
-                let mut e = last_err
-                    .unwrap_or_else(|| hung(self.method.as_str(), &self.path, Duration::ZERO));
+                let mut e = last_err.unwrap_or_else(|| {
+                    let mut e = GraphError::new(ErrorKind::Transport, "not sent");
+                    e.method = self.method.to_string();
+                    e.path = strip_query(&self.path);
+                    e
+                });
                 e.message = format!(
-                    "{} (the operation's timeout ran out; raise it in the `timeouts` block)",
+                    "{}: the operation's timeout ran out; raise it in the `timeouts` block",
                     e.message.trim_end()
                 );
                 return Err(e);

@@ -125,25 +125,14 @@ async fn hung_server() -> (String, Arc<AtomicUsize>) {
 
 /// A client whose Graph and login endpoints are set apart.
 fn client_at(graph: &str, login: &str) -> GraphClient {
-    let mut tenants = BTreeMap::new();
-    tenants.insert(
-        TENANT.to_owned(),
-        TenantCredentials {
-            tenant_id: TENANT.into(),
-            client_id: "c".into(),
-            client_secret: Some(SECRET.into()),
-        },
-    );
-    GraphClient::new(&ProviderConfig {
-        tenants,
-        graph_endpoint: graph.parse().unwrap(),
-        login_endpoint: login.parse().unwrap(),
-        replication_grace: Duration::from_secs(0),
-    })
-    .unwrap()
+    client_with(graph, login, SECRET)
 }
 
 fn client(m: &Mock, secret: &str) -> GraphClient {
+    client_with(&m.url, &m.url, secret)
+}
+
+fn client_with(graph: &str, login: &str, secret: &str) -> GraphClient {
     let mut tenants = BTreeMap::new();
     tenants.insert(
         TENANT.to_owned(),
@@ -155,8 +144,8 @@ fn client(m: &Mock, secret: &str) -> GraphClient {
     );
     GraphClient::new(&ProviderConfig {
         tenants,
-        graph_endpoint: m.url.parse().unwrap(),
-        login_endpoint: m.url.parse().unwrap(),
+        graph_endpoint: graph.parse().unwrap(),
+        login_endpoint: login.parse().unwrap(),
         replication_grace: Duration::from_secs(0),
     })
     .unwrap()
