@@ -8,12 +8,11 @@ use std::sync::OnceLock;
 use axum::body::Body;
 use axum::http::Request;
 use libfuzzer_sys::fuzz_target;
-use mto_sandbox::config::{Config, FaultSpec};
-use mto_sandbox::store::Store;
-use mto_sandbox::{AppState, router, seed};
-use tower::ServiceExt;
 
-const TENANT: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
+#[path = "common/world.rs"]
+mod world;
+use world::World;
+
 const SEED: &str = r#"{"tenants":[{"id":"aaaaaaaa-0000-4000-8000-00000000000a","displayName":"A","initialDomain":"a.onmicrosoft.com",
   "apps":[{"clientId":"aaaaaaaa-1111-4000-8000-00000000000a","clientSecret":"s","roles":[
     "MultiTenantOrganization.ReadWrite.All","Policy.ReadWrite.CrossTenantAccess","User.ReadWrite.All",
@@ -34,39 +33,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/aaaaaaaa-0000-4000-8000-00000000000a/oauth2/v2.0/token"),
 ];
 
-struct World {
-    rt: tokio::runtime::Runtime,
-    app: axum::Router,
-    token: String,
-}
-
 fn world() -> &'static World {
     static W: OnceLock<World> = OnceLock::new();
-    W.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let (app, token) = rt.block_on(async {
-            let store = Store::open(None).unwrap();
-            let dir = std::env::temp_dir().join(format!("mto-fuzz-seed-{}.json", std::process::id()));
-            std::fs::write(&dir, SEED).unwrap();
-            seed::apply(&store, &seed::load(&dir).unwrap()).unwrap();
-            let state = AppState::new(store, Config::default(), FaultSpec::default()).unwrap();
-            let app = router(state);
-            let req = Request::post(format!("/{TENANT}/oauth2/v2.0/token"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(Body::from(
-                    "grant_type=client_credentials&client_id=aaaaaaaa-1111-4000-8000-00000000000a&client_secret=s&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default",
-                ))
-                .unwrap();
-            let resp = app.clone().oneshot(req).await.unwrap();
-            let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-            let token = serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["access_token"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            (app, token)
-        });
-        World { rt, app, token }
-    })
+    W.get_or_init(|| World::new("bodies", SEED))
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -81,6 +50,5 @@ fuzz_target!(|data: &[u8]| {
         .header("content-type", content_type)
         .body(Body::from(body.to_vec()))
         .unwrap();
-    let status = w.rt.block_on(async { w.app.clone().oneshot(req).await.unwrap().status() });
-    assert_ne!(status.as_u16(), 500, "{method} {path} answered 500");
+    assert_ne!(w.status(req), 500, "{method} {path} answered 500");
 });

@@ -121,6 +121,16 @@ pub fn schema() -> Schema {
 /// anyone on the path.
 pub fn check_endpoint(raw: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL: {e}."))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        // Never echo them: the URL may hold a password.
+        let mut bare = url.clone();
+        let _ = bare.set_username("");
+        let _ = bare.set_password(None);
+        return Err(format!(
+            "{:?} carries credentials (user:password@); they are refused in an endpoint URL. Give the tenant's credentials in its `tenant` block.",
+            bare.as_str()
+        ));
+    }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(format!("{raw:?} must not carry a query or fragment."));
     }
@@ -271,6 +281,36 @@ mod tests {
         assert!(check_endpoint("ftp://x").is_err());
         assert!(check_endpoint("not a url").is_err());
         assert!(check_endpoint("https://x/?a=1").is_err());
+    }
+
+    #[test]
+    fn endpoints_with_credentials_are_refused_without_echoing_them() {
+        for raw in [
+            "http://user:pass@127.0.0.1:8080",
+            "https://user@graph.microsoft.com",
+            "https://:s3cret@graph.microsoft.com/",
+        ] {
+            let msg = check_endpoint(raw).unwrap_err();
+            assert!(msg.contains("carries credentials"), "{msg}");
+            assert!(!msg.contains("pass@") && !msg.contains("user@"), "{msg}");
+            assert!(!msg.contains("s3cret"), "{msg}");
+        }
+        let mut d = Diagnostics::new();
+        let config = Value::object([
+            (
+                "graph_endpoint",
+                Value::from("http://user:pass@127.0.0.1:1"),
+            ),
+            ("login_endpoint", Value::Null),
+        ]);
+        validate(&config, &mut d);
+        let diag = d.iter().next().unwrap();
+        assert_eq!(diag.path.as_ref().unwrap().to_string(), "graph_endpoint");
+        assert!(
+            diag.detail.contains("carries credentials"),
+            "{}",
+            diag.detail
+        );
     }
 
     fn tenant(id: &str) -> Value {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, FaultSpec, parse_duration};
+use crate::config::{Config, FaultSpec, parse_duration, parse_sync_interval};
 use crate::store::Store;
 use crate::tls::SandboxListener;
 use crate::{AppState, seed};
@@ -53,8 +53,9 @@ pub struct ServeArgs {
     /// Delay before an MTO join, removal or role change is processed (2s, 500ms, PT1M, ...).
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub join_delay: Duration,
-    /// Cross-tenant synchronization cycle interval of started jobs (PT40M, 1s, ...).
-    #[arg(long, default_value = "PT40M", value_parser = parse_duration)]
+    /// Cross-tenant synchronization cycle interval of started jobs (PT40M, 1s, ...; at least
+    /// 100ms).
+    #[arg(long, default_value = "PT40M", value_parser = parse_sync_interval)]
     pub sync_interval: Duration,
     /// Fault injection: throttle=P,unavailable=P,lag=DUR,latency=DUR,seed=N.
     #[arg(long, value_parser = FaultSpec::parse)]
@@ -65,11 +66,38 @@ pub struct ServeArgs {
     /// Allow binding a non-loopback address.
     #[arg(long)]
     pub allow_remote: bool,
+    /// The URL clients reach the sandbox at, for the absolute URLs in answers (`@odata.nextLink`,
+    /// `@odata.context`); default: the listening URL.
+    #[arg(long, value_parser = parse_base_url)]
+    pub base_url: Option<String>,
 }
 
-/// Entry point of the binary: parse, run, map errors to exit code 1.
+/// `--base-url`: an http(s) origin, optionally with a path, without query or fragment.
+fn parse_base_url(s: &str) -> Result<String, String> {
+    let t = s.trim().trim_end_matches('/');
+    let rest = t
+        .strip_prefix("http://")
+        .or_else(|| t.strip_prefix("https://"))
+        .ok_or_else(|| format!("'{s}' is not an http:// or https:// URL"))?;
+    if rest.is_empty() || rest.starts_with('/') || rest.contains(['?', '#', '@', ' ']) {
+        return Err(format!(
+            "'{s}' must be scheme://host[:port][/path], without credentials, query or fragment"
+        ));
+    }
+    Ok(t.to_string())
+}
+
+/// Entry point of the binary: parse, run, map errors (bad arguments included) to exit code 1.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            let text = e.render().to_string();
+            let text = text.trim().strip_prefix("error: ").unwrap_or(text.trim());
+            return fail(text);
+        }
+    };
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -115,6 +143,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         Some(p) => Some(seed::load(p).map_err(|e| e.to_string())?),
         None => None,
     };
+    // Held until the process exits: a second sandbox on the same directory would corrupt the
+    // synchronization engine's bookkeeping (two writers' cycles, two job workers).
+    let _lock = match &args.data {
+        Some(dir) => Some(crate::store::lock_data_dir(dir).map_err(|e| e.to_string())?),
+        None => None,
+    };
     let data = args.data.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(data.as_deref()))
         .await
@@ -133,18 +167,22 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             report.groups
         );
     }
-    let config = Config {
-        join_delay: args.join_delay,
-        sync_interval: args.sync_interval,
-        tls: args.tls,
-    };
-    let state =
-        AppState::new(store, config, args.faults.unwrap_or_default()).map_err(|e| e.to_string())?;
-
     let tcp = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     let local = tcp.local_addr().map_err(|e| e.to_string())?;
+    let scheme = if args.tls { "https" } else { "http" };
+    let config = Config {
+        join_delay: args.join_delay,
+        sync_interval: args.sync_interval,
+        base_url: args
+            .base_url
+            .clone()
+            .unwrap_or_else(|| format!("{scheme}://{local}")),
+        ..Config::default()
+    };
+    let state =
+        AppState::new(store, config, args.faults.unwrap_or_default()).map_err(|e| e.to_string())?;
     let (listener, ca) = if args.tls {
         let dir = match &args.data {
             Some(d) => d.clone(),
@@ -163,7 +201,6 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     };
 
     {
-        let scheme = if args.tls { "https" } else { "http" };
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "mto-sandbox listening on {scheme}://{local}");
         if let Some(ca) = &ca {

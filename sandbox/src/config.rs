@@ -13,29 +13,56 @@ pub struct Config {
     /// Interval of a cross-tenant synchronization cycle (default `PT40M`): a started job's next
     /// cycle is due this long after the previous one ended (see [`crate::sync`]).
     pub sync_interval: Duration,
-    /// Whether the server speaks https (used to build absolute `@odata.nextLink` URLs).
-    pub tls: bool,
+    /// The base URL clients reach the sandbox at (`http(s)://host:port`, no trailing slash):
+    /// absolute URLs in answers (`@odata.nextLink`, `@odata.context`) are built from it, never
+    /// from the request's `Host` header. The CLI sets it to the listening URL (or `--base-url`).
+    pub base_url: String,
+    /// How long a client connection may go without progress: its request headers must arrive
+    /// within it (an idle keep-alive connection is closed after it too), and a request body may
+    /// pause at most this long between chunks.
+    pub idle_timeout: Duration,
 }
+
+/// Default of [`Config::idle_timeout`]: longer than the provider's idle connection pool (60 s),
+/// so the sandbox never closes a kept-alive connection a client is about to reuse.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             join_delay: Duration::from_secs(2),
             sync_interval: Duration::from_secs(40 * 60),
-            tls: false,
+            base_url: "http://localhost".into(),
+            idle_timeout: IDLE_TIMEOUT,
         }
     }
 }
 
+/// The longest duration any option accepts (a year): longer ones are typos, and would overflow
+/// the millisecond arithmetic of due times.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 86400);
+
+/// `secs` as a duration, refusing what is negative, not a number or beyond [`MAX_DURATION`].
+fn checked_secs(secs: f64, s: &str) -> Result<Duration, String> {
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("invalid duration '{s}'"));
+    }
+    if secs > MAX_DURATION.as_secs_f64() {
+        return Err(format!("duration '{s}' is too long (at most 365d)"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
 /// Parse `2s`, `500ms`, `40m`, `1h`, `1.5s`, a bare number of seconds, or ISO-8601 `PT40M` /
-/// `PT1H30M` / `PT0.5S` / `P1D`.
+/// `PT1H30M` / `PT0.5S` / `P1D`; at most [`MAX_DURATION`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     if t.is_empty() {
         return Err("empty duration".into());
     }
     if t.starts_with('P') || t.starts_with('p') {
-        return parse_iso8601(t).ok_or_else(|| format!("invalid ISO-8601 duration '{s}'"));
+        let secs = parse_iso8601(t).ok_or_else(|| format!("invalid ISO-8601 duration '{s}'"))?;
+        return checked_secs(secs, s);
     }
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -54,13 +81,26 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             ));
         }
     };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("invalid duration '{s}'"));
-    }
-    Ok(Duration::from_secs_f64(secs))
+    checked_secs(secs, s)
 }
 
-fn parse_iso8601(s: &str) -> Option<Duration> {
+/// The `--sync-interval` option: a duration of at least 100 ms (zero would run cycles in a hot
+/// loop; a long interval plus `POST /_sandbox/sync/run` gives cycles only on request).
+pub fn parse_sync_interval(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < MIN_SYNC_INTERVAL {
+        return Err(format!(
+            "'{s}' is too short: the interval must be at least 100ms (for cycles only on request use a long one, e.g. 1d, and POST /_sandbox/sync/run)"
+        ));
+    }
+    Ok(d)
+}
+
+/// The shortest `--sync-interval`.
+pub const MIN_SYNC_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Seconds of an ISO-8601 duration.
+fn parse_iso8601(s: &str) -> Option<f64> {
     let s = s.to_ascii_uppercase();
     let rest = s.strip_prefix('P')?;
     let (date, time) = match rest.split_once('T') {
@@ -90,7 +130,7 @@ fn parse_iso8601(s: &str) -> Option<Duration> {
         }
         take(t, &[('H', 3600.0), ('M', 60.0), ('S', 1.0)])?;
     }
-    any.then(|| Duration::from_secs_f64(secs))
+    any.then_some(secs)
 }
 
 /// Fault injection settings (`--faults` and `GET/PUT /_sandbox/faults`).
@@ -158,8 +198,13 @@ impl FaultSpec {
         Ok(f)
     }
 
-    /// Check the probabilities.
+    /// Check the probabilities and durations.
     pub fn validate(&self) -> Result<(), String> {
+        for (name, d) in [("lag", self.lag), ("latency", self.latency)] {
+            if d > MAX_DURATION {
+                return Err(format!("{name} is too long (at most 365d)"));
+            }
+        }
         for (name, p) in [
             ("throttle", self.throttle),
             ("unavailable", self.unavailable),
@@ -218,6 +263,26 @@ mod tests {
         assert!(parse_duration("PT").is_err());
         assert!(parse_duration("2x").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn huge_or_zero_durations_are_errors_not_panics() {
+        for s in [
+            "100000000000000000000000s",
+            "1e30",
+            "99999999999999999999d",
+            "P99999999999999999999D",
+            "PT1e400S",
+            "366d",
+        ] {
+            assert!(parse_duration(s).is_err(), "{s}");
+        }
+        assert_eq!(parse_duration("365d").unwrap(), MAX_DURATION);
+        assert!(parse_sync_interval("0s").is_err());
+        assert!(parse_sync_interval("PT0S").is_err());
+        assert_eq!(parse_sync_interval("1s").unwrap(), Duration::from_secs(1));
+        let f: Result<FaultSpec, _> = serde_json::from_str(r#"{"lag": 18446744073709551615}"#);
+        assert!(f.unwrap().validate().is_err());
     }
 
     #[test]

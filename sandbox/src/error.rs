@@ -195,6 +195,29 @@ impl ApiError {
         ApiError::Forbidden("Insufficient privileges to complete the operation.".into())
     }
 
+    /// 413 for a request body over [`MAX_BODY_BYTES`]. Graph documents the status and its 4 MB
+    /// limit ("request too large (413)"); the code is UNCONFIRMED (the pattern of its gateway
+    /// codes, the status's reason phrase in PascalCase).
+    pub fn payload_too_large() -> Self {
+        ApiError::Other {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "RequestEntityTooLarge",
+            message: format!(
+                "The request is too large: the maximum request size is {} MB.",
+                MAX_BODY_BYTES / (1024 * 1024)
+            ),
+        }
+    }
+
+    /// 408 for a request body that stalled longer than the idle timeout (UNCONFIRMED code).
+    pub fn request_timeout() -> Self {
+        ApiError::Other {
+            status: StatusCode::REQUEST_TIMEOUT,
+            code: "RequestTimeout",
+            message: "The request body was not received in time.".into(),
+        }
+    }
+
     /// 409 `Request_MultipleObjectsWithSameKeyValue`.
     pub fn same_key_conflict(message: impl Into<String>) -> Self {
         ApiError::Conflict {
@@ -343,13 +366,19 @@ impl From<serde_json::Error> for ApiError {
     }
 }
 
-/// The message Graph returns for a body it cannot parse.
+/// Largest request body accepted: Graph's documented 4 MB request limit.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The message Graph returns for a body it cannot parse, or one sent without a `Content-Type`.
 pub const BAD_JSON_MESSAGE: &str = "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.";
+
+/// The message Graph's directory returns for a body whose `Content-Type` is not JSON.
+pub const NOT_JSON_MESSAGE: &str = "Entity only allows writes with a JSON Content-Type header.";
 
 /// JSON body extractor whose rejections are Graph-shaped 400 `BadRequest` errors.
 ///
-/// The content type is not enforced (Graph is lenient about `application/json; charset=...`);
-/// an empty or unparsable body is a 400.
+/// The content type is checked for every Graph write by `routes` (parameters such as
+/// `; charset=utf-8` are accepted); an empty or unparsable body is a 400.
 pub struct GraphJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for GraphJson<T>
@@ -360,9 +389,13 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::bad_request(BAD_JSON_MESSAGE))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::payload_too_large()
+            } else {
+                ApiError::bad_request(BAD_JSON_MESSAGE)
+            }
+        })?;
         parse_json_body(&bytes).map(GraphJson)
     }
 }

@@ -104,23 +104,20 @@ impl AppState {
 
 /// Serve the app on `listener` until `shutdown` completes, then drain open requests for at most
 /// [`SHUTDOWN_GRACE`]. Also runs the background job worker for as long as the server runs.
+///
+/// Connections speak HTTP/1.1 (hyper) with the client timeouts of [`Config::idle_timeout`]: the
+/// request headers must arrive within it — which also closes keep-alive connections left idle
+/// that long — and a request body may stall at most that long (see `routes`).
 pub async fn serve(
     listener: impl Into<SandboxListener>,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::Listener;
+
     let _worker = jobs::start(state.clone());
     let _sync_worker = sync::worker::start(state.clone());
-    let sync = state.sync.clone();
-    let app = router(state).into_make_service_with_connect_info::<PeerAddr>();
-    let (fired_tx, fired_rx) = tokio::sync::oneshot::channel::<()>();
-    let sync_on_signal = sync.clone();
-    let signal = async move {
-        shutdown.await;
-        sync_on_signal.shutdown();
-        let _ = fired_tx.send(());
-    };
-    let server = axum::serve(listener.into(), app).with_graceful_shutdown(signal);
+    let idle = state.config.idle_timeout;
     // Whichever way serving ends, running synchronization cycles stop at their next chunk, so
     // the process can exit promptly.
     struct StopSync(sync::SyncHandle);
@@ -129,18 +126,58 @@ pub async fn serve(
             self.0.shutdown();
         }
     }
-    let _stop_sync = StopSync(sync);
-    tokio::select! {
-        r = server => r,
-        _ = async {
-            if fired_rx.await.is_ok() {
-                tokio::time::sleep(SHUTDOWN_GRACE).await;
-            } else {
-                std::future::pending::<()>().await;
+    let stop_sync = StopSync(state.sync.clone());
+    let app = router(state);
+    let mut listener: SandboxListener = listener.into();
+    // Every connection task holds a receiver of `open`; `stop` tells them to finish.
+    let (open_tx, open_rx) = tokio::sync::watch::channel(());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (io, addr) = tokio::select! {
+            conn = listener.accept() => conn,
+            _ = &mut shutdown => break,
+        };
+        let svc = tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(PeerAddr(addr)));
+                req.map(axum::body::Body::new)
+            },
+        );
+        let (mut stop, open) = (stop_rx.clone(), open_rx.clone());
+        tokio::spawn(async move {
+            let _open = open;
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(idle)
+                .keep_alive(true);
+            let conn = http.serve_connection(
+                hyper_util::rt::TokioIo::new(io),
+                hyper_util::service::TowerToHyperService::new(svc),
+            );
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                _ = stop.changed() => {}
             }
-        } => {
-            tracing::warn!("graceful shutdown timed out after {:?}; closing", SHUTDOWN_GRACE);
-            Ok(())
-        }
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        });
     }
+    drop(stop_sync);
+    drop(listener);
+    drop(stop_tx);
+    drop(open_rx);
+    if tokio::time::timeout(SHUTDOWN_GRACE, open_tx.closed())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "graceful shutdown timed out after {:?}; closing",
+            SHUTDOWN_GRACE
+        );
+    }
+    Ok(())
 }

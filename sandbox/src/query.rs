@@ -170,9 +170,41 @@ fn lex(s: &str) -> Result<Vec<Tok>, ApiError> {
     Ok(out)
 }
 
+/// The deepest `$filter` or `$search` expression tree accepted (nesting of parentheses and
+/// `not`, and length of `and`/`or` chains, which nest too). Every walk over a filter (evaluation,
+/// SQL compilation, dropping it) recurses once per level, so this bound is what keeps a hostile
+/// query from exhausting a worker's stack; it also keeps the compiled SQL far below SQLite's
+/// expression depth limit (1000). Graph's own directory limits are much lower (UNCONFIRMED here:
+/// its OData parser refuses deep recursion, the directory a filter height above 3).
+pub const MAX_FILTER_DEPTH: usize = 100;
+
+fn too_deep() -> ApiError {
+    invalid_filter(&format!(
+        "The query specified in the URI is not valid. The recursion limit has been exceeded (at most {MAX_FILTER_DEPTH} nested or chained expressions)."
+    ))
+}
+
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    /// Current recursion depth of the descent (parentheses and `not`).
+    depth: usize,
+}
+
+/// A parsed sub-expression with the height of its tree.
+type Parsed = (Filter, usize);
+
+/// Join two sub-expressions under `node`, refusing trees taller than [`MAX_FILTER_DEPTH`].
+fn join(
+    (left, lh): Parsed,
+    (right, rh): Parsed,
+    node: fn(Box<Filter>, Box<Filter>) -> Filter,
+) -> Result<Parsed, ApiError> {
+    let h = 1 + lh.max(rh);
+    if h > MAX_FILTER_DEPTH {
+        return Err(too_deep());
+    }
+    Ok((node(Box::new(left), Box::new(right)), h))
 }
 
 impl Parser {
@@ -193,106 +225,129 @@ impl Parser {
         }
     }
 
-    fn or(&mut self) -> Result<Filter, ApiError> {
+    /// Enter one level of recursion, or fail beyond the bound (two levels per tree level: a
+    /// `not(` is a `not` and a parenthesis).
+    fn descend(&mut self) -> Result<(), ApiError> {
+        self.depth += 1;
+        if self.depth > 2 * MAX_FILTER_DEPTH {
+            return Err(too_deep());
+        }
+        Ok(())
+    }
+
+    fn or(&mut self) -> Result<Parsed, ApiError> {
         let mut left = self.and()?;
         while self.peek_kw("or") {
             self.pos += 1;
             let right = self.and()?;
-            left = Filter::Or(Box::new(left), Box::new(right));
+            left = join(left, right, Filter::Or)?;
         }
         Ok(left)
     }
 
-    fn and(&mut self) -> Result<Filter, ApiError> {
+    fn and(&mut self) -> Result<Parsed, ApiError> {
         let mut left = self.unary()?;
         while self.peek_kw("and") {
             self.pos += 1;
             let right = self.unary()?;
-            left = Filter::And(Box::new(left), Box::new(right));
+            left = join(left, right, Filter::And)?;
         }
         Ok(left)
     }
 
-    fn unary(&mut self) -> Result<Filter, ApiError> {
+    fn unary(&mut self) -> Result<Parsed, ApiError> {
         if self.peek_kw("not") {
             self.pos += 1;
-            return Ok(Filter::Not(Box::new(self.unary()?)));
+            self.descend()?;
+            let (inner, h) = self.unary()?;
+            self.depth -= 1;
+            if h + 1 > MAX_FILTER_DEPTH {
+                return Err(too_deep());
+            }
+            return Ok((Filter::Not(Box::new(inner)), h + 1));
         }
         self.primary()
     }
 
-    fn primary(&mut self) -> Result<Filter, ApiError> {
+    fn primary(&mut self) -> Result<Parsed, ApiError> {
         match self.next() {
             Some(Tok::LParen) => {
+                self.descend()?;
                 let f = self.or()?;
+                self.depth -= 1;
                 self.expect(Tok::RParen)?;
                 Ok(f)
             }
-            Some(Tok::Ident(name)) => {
-                let lower = name.to_ascii_lowercase();
-                if (lower == "startswith" || lower == "endswith")
-                    && self.toks.get(self.pos) == Some(&Tok::LParen)
-                {
-                    self.pos += 1;
-                    let prop = match self.next() {
-                        Some(Tok::Ident(p)) => p,
-                        _ => return Err(invalid_filter("expected a property name")),
-                    };
-                    self.expect(Tok::Comma)?;
-                    let value = match self.next() {
-                        Some(Tok::Str(v)) => v,
-                        _ => return Err(invalid_filter("expected a string literal")),
-                    };
-                    self.expect(Tok::RParen)?;
-                    return Ok(if lower == "startswith" {
-                        Filter::StartsWith { prop, value }
-                    } else {
-                        Filter::EndsWith { prop, value }
-                    });
-                }
-                let op = match self.next() {
-                    Some(Tok::Ident(o)) if o.eq_ignore_ascii_case("eq") => Op::Eq,
-                    Some(Tok::Ident(o)) if o.eq_ignore_ascii_case("ne") => Op::Ne,
-                    Some(Tok::Ident(o)) => {
-                        return Err(ApiError::unsupported_query(format!(
-                            "Unsupported query operator '{o}'."
-                        )));
-                    }
-                    _ => return Err(invalid_filter("expected an operator")),
-                };
-                let value = match self.next() {
-                    Some(Tok::Str(s)) => Lit::Str(s),
-                    Some(Tok::Num(n)) => Lit::Num(n),
-                    Some(Tok::Ident(i)) if i == "true" => Lit::Bool(true),
-                    Some(Tok::Ident(i)) if i == "false" => Lit::Bool(false),
-                    Some(Tok::Ident(i)) if i == "null" => Lit::Null,
-                    _ => return Err(invalid_filter("expected a literal")),
-                };
-                Ok(Filter::Cmp {
-                    prop: name,
-                    op,
-                    value,
-                })
-            }
+            Some(Tok::Ident(name)) => self.comparison(name).map(|f| (f, 1)),
             _ => Err(invalid_filter("expected an expression")),
         }
     }
+
+    /// `startswith(prop,'x')`, `endswith(prop,'x')` or `prop op literal`, after `name`.
+    fn comparison(&mut self, name: String) -> Result<Filter, ApiError> {
+        let lower = name.to_ascii_lowercase();
+        if (lower == "startswith" || lower == "endswith")
+            && self.toks.get(self.pos) == Some(&Tok::LParen)
+        {
+            self.pos += 1;
+            let prop = match self.next() {
+                Some(Tok::Ident(p)) => p,
+                _ => return Err(invalid_filter("expected a property name")),
+            };
+            self.expect(Tok::Comma)?;
+            let value = match self.next() {
+                Some(Tok::Str(v)) => v,
+                _ => return Err(invalid_filter("expected a string literal")),
+            };
+            self.expect(Tok::RParen)?;
+            return Ok(if lower == "startswith" {
+                Filter::StartsWith { prop, value }
+            } else {
+                Filter::EndsWith { prop, value }
+            });
+        }
+        let op = match self.next() {
+            Some(Tok::Ident(o)) if o.eq_ignore_ascii_case("eq") => Op::Eq,
+            Some(Tok::Ident(o)) if o.eq_ignore_ascii_case("ne") => Op::Ne,
+            Some(Tok::Ident(o)) => {
+                return Err(ApiError::unsupported_query(format!(
+                    "Unsupported query operator '{o}'."
+                )));
+            }
+            _ => return Err(invalid_filter("expected an operator")),
+        };
+        let value = match self.next() {
+            Some(Tok::Str(s)) => Lit::Str(s),
+            Some(Tok::Num(n)) => Lit::Num(n),
+            Some(Tok::Ident(i)) if i == "true" => Lit::Bool(true),
+            Some(Tok::Ident(i)) if i == "false" => Lit::Bool(false),
+            Some(Tok::Ident(i)) if i == "null" => Lit::Null,
+            _ => return Err(invalid_filter("expected a literal")),
+        };
+        Ok(Filter::Cmp {
+            prop: name,
+            op,
+            value,
+        })
+    }
 }
 
-/// Parse a `$filter` value.
+/// Parse a `$filter` value. Expressions deeper than [`MAX_FILTER_DEPTH`] are a 400.
 pub fn parse_filter(s: &str) -> Result<Filter, ApiError> {
     let mut p = Parser {
         toks: lex(s)?,
         pos: 0,
+        depth: 0,
     };
-    let f = p.or()?;
+    let (f, _) = p.or()?;
     if p.pos != p.toks.len() {
         return Err(invalid_filter("unexpected trailing input"));
     }
     Ok(f)
 }
 
-/// Parse a `$search` value: `"prop:term"` clauses joined by `AND`/`OR`.
+/// Parse a `$search` value: `"prop:term"` clauses joined by `AND`/`OR` (at most
+/// [`MAX_FILTER_DEPTH`] clauses).
 pub fn parse_search(s: &str, allowed: &[&str]) -> Result<Filter, ApiError> {
     let bad = || ApiError::bad_request(format!("Syntax error: invalid $search value '{s}'."));
     let mut clauses: Vec<Filter> = Vec::new();
@@ -314,6 +369,12 @@ pub fn parse_search(s: &str, allowed: &[&str]) -> Result<Filter, ApiError> {
             prop,
             term: term.trim().to_lowercase(),
         });
+        // The clauses become a chain of AND/OR nodes as tall as their number.
+        if clauses.len() > MAX_FILTER_DEPTH {
+            return Err(ApiError::bad_request(format!(
+                "Invalid $search: at most {MAX_FILTER_DEPTH} clauses are supported."
+            )));
+        }
         if rest.is_empty() {
             break;
         }
@@ -568,6 +629,27 @@ mod tests {
         assert!(parse_filter("displayName gt 'a'").is_err());
         assert!(parse_filter("displayName eq").is_err());
         assert!(parse_filter("(displayName eq 'a'").is_err());
+    }
+
+    #[test]
+    fn filter_depth_is_bounded_for_nesting_chains_and_not() {
+        let deep = |n: usize| format!("{}id eq 'x'{}", "(".repeat(n), ")".repeat(n));
+        assert!(parse_filter(&deep(MAX_FILTER_DEPTH - 1)).is_ok());
+        for hostile in [
+            deep(5000),
+            format!("{}id eq 'x'", "not(".repeat(5000)),
+            format!("{}id eq 'x'", "not ".repeat(5000)),
+            vec!["id eq 'x'"; 5000].join(" or "),
+            vec!["id eq 'x'"; 5000].join(" and "),
+            "(".repeat(200_000),
+        ] {
+            let e = parse_filter(&hostile).unwrap_err();
+            assert_eq!(e.status().as_u16(), 400, "{e}");
+        }
+        let chain = vec!["id eq 'x'"; MAX_FILTER_DEPTH].join(" or ");
+        assert!(parse_filter(&chain).is_ok());
+        let clauses = vec![r#""displayName:a""#; MAX_FILTER_DEPTH + 1].join(" OR ");
+        assert!(parse_search(&clauses, &["displayName"]).is_err());
     }
 
     #[test]

@@ -9,8 +9,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::connect_info::Connected;
-use axum::serve::IncomingStream;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -56,7 +54,7 @@ pub struct TlsSetup {
 
 /// Load the CA and server certificate from `dir`, generating them on first use.
 pub fn load_or_create(dir: &Path) -> Result<TlsSetup, TlsError> {
-    std::fs::create_dir_all(dir)?;
+    crate::store::create_private_dir(dir)?;
     let (ca, cert, key) = (
         dir.join(CA_FILE),
         dir.join(SERVER_CERT_FILE),
@@ -125,7 +123,8 @@ fn generate(dir: &Path) -> Result<(), TlsError> {
     Ok(())
 }
 
-/// The peer address of a connection (what `ConnectInfo<PeerAddr>` yields).
+/// The peer address of a connection (what `ConnectInfo<PeerAddr>` yields; `crate::serve` puts
+/// it in every request).
 #[derive(Clone, Copy, Debug)]
 pub struct PeerAddr(pub SocketAddr);
 
@@ -229,12 +228,6 @@ impl axum::serve::Listener for SandboxListener {
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
         Ok(self.local)
-    }
-}
-
-impl Connected<IncomingStream<'_, SandboxListener>> for PeerAddr {
-    fn connect_info(stream: IncomingStream<'_, SandboxListener>) -> Self {
-        PeerAddr(*stream.remote_addr())
     }
 }
 

@@ -436,6 +436,172 @@ fn binary_requires_data_or_in_memory() {
     assert!(!out.status.success());
 }
 
+/// Run `mto-sandbox serve ARGS` to completion (it must not start serving).
+fn serve_fails(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(BIN)
+        .arg("serve")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn binary_data_directory_and_database_are_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("new/data");
+    let p = Proc::start(
+        &[
+            "--data",
+            data.to_str().unwrap(),
+            "--seed",
+            fixture().to_str().unwrap(),
+            "--tls",
+        ],
+        &dir.path().join("log"),
+    );
+    // A write, so the WAL exists too.
+    let c = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let _ = token(&c, &p.url, A_ID, A_CLIENT, "secret-a").await;
+    assert_eq!(mode(&data), 0o700, "data directory");
+    for f in [
+        "sandbox.db",
+        "sandbox.db-wal",
+        "sandbox.db-shm",
+        "sandbox.lock",
+        "ca.key",
+        "server.key",
+    ] {
+        assert_eq!(mode(&data.join(f)), 0o600, "{f}");
+    }
+    drop(p);
+    // A database left world-readable by an older version is tightened at the next start.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        data.join("sandbox.db"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let p = Proc::start(
+        &["--data", data.to_str().unwrap()],
+        &dir.path().join("log2"),
+    );
+    assert_eq!(mode(&data.join("sandbox.db")), 0o600);
+    drop(p);
+}
+
+#[test]
+fn binary_second_serve_on_the_same_data_directory_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_s = data.to_str().unwrap();
+    let first = Proc::start(
+        &["--data", data_s, "--seed", fixture().to_str().unwrap()],
+        &dir.path().join("log"),
+    );
+    let (code, err) = serve_fails(&["--data", data_s]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.starts_with("mto-sandbox: error: "), "{err}");
+    assert!(err.contains("in use by another mto-sandbox"), "{err}");
+    assert!(err.contains(&format!("pid {}", first.pid())), "{err}");
+    // The lock dies with its holder, even by kill -9.
+    let mut first = first;
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let again = Proc::start(&["--data", data_s], &dir.path().join("log2"));
+    again.terminate();
+}
+
+#[test]
+fn binary_out_of_range_durations_exit_1_with_a_clear_message() {
+    for (args, expect) in [
+        (["--sync-interval", "100000000000000000000000s"], "too long"),
+        (["--sync-interval", "99999999999999999999d"], "too long"),
+        (["--join-delay", "P99999999999999999999D"], "too long"),
+        (["--join-delay", "soon"], "invalid duration"),
+        (["--sync-interval", "0s"], "at least 100ms"),
+        (["--sync-interval", "PT0S"], "at least 100ms"),
+        (["--faults", "lag=100000000000000000000000000h"], "too long"),
+    ] {
+        let mut all = vec!["--in-memory"];
+        all.extend(args);
+        let (code, err) = serve_fails(&all);
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert!(err.starts_with("mto-sandbox: error: "), "{args:?}: {err}");
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn binary_builds_next_links_from_its_base_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = fixture();
+    let p = Proc::start(
+        &["--in-memory", "--seed", seed.to_str().unwrap()],
+        &dir.path().join("log"),
+    );
+    let c = client();
+    let tb = token(&c, &p.url, B_ID, B_CLIENT, "secret-b").await;
+    let page = |url: String, host: &'static str| {
+        let (c, tb) = (c.clone(), tb.clone());
+        async move {
+            let r = c
+                .get(url)
+                .bearer_auth(tb)
+                .header("host", host)
+                .send()
+                .await
+                .unwrap();
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let v = page(format!("{}/v1.0/users?$top=1", p.url), "evil.example").await;
+    let next = v["@odata.nextLink"].as_str().unwrap();
+    assert!(
+        next.starts_with(&format!("{}/v1.0/users?", p.url)),
+        "{next}"
+    );
+    drop(p);
+    let p = Proc::start(
+        &[
+            "--in-memory",
+            "--seed",
+            seed.to_str().unwrap(),
+            "--base-url",
+            "https://graph.sandbox.example/",
+        ],
+        &dir.path().join("log2"),
+    );
+    let tb = token(&c, &p.url, B_ID, B_CLIENT, "secret-b").await;
+    let r = c
+        .get(format!("{}/v1.0/users?$top=1", p.url))
+        .bearer_auth(tb)
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    let next = v["@odata.nextLink"].as_str().unwrap();
+    assert!(
+        next.starts_with("https://graph.sandbox.example/v1.0/users?$skiptoken="),
+        "{next}"
+    );
+}
+
 /// A Graph call that must succeed; returns the JSON body (or the text as a JSON string).
 async fn graph(
     c: &reqwest::Client,

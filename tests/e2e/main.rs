@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod examples;
+mod hung_graph;
 mod lifecycle;
 mod membership;
 mod organization;

@@ -7,7 +7,10 @@
 //! (429 with its own Retry-After, 404 after create, ...) applies unchanged.
 //!
 //! Flushes run in spawned tasks, so a caller that is cancelled never
-//! strands the reads that joined its batch.
+//! strands the reads that joined its batch. A flush gives up when the last
+//! of its reads' budgets runs out (each caller also stops waiting at its
+//! own), so a hung Graph never holds a flush, or a token request in it, for
+//! longer than the operations that wait for it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,7 +20,7 @@ use serde::Deserialize;
 use tokio::sync::oneshot;
 
 use super::auth::TokenCache;
-use super::client::{RawResponse, parse_retry_after, read_raw};
+use super::client::{RawResponse, hung, parse_retry_after, read_raw};
 use super::error::{ErrorKind, GraphError};
 
 /// How long the first read waits for company. Terraform starts its parallel
@@ -43,6 +46,8 @@ type Reply = Result<RawResponse, GraphError>;
 struct Pending {
     path: String,
     force_new_token: bool,
+    /// When the caller stops waiting.
+    deadline: Instant,
     reply: oneshot::Sender<Reply>,
 }
 
@@ -66,11 +71,13 @@ impl Batcher {
         }
     }
 
+    /// Sends a read with the next flush; waits for its answer at most `budget`.
     pub async fn submit(
         &self,
         version: &'static str,
         path: &str,
         force_new_token: bool,
+        budget: Duration,
     ) -> Result<RawResponse, GraphError> {
         let (tx, rx) = oneshot::channel();
         let (schedule, full) = {
@@ -79,6 +86,7 @@ impl Batcher {
             q.items.push(Pending {
                 path: path.to_owned(),
                 force_new_token,
+                deadline: Instant::now() + budget,
                 reply: tx,
             });
             let schedule = !q.flush_scheduled;
@@ -107,12 +115,15 @@ impl Batcher {
                 send_all(ctx, version, items).await;
             });
         }
-        rx.await.unwrap_or_else(|_| {
-            Err(GraphError::new(
-                ErrorKind::Transport,
-                "batched read was dropped",
-            ))
-        })
+        match tokio::time::timeout(budget, rx).await {
+            Ok(reply) => reply.unwrap_or_else(|_| {
+                Err(GraphError::new(
+                    ErrorKind::Transport,
+                    "batched read was dropped",
+                ))
+            }),
+            Err(_) => Err(hung("GET", path, budget)),
+        }
     }
 }
 
@@ -141,13 +152,23 @@ struct InnerResponse {
 
 async fn send_chunk(ctx: BatchContext, version: &'static str, items: Vec<Pending>) {
     let force = items.iter().any(|p| p.force_new_token);
+    let Some(until) = items.iter().map(|p| p.deadline).max() else {
+        return;
+    };
+    let budget = until.saturating_duration_since(Instant::now());
     if items.len() == 1 {
         let item = items.into_iter().next().expect("one item");
-        let result = single(&ctx, version, &item.path, force).await;
+        let result =
+            tokio::time::timeout_at(until.into(), single(&ctx, version, &item.path, force))
+                .await
+                .unwrap_or_else(|_| Err(hung("GET", &item.path, budget)));
         let _ = item.reply.send(result);
         return;
     }
-    match batch(&ctx, version, &items, force).await {
+    let answers = tokio::time::timeout_at(until.into(), batch(&ctx, version, &items, force))
+        .await
+        .unwrap_or_else(|_| Err(Outer::Error(hung("POST", "/$batch", budget))));
+    match answers {
         Ok(mut answers) => {
             for (i, item) in items.into_iter().enumerate() {
                 let answer = answers.remove(&i.to_string()).unwrap_or_else(|| {

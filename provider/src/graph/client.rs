@@ -24,6 +24,16 @@ pub const V1: &str = "v1.0";
 pub(super) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// Safety net against hot loops; the deadline is the real bound.
 const MAX_ATTEMPTS: u32 = 60;
+/// The longest one read (GET) waits for its answer, within the operation's remaining time:
+/// Graph answers reads in well under a second, so a read silent this long is hung, and is
+/// abandoned and sent again while the operation has time left. Writes wait as long as the
+/// operation's remaining time allows (sending a create twice is not harmless).
+pub(super) const READ_REQUEST_TIMEOUT: Duration = if cfg!(test) {
+    // The unit tests' hung servers would otherwise hold every test for 30 s.
+    Duration::from_millis(700)
+} else {
+    Duration::from_secs(30)
+};
 
 /// Characters escaped in a path segment (RFC 3986 pchar, and `#`/`?`).
 const SEGMENT: &AsciiSet = &CONTROLS
@@ -98,6 +108,31 @@ impl Scope {
             deadline: Instant::now() + timeout,
         }
     }
+
+    /// How long one exchange may take from now: what is left of the operation, and for a read
+    /// at most [`READ_REQUEST_TIMEOUT`]. `None` once the deadline has passed.
+    pub(super) fn request_budget(&self, method: &Method) -> Option<Duration> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        Some(if *method == Method::GET {
+            left.min(READ_REQUEST_TIMEOUT)
+        } else {
+            left
+        })
+    }
+}
+
+/// A request that got no (complete) answer within its budget: abandoned, like a lost answer.
+pub(super) fn hung(method: &str, path: &str, budget: Duration) -> GraphError {
+    let mut err = GraphError::new(
+        ErrorKind::Transport,
+        format!("no answer from Graph within {budget:.0?}; the request was abandoned"),
+    );
+    err.method = method.to_owned();
+    err.path = strip_query(path);
+    err
 }
 
 /// How a read is sent, which decides what a 404 means.
@@ -135,7 +170,8 @@ impl GraphClient {
                 env!("CARGO_PKG_VERSION")
             ))
             .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
+            // No overall timeout here: every exchange (token, request, body, `$batch` flush) is
+            // bounded by what is left of its operation's `timeouts` (`Scope::request_budget`).
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
@@ -623,6 +659,7 @@ impl<'a> Call<'a> {
         let mut attempt = 0u32;
         let mut force_new_token = false;
         let started = Instant::now();
+        let mut last_err: Option<GraphError> = None;
         loop {
             if scope.cancel.is_cancelled() {
                 let mut e = GraphError::new(
@@ -633,24 +670,48 @@ impl<'a> Call<'a> {
                 e.path = strip_query(&self.path);
                 return Err(e);
             }
-            let outcome = if self.batched {
-                api.session
-                    .batcher
-                    .submit(self.version, &self.path, force_new_token)
-                    .await
-            } else {
-                client
-                    .exchange(
-                        &api.session,
-                        &self.method,
-                        self.version,
-                        &self.path,
-                        self.body.as_ref(),
-                        &self.headers,
-                        &client_request_id,
-                        force_new_token,
-                    )
-                    .await
+            let Some(budget) = scope.request_budget(&self.method) else {
+                let mut e = last_err.unwrap_or_else(|| {
+                    let mut e = GraphError::new(ErrorKind::Transport, "not sent");
+                    e.method = self.method.to_string();
+                    e.path = strip_query(&self.path);
+                    e
+                });
+                e.message = format!(
+                    "{}: the operation's timeout ran out; raise it in the `timeouts` block",
+                    e.message.trim_end()
+                );
+                return Err(e);
+            };
+            let exchange = async {
+                if self.batched {
+                    api.session
+                        .batcher
+                        .submit(self.version, &self.path, force_new_token, budget)
+                        .await
+                } else {
+                    client
+                        .exchange(
+                            &api.session,
+                            &self.method,
+                            self.version,
+                            &self.path,
+                            self.body.as_ref(),
+                            &self.headers,
+                            &client_request_id,
+                            force_new_token,
+                        )
+                        .await
+                }
+            };
+            // Dropping the exchange abandons its connection (and a token request in flight).
+            let outcome = tokio::select! {
+                r = tokio::time::timeout(budget, exchange) => r.unwrap_or_else(|_| {
+                    let mut e = hung(self.method.as_str(), &self.path, budget);
+                    e.client_request_id = Some(client_request_id.clone());
+                    Err(e)
+                }),
+                _ = scope.cancel.cancelled() => continue,
             };
             let err = match outcome {
                 Ok(raw) if (200..300).contains(&raw.status) => {
@@ -700,6 +761,7 @@ impl<'a> Call<'a> {
                 }
                 return Err(err);
             }
+            last_err = Some(err);
             if !delay.is_zero() {
                 tracing::debug!(path = %strip_query(&self.path), attempt, delay_ms = delay.as_millis() as u64, "retrying graph call");
                 tokio::select! {

@@ -3,9 +3,12 @@
 //!
 //! Middleware, outermost first:
 //! 1. `request_layer` (whole app): request ids (`request-id`, `client-request-id` headers and the
-//!    task-local read by [`ApiError`]), panic → Graph-shaped 500, per-route counters, and one
+//!    task-local read by [`ApiError`]), the whole body read up front (at most
+//!    [`MAX_BODY_BYTES`], else 413; a body stalling longer than the idle timeout is a 408), so no
+//!    handler ever waits on a slow client, panic → Graph-shaped 500, per-route counters, and one
 //!    access log line per request.
 //! 2. `faults::fault_layer` (Graph routes only): latency, 429, 503.
+//! 3. `require_json_body` (Graph routes only): a write with a body needs a JSON `Content-Type`.
 //!
 //! Handlers take a [`Ctx`] (authenticated caller, API version, base URL, query options), parse
 //! the request, check the caller's permission, apply the rules of [`crate::directory`] (or the
@@ -24,7 +27,9 @@ pub mod users;
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
-use axum::extract::{FromRequestParts, MatchedPath, OriginalUri, Query, Request, State};
+use axum::extract::{
+    DefaultBodyLimit, FromRequestParts, MatchedPath, OriginalUri, Query, Request, State,
+};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -36,7 +41,9 @@ use serde_json::{Map, Value};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, REQUEST_CTX, RequestCtx};
+use crate::error::{
+    ApiError, BAD_JSON_MESSAGE, MAX_BODY_BYTES, NOT_JSON_MESSAGE, REQUEST_CTX, RequestCtx,
+};
 use crate::query::QueryParams;
 use crate::util::{json_body, new_guid};
 
@@ -70,9 +77,11 @@ pub struct BatchInner;
 pub fn router(state: AppState) -> Router {
     let faults = middleware::from_fn_with_state(state.clone(), crate::faults::fault_layer);
     let v1 = graph_routes()
+        .layer(middleware::from_fn(require_json_body))
         .layer(Extension(ApiVersion::V1))
         .layer(faults.clone());
     let beta = graph_routes()
+        .layer(middleware::from_fn(require_json_body))
         .layer(Extension(ApiVersion::Beta))
         .layer(faults);
     Router::new()
@@ -82,8 +91,72 @@ pub fn router(state: AppState) -> Router {
         .nest("/_sandbox", admin::routes())
         .fallback(unknown_path)
         .method_not_allowed_fallback(method_not_allowed)
+        // `request_layer` enforces the limit while buffering; this lets extractors take it all.
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), request_layer))
         .with_state(state)
+}
+
+/// Read the whole request body, at most [`MAX_BODY_BYTES`], with at most `idle` between chunks.
+async fn buffer_body(req: Request, idle: std::time::Duration) -> Result<Request, ApiError> {
+    use futures::StreamExt;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(ApiError::payload_too_large());
+    }
+    let (parts, body) = req.into_parts();
+    let mut chunks = body.into_data_stream();
+    let mut buf = Vec::new();
+    loop {
+        match tokio::time::timeout(idle, chunks.next()).await {
+            Err(_) => return Err(ApiError::request_timeout()),
+            Ok(None) => break,
+            Ok(Some(Ok(chunk))) => {
+                if buf.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(ApiError::payload_too_large());
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(Some(Err(_))) => {
+                return Err(ApiError::bad_request("The request body could not be read."));
+            }
+        }
+    }
+    Ok(Request::from_parts(parts, axum::body::Body::from(buf)))
+}
+
+/// A Graph write with a body needs a JSON `Content-Type` (any parameters): none is Graph's 400
+/// "Unable to read JSON request payload. Please ensure Content-Type header is set …", another
+/// type its directory's 400 "Entity only allows writes with a JSON Content-Type header.".
+async fn require_json_body(req: Request, next: Next) -> Response {
+    use axum::body::HttpBody;
+    let writes = matches!(
+        *req.method(),
+        axum::http::Method::POST | axum::http::Method::PUT | axum::http::Method::PATCH
+    );
+    let has_body = req.body().size_hint().exact() != Some(0);
+    if writes && has_body {
+        let essence = req.headers().get(header::CONTENT_TYPE).map(|v| {
+            v.to_str()
+                .unwrap_or("")
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+        });
+        match essence {
+            None => return ApiError::bad_request(BAD_JSON_MESSAGE).into_response(),
+            Some(t) if !t.eq_ignore_ascii_case("application/json") => {
+                return ApiError::bad_request(NOT_JSON_MESSAGE).into_response();
+            }
+            Some(_) => {}
+        }
+    }
+    next.run(req).await
 }
 
 /// Graph routes relative to the version prefix.
@@ -315,8 +388,18 @@ async fn request_layer(State(state): State<AppState>, req: Request, next: Next) 
         client_request_id: client_request_id.clone(),
     };
 
+    let idle = state.config.idle_timeout;
     let result = REQUEST_CTX
-        .scope(ctx.clone(), AssertUnwindSafe(next.run(req)).catch_unwind())
+        .scope(
+            ctx.clone(),
+            AssertUnwindSafe(async move {
+                match buffer_body(req, idle).await {
+                    Ok(req) => next.run(req).await,
+                    Err(e) => e.into_response(),
+                }
+            })
+            .catch_unwind(),
+        )
         .await;
     let mut resp = match result {
         Ok(r) => r,
@@ -391,7 +474,8 @@ pub struct Ctx {
     pub caller: Caller,
     /// `/v1.0` or `/beta`.
     pub version: ApiVersion,
-    /// `http(s)://host:port` as the client addressed us.
+    /// `http(s)://host:port` of the sandbox ([`crate::config::Config::base_url`]; never the
+    /// request's `Host` header, which a client controls).
     pub base: String,
     /// Whether the `ConsistencyLevel: eventual` header was sent.
     pub eventual: bool,
@@ -445,14 +529,6 @@ impl FromRequestParts<AppState> for Ctx {
             .get::<ApiVersion>()
             .copied()
             .unwrap_or(ApiVersion::V1);
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
-            .unwrap_or("localhost")
-            .to_string();
-        let scheme = if state.config.tls { "https" } else { "http" };
         let eventual = parts
             .headers
             .get("consistencylevel")
@@ -464,7 +540,7 @@ impl FromRequestParts<AppState> for Ctx {
         Ok(Ctx {
             caller,
             version,
-            base: format!("{scheme}://{host}"),
+            base: state.config.base_url.clone(),
             eventual,
             query,
             visible_before: state.faults.visible_before(),

@@ -135,6 +135,9 @@ pub enum StoreError {
     /// The data directory could not be created.
     #[error("data directory: {0}")]
     Io(#[from] std::io::Error),
+    /// Another process holds the data directory's lock.
+    #[error("{0}")]
+    Locked(String),
 }
 
 /// A connection lent to a store closure ([`Store::read`], [`Store::write`] and their variants);
@@ -169,13 +172,90 @@ struct Shared {
 
 const READERS: usize = 3;
 
+/// Create `dir` (and missing parents) readable by its owner only (0700 on unix). An existing
+/// directory is left as it is.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// Create `path` if missing and make it readable by its owner only (0600 on unix).
+fn make_private_file(path: &Path) -> std::io::Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let f = o.open(path)?;
+    #[cfg(unix)]
+    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    drop(f);
+    Ok(())
+}
+
+/// The exclusive lock of a data directory (`DIR/sandbox.lock`), held while the value lives.
+/// The operating system releases it when the process dies, even by `kill -9`.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: std::fs::File,
+}
+
+/// Lock `dir` (creating it, 0700) for this process, or fail when another process holds it.
+/// Two sandboxes on one directory would run two job workers and two synchronization engines
+/// over one database. [`Store::open`] does not lock, so tests may reopen a directory in-process.
+pub fn lock_data_dir(dir: &Path) -> Result<DataDirLock, StoreError> {
+    use std::io::{Read, Seek, Write};
+    create_private_dir(dir)?;
+    let path = dir.join("sandbox.lock");
+    let mut o = std::fs::OpenOptions::new();
+    o.create(true).truncate(false).read(true).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let mut file = o.open(&path)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            return Err(StoreError::Locked(format!(
+                "the data directory {} is in use by another mto-sandbox{} (lock {}); stop it or use another --data directory",
+                dir.display(),
+                if holder.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pid {holder})")
+                },
+                path.display()
+            )));
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    write!(file, "{}", std::process::id())?;
+    file.flush()?;
+    Ok(DataDirLock { _file: file })
+}
+
 impl Store {
     /// Open (creating if needed) `DIR/sandbox.db`, or a private in-memory database.
     pub fn open(data_dir: Option<&Path>) -> Result<Store, StoreError> {
         let (writer, readers) = match data_dir {
             Some(dir) => {
-                std::fs::create_dir_all(dir)?;
+                // The database holds the token-signing key and client secrets in clear: the
+                // directory is the owner's only (0700) and the files 0600 (SQLite gives its
+                // -wal and -shm files the database's mode).
+                create_private_dir(dir)?;
                 let path = dir.join("sandbox.db");
+                make_private_file(&path)?;
+                for side in ["sandbox.db-wal", "sandbox.db-shm"] {
+                    if dir.join(side).exists() {
+                        make_private_file(&dir.join(side))?;
+                    }
+                }
                 let writer = Connection::open(&path)?;
                 writer.pragma_update(None, "journal_mode", "WAL")?;
                 writer.pragma_update(None, "synchronous", "NORMAL")?;

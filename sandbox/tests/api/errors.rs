@@ -180,8 +180,8 @@ async fn framework_rejections_are_graph_shaped_too() {
     let r = sb.get("/v1.0/users/%E0%A4%A", &ta).await;
     r.expect(400);
     assert_graph_error(&r);
-    // An oversized token request body (axum's 2 MB limit) is 413 with Graph's shape.
-    let big = "a".repeat(3 * 1024 * 1024);
+    // An oversized token request body (over Graph's 4 MB limit) is 413 with Graph's shape.
+    let big = "a".repeat(5 * 1024 * 1024);
     let r = sb.token_request(A.id, &big).await;
     r.expect(413);
     assert_graph_error(&r);

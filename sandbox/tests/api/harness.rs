@@ -56,6 +56,9 @@ pub const BASIC_C: Tenant = Tenant {
     secret: "basic-c",
 };
 
+/// The configured base URL of the test sandbox.
+pub const BASE_URL: &str = "http://sandbox.test";
+
 pub const JOIN_DELAY: Duration = Duration::from_millis(150);
 
 pub fn fixture() -> std::path::PathBuf {
@@ -144,6 +147,11 @@ impl Sandbox {
         config: Config,
         sync_worker: bool,
     ) -> Sandbox {
+        // Requests carry `Host: sandbox.test`; answers must build their URLs from this.
+        let config = Config {
+            base_url: BASE_URL.into(),
+            ..config
+        };
         let store = Store::open(data).expect("open store");
         let seed = seed::load(&fixture()).expect("fixture seed");
         seed::apply(&store, &seed).expect("apply seed");

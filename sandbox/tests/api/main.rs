@@ -8,6 +8,7 @@ mod errors;
 mod faults;
 mod groups;
 mod harness;
+mod limits;
 mod mto;
 mod policy;
 mod sync;

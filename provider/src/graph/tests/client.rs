@@ -245,8 +245,136 @@ async fn concurrent_reads_share_one_batch_and_inner_throttling_is_retried() {
     );
 }
 
+/// Runs `f` and checks it failed with a transport error within `bound`.
+async fn fails_within<
+    F: std::future::Future<Output = Result<T, GraphError>>,
+    T: std::fmt::Debug,
+>(
+    bound: Duration,
+    f: F,
+) -> GraphError {
+    let started = Instant::now();
+    let e = tokio::time::timeout(bound + Duration::from_secs(5), f)
+        .await
+        .expect("the call outlived its deadline by more than 5 s")
+        .unwrap_err();
+    assert!(
+        started.elapsed() < bound + Duration::from_millis(500),
+        "took {:?}, bound {bound:?}: {e:?}",
+        started.elapsed()
+    );
+    e
+}
+
 #[tokio::test]
-async fn cancellation_stops_retries_at_once() {
+async fn a_hung_graph_fails_every_kind_of_call_by_the_operation_deadline() {
+    let m = mock(Arc::new(|_, _, _| (200, vec![], serde_json::json!({})))).await;
+    let (hung, accepted) = hung_server().await;
+    let c = client_at(&hung, &m.url);
+    // A write is bounded by the operation's remaining time (no per-request default).
+    let s = scope(2);
+    let t = c.tenant(TENANT, &s).unwrap();
+    let e = fails_within(
+        Duration::from_secs(2),
+        t.post("/things", serde_json::json!({}))
+            .not_idempotent()
+            .send(),
+    )
+    .await;
+    assert_eq!(e.kind, ErrorKind::Transport);
+    assert!(
+        e.message.contains("no answer from Graph within"),
+        "{}",
+        e.message
+    );
+    // A read, plain or shared through `$batch`, likewise; it is retried while time remains.
+    let s = scope(2);
+    let t = c.tenant(TENANT, &s).unwrap();
+    let before = accepted.load(Ordering::SeqCst);
+    let e = fails_within(Duration::from_secs(2), t.get("/things/1").send()).await;
+    assert_eq!(e.kind, ErrorKind::Transport, "{e:?}");
+    assert!(
+        accepted.load(Ordering::SeqCst) - before >= 2,
+        "a hung read was not sent again"
+    );
+    let s = scope(2);
+    let t = c.tenant(TENANT, &s).unwrap();
+    let (a, b) = tokio::join!(
+        fails_within(Duration::from_secs(2), t.get("/things/1").batched().send()),
+        fails_within(Duration::from_secs(2), t.get("/things/2").batched().send()),
+    );
+    assert_eq!(
+        (a.kind, b.kind),
+        (ErrorKind::Transport, ErrorKind::Transport)
+    );
+    // Paging too.
+    let s = scope(1);
+    let t = c.tenant(TENANT, &s).unwrap();
+    fails_within(Duration::from_secs(1), t.get_all("/things")).await;
+}
+
+#[tokio::test]
+async fn a_hung_login_endpoint_is_bounded_by_the_operation_deadline() {
+    let (hung, _) = hung_server().await;
+    let c = client_at(&hung, &hung);
+    let s = scope(2);
+    let t = c.tenant(TENANT, &s).unwrap();
+    fails_within(
+        Duration::from_secs(2),
+        t.patch("/things/1", serde_json::json!({})).send(),
+    )
+    .await;
+    let s = scope(1);
+    let t = c.tenant(TENANT, &s).unwrap();
+    fails_within(Duration::from_secs(1), t.get("/things/1").batched().send()).await;
+}
+
+#[tokio::test]
+async fn a_hung_read_is_abandoned_and_answered_by_the_next_attempt() {
+    // The first connection hangs; later ones are answered.
+    let n = Arc::new(AtomicUsize::new(0));
+    let n2 = n.clone();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let n = n2.clone();
+        async move {
+            if uri.path().ends_with("/oauth2/v2.0/token") {
+                return axum::Json(
+                    serde_json::json!({"token_type":"Bearer","expires_in":3599,"access_token":"t"}),
+                );
+            }
+            if n.fetch_add(1, Ordering::SeqCst) == 0 {
+                std::future::pending::<()>().await;
+            }
+            axum::Json(serde_json::json!({"id": "1"}))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let c = client_at(&url, &url);
+    let s = scope(10);
+    let started = Instant::now();
+    let v = c
+        .tenant(TENANT, &s)
+        .unwrap()
+        .get("/things/1")
+        .batched()
+        .send()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v["id"], "1");
+    assert_eq!(n.load(Ordering::SeqCst), 2);
+    // Abandoned after the per-read budget, not the operation's 10 s.
+    assert!(
+        started.elapsed() < READ_REQUEST_TIMEOUT + Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn cancellation_stops_retries_and_abandons_a_hung_request_at_once() {
     let m = mock(Arc::new(|_, _, _| {
         (
             503,
@@ -255,24 +383,27 @@ async fn cancellation_stops_retries_at_once() {
         )
     }))
     .await;
-    let c = client(&m, SECRET);
-    let cancel = CancellationToken::new();
-    let s = Scope::new(&cancel, Duration::from_secs(120));
-    let started = Instant::now();
-    let c2 = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        c2.cancel();
-    });
-    let e = c
-        .tenant(TENANT, &s)
-        .unwrap()
-        .get("/x")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Cancelled);
-    assert!(started.elapsed() < Duration::from_secs(2));
+    let (hung, _) = hung_server().await;
+    // Retrying a 503, then waiting on a write Graph never answers.
+    for c in [client(&m, SECRET), client_at(&hung, &m.url)] {
+        let cancel = CancellationToken::new();
+        let s = Scope::new(&cancel, Duration::from_secs(120));
+        let started = Instant::now();
+        let c2 = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            c2.cancel();
+        });
+        let e = c
+            .tenant(TENANT, &s)
+            .unwrap()
+            .put("/x", serde_json::json!({}))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Cancelled);
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
 }
 
 #[tokio::test]

@@ -99,7 +99,40 @@ async fn mock(script: Arc<Script>) -> Mock {
     }
 }
 
+/// A server that accepts connections, reads whatever comes, and never answers: a hung Graph.
+/// Counts the connections it accepted.
+async fn hung_server() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while tokio::io::AsyncReadExt::read(&mut s, &mut buf)
+                    .await
+                    .is_ok_and(|n| n > 0)
+                {}
+                // Keep the socket open (the client gives up first).
+                std::future::pending::<()>().await;
+            });
+        }
+    });
+    (url, accepted)
+}
+
+/// A client whose Graph and login endpoints are set apart.
+fn client_at(graph: &str, login: &str) -> GraphClient {
+    client_with(graph, login, SECRET)
+}
+
 fn client(m: &Mock, secret: &str) -> GraphClient {
+    client_with(&m.url, &m.url, secret)
+}
+
+fn client_with(graph: &str, login: &str, secret: &str) -> GraphClient {
     let mut tenants = BTreeMap::new();
     tenants.insert(
         TENANT.to_owned(),
@@ -111,8 +144,8 @@ fn client(m: &Mock, secret: &str) -> GraphClient {
     );
     GraphClient::new(&ProviderConfig {
         tenants,
-        graph_endpoint: m.url.parse().unwrap(),
-        login_endpoint: m.url.parse().unwrap(),
+        graph_endpoint: graph.parse().unwrap(),
+        login_endpoint: login.parse().unwrap(),
         replication_grace: Duration::from_secs(0),
     })
     .unwrap()
