@@ -306,7 +306,12 @@ fn reconcile(
         }
         let mut current: HashMap<String, bool> = HashMap::new();
         for mid in docs::group_member_ids(tx, target, &tid)? {
-            let managed = docs::get(tx, target, kind::USER, &mid)?.is_some_and(|u| {
+            // A B2B user of this source, live or soft-deleted by the user phase.
+            let doc = match docs::get(tx, target, kind::USER, &mid)? {
+                Some(d) => Some(d),
+                None => docs::get(tx, target, kind::DELETED_USER, &mid)?,
+            };
+            let managed = doc.is_some_and(|u| {
                 u.body
                     .get("_source")
                     .and_then(|s| s.get("tenantId"))
