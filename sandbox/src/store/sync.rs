@@ -557,7 +557,7 @@ pub fn delete_job(c: &Conn, tenant: &str, sp_id: &str, job_id: &str) -> Result<b
         "DELETE FROM sync_jobs WHERE tenant_id = ?1 AND sp_id = ?2 AND job_id = ?3",
         params![tenant, sp_id, job_id],
     )?;
-    for table in ["sync_entries", "sync_group_entries"] {
+    for table in [USER_ENTRIES, GROUP_ENTRIES] {
         c.execute(
             &format!("DELETE FROM {table} WHERE tenant_id = ?1 AND job_id = ?2"),
             params![tenant, job_id],
@@ -569,7 +569,7 @@ pub fn delete_job(c: &Conn, tenant: &str, sp_id: &str, job_id: &str) -> Result<b
 /// Delete everything a service principal owns for synchronization: jobs, their entries, secrets
 /// and app role assignments.
 pub fn delete_sp_state(c: &Conn, tenant: &str, sp_id: &str) -> Result<(), StoreError> {
-    for table in ["sync_entries", "sync_group_entries"] {
+    for table in [USER_ENTRIES, GROUP_ENTRIES] {
         c.execute(
             &format!(
                 "DELETE FROM {table} WHERE tenant_id = ?1 AND job_id IN
@@ -631,6 +631,15 @@ pub fn put_secret(
 // ---------------------------------------------------------------------------------------------
 // Entries and links
 
+/// The table of the jobs' user entries.
+const USER_ENTRIES: &str = "sync_entries";
+/// The table of the jobs' group entries.
+const GROUP_ENTRIES: &str = "sync_group_entries";
+/// The alternativeSecurityId links of B2B users.
+const USER_LINKS: &str = "b2b_links";
+/// The links of provisioned groups.
+const GROUP_LINKS: &str = "group_links";
+
 /// What a job knows about one source user.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -662,10 +671,19 @@ pub fn entries(
     tenant: &str,
     job_id: &str,
 ) -> Result<std::collections::HashMap<String, Entry>, StoreError> {
-    let mut stmt = c.prepare_cached(
+    entries_in(c, USER_ENTRIES, tenant, job_id)
+}
+
+fn entries_in(
+    c: &Conn,
+    table: &str,
+    tenant: &str,
+    job_id: &str,
+) -> Result<std::collections::HashMap<String, Entry>, StoreError> {
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT source_id, target_tenant, target_id, hash, state, error
-         FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2",
-    )?;
+         FROM {table} WHERE tenant_id = ?1 AND job_id = ?2"
+    ))?;
     let rows = stmt.query_map(params![tenant, job_id], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -713,15 +731,27 @@ pub fn put_entry(
     e: &Entry,
     now: i64,
 ) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "INSERT INTO sync_entries
+    put_entry_in(c, USER_ENTRIES, tenant, job_id, source_id, e, now)
+}
+
+fn put_entry_in(
+    c: &Conn,
+    table: &str,
+    tenant: &str,
+    job_id: &str,
+    source_id: &str,
+    e: &Entry,
+    now: i64,
+) -> Result<(), StoreError> {
+    c.prepare_cached(&format!(
+        "INSERT INTO {table}
            (tenant_id, job_id, source_id, target_tenant, target_id, hash, state, error, updated_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (tenant_id, job_id, source_id) DO UPDATE SET
            target_tenant = excluded.target_tenant, target_id = excluded.target_id,
            hash = excluded.hash, state = excluded.state, error = excluded.error,
-           updated_ms = excluded.updated_ms",
-    )?
+           updated_ms = excluded.updated_ms"
+    ))?
     .execute(params![
         tenant,
         job_id,
@@ -743,16 +773,26 @@ pub fn delete_entry(
     job_id: &str,
     source_id: &str,
 ) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "DELETE FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2 AND source_id = ?3",
-    )?
+    delete_entry_in(c, USER_ENTRIES, tenant, job_id, source_id)
+}
+
+fn delete_entry_in(
+    c: &Conn,
+    table: &str,
+    tenant: &str,
+    job_id: &str,
+    source_id: &str,
+) -> Result<(), StoreError> {
+    c.prepare_cached(&format!(
+        "DELETE FROM {table} WHERE tenant_id = ?1 AND job_id = ?2 AND source_id = ?3"
+    ))?
     .execute(params![tenant, job_id, source_id])?;
     Ok(())
 }
 
 /// `restart` with `Full`: forget every entry (the links stay, so objects are re-matched).
 pub fn clear_entries(c: &Conn, tenant: &str, job_id: &str) -> Result<(), StoreError> {
-    for table in ["sync_entries", "sync_group_entries"] {
+    for table in [USER_ENTRIES, GROUP_ENTRIES] {
         c.execute(
             &format!("DELETE FROM {table} WHERE tenant_id = ?1 AND job_id = ?2"),
             params![tenant, job_id],
@@ -763,7 +803,7 @@ pub fn clear_entries(c: &Conn, tenant: &str, job_id: &str) -> Result<(), StoreEr
 
 /// `restart` with `Escrows`: forget failed entries.
 pub fn clear_escrows(c: &Conn, tenant: &str, job_id: &str) -> Result<(), StoreError> {
-    for table in ["sync_entries", "sync_group_entries"] {
+    for table in [USER_ENTRIES, GROUP_ENTRIES] {
         c.execute(
             &format!(
                 "DELETE FROM {table} WHERE tenant_id = ?1 AND job_id = ?2 AND state = 'escrow'
@@ -790,9 +830,18 @@ pub fn entry_counts(
     tenant: &str,
     job_id: &str,
 ) -> Result<std::collections::HashMap<String, i64>, StoreError> {
-    let mut stmt = c.prepare_cached(
-        "SELECT state, count(*) FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2 GROUP BY state",
-    )?;
+    entry_counts_in(c, USER_ENTRIES, tenant, job_id)
+}
+
+fn entry_counts_in(
+    c: &Conn,
+    table: &str,
+    tenant: &str,
+    job_id: &str,
+) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT state, count(*) FROM {table} WHERE tenant_id = ?1 AND job_id = ?2 GROUP BY state"
+    ))?;
     let rows = stmt.query_map(params![tenant, job_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -804,10 +853,20 @@ pub fn find_link(
     source_tenant: &str,
     source_id: &str,
 ) -> Result<Option<String>, StoreError> {
-    Ok(c.prepare_cached(
-        "SELECT target_id FROM b2b_links
-             WHERE target_tenant = ?1 AND source_tenant = ?2 AND source_id = ?3",
-    )?
+    find_link_in(c, USER_LINKS, target_tenant, source_tenant, source_id)
+}
+
+fn find_link_in(
+    c: &Conn,
+    table: &str,
+    target_tenant: &str,
+    source_tenant: &str,
+    source_id: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(c.prepare_cached(&format!(
+        "SELECT target_id FROM {table}
+             WHERE target_tenant = ?1 AND source_tenant = ?2 AND source_id = ?3"
+    ))?
     .query_row(params![target_tenant, source_tenant, source_id], |r| {
         r.get(0)
     })
@@ -822,11 +881,29 @@ pub fn put_link(
     source_id: &str,
     target_id: &str,
 ) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "INSERT INTO b2b_links (target_tenant, source_tenant, source_id, target_id)
+    put_link_in(
+        c,
+        USER_LINKS,
+        target_tenant,
+        source_tenant,
+        source_id,
+        target_id,
+    )
+}
+
+fn put_link_in(
+    c: &Conn,
+    table: &str,
+    target_tenant: &str,
+    source_tenant: &str,
+    source_id: &str,
+    target_id: &str,
+) -> Result<(), StoreError> {
+    c.prepare_cached(&format!(
+        "INSERT INTO {table} (target_tenant, source_tenant, source_id, target_id)
          VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (target_tenant, source_tenant, source_id) DO UPDATE SET target_id = excluded.target_id",
-    )?
+         ON CONFLICT (target_tenant, source_tenant, source_id) DO UPDATE SET target_id = excluded.target_id"
+    ))?
     .execute(params![target_tenant, source_tenant, source_id, target_id])?;
     Ok(())
 }
@@ -838,9 +915,19 @@ pub fn delete_link(
     source_tenant: &str,
     source_id: &str,
 ) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "DELETE FROM b2b_links WHERE target_tenant = ?1 AND source_tenant = ?2 AND source_id = ?3",
-    )?
+    delete_link_in(c, USER_LINKS, target_tenant, source_tenant, source_id)
+}
+
+fn delete_link_in(
+    c: &Conn,
+    table: &str,
+    target_tenant: &str,
+    source_tenant: &str,
+    source_id: &str,
+) -> Result<(), StoreError> {
+    c.prepare_cached(&format!(
+        "DELETE FROM {table} WHERE target_tenant = ?1 AND source_tenant = ?2 AND source_id = ?3"
+    ))?
     .execute(params![target_tenant, source_tenant, source_id])?;
     Ok(())
 }
@@ -854,23 +941,7 @@ pub fn group_entries(
     tenant: &str,
     job_id: &str,
 ) -> Result<std::collections::HashMap<String, Entry>, StoreError> {
-    let mut stmt = c.prepare_cached(
-        "SELECT source_id, target_tenant, target_id, hash, state, error
-         FROM sync_group_entries WHERE tenant_id = ?1 AND job_id = ?2",
-    )?;
-    let rows = stmt.query_map(params![tenant, job_id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            Entry {
-                target_tenant: r.get(1)?,
-                target_id: r.get(2)?,
-                hash: r.get(3)?,
-                state: r.get(4)?,
-                error: r.get(5)?,
-            },
-        ))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    entries_in(c, GROUP_ENTRIES, tenant, job_id)
 }
 
 /// Insert or replace a group entry.
@@ -882,27 +953,7 @@ pub fn put_group_entry(
     e: &Entry,
     now: i64,
 ) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "INSERT INTO sync_group_entries
-           (tenant_id, job_id, source_id, target_tenant, target_id, hash, state, error, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT (tenant_id, job_id, source_id) DO UPDATE SET
-           target_tenant = excluded.target_tenant, target_id = excluded.target_id,
-           hash = excluded.hash, state = excluded.state, error = excluded.error,
-           updated_ms = excluded.updated_ms",
-    )?
-    .execute(params![
-        tenant,
-        job_id,
-        source_id,
-        e.target_tenant,
-        e.target_id,
-        e.hash,
-        e.state,
-        e.error,
-        now
-    ])?;
-    Ok(())
+    put_entry_in(c, GROUP_ENTRIES, tenant, job_id, source_id, e, now)
 }
 
 /// Remove a group entry.
@@ -912,11 +963,7 @@ pub fn delete_group_entry(
     job_id: &str,
     source_id: &str,
 ) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "DELETE FROM sync_group_entries WHERE tenant_id = ?1 AND job_id = ?2 AND source_id = ?3",
-    )?
-    .execute(params![tenant, job_id, source_id])?;
-    Ok(())
+    delete_entry_in(c, GROUP_ENTRIES, tenant, job_id, source_id)
 }
 
 /// Counts of a job's group entries by state.
@@ -925,12 +972,7 @@ pub fn group_entry_counts(
     tenant: &str,
     job_id: &str,
 ) -> Result<std::collections::HashMap<String, i64>, StoreError> {
-    let mut stmt = c.prepare_cached(
-        "SELECT state, count(*) FROM sync_group_entries WHERE tenant_id = ?1 AND job_id = ?2
-         GROUP BY state",
-    )?;
-    let rows = stmt.query_map(params![tenant, job_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    entry_counts_in(c, GROUP_ENTRIES, tenant, job_id)
 }
 
 /// The target group a source group was provisioned as.
@@ -940,14 +982,7 @@ pub fn find_group_link(
     source_tenant: &str,
     source_id: &str,
 ) -> Result<Option<String>, StoreError> {
-    Ok(c.prepare_cached(
-        "SELECT target_id FROM group_links
-             WHERE target_tenant = ?1 AND source_tenant = ?2 AND source_id = ?3",
-    )?
-    .query_row(params![target_tenant, source_tenant, source_id], |r| {
-        r.get(0)
-    })
-    .optional()?)
+    find_link_in(c, GROUP_LINKS, target_tenant, source_tenant, source_id)
 }
 
 /// Record the link of a source group to its target group.
@@ -958,13 +993,14 @@ pub fn put_group_link(
     source_id: &str,
     target_id: &str,
 ) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "INSERT INTO group_links (target_tenant, source_tenant, source_id, target_id)
-         VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (target_tenant, source_tenant, source_id) DO UPDATE SET target_id = excluded.target_id",
-    )?
-    .execute(params![target_tenant, source_tenant, source_id, target_id])?;
-    Ok(())
+    put_link_in(
+        c,
+        GROUP_LINKS,
+        target_tenant,
+        source_tenant,
+        source_id,
+        target_id,
+    )
 }
 
 /// Forget the link of a source group.
@@ -974,9 +1010,5 @@ pub fn delete_group_link(
     source_tenant: &str,
     source_id: &str,
 ) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "DELETE FROM group_links WHERE target_tenant = ?1 AND source_tenant = ?2 AND source_id = ?3",
-    )?
-    .execute(params![target_tenant, source_tenant, source_id])?;
-    Ok(())
+    delete_link_in(c, GROUP_LINKS, target_tenant, source_tenant, source_id)
 }

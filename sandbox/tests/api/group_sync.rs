@@ -178,18 +178,13 @@ async fn a_group_leaving_the_scope_is_deleted_in_the_target() {
 async fn microsoft_365_groups_are_not_provisioned() {
     let sb = Sandbox::new();
     let (s, _) = share_team(&sb, true).await;
-    let tok = sb.token(&GROUPS_A).await;
-    let r = sb
-        .call(
-            "POST",
-            "/v1.0/groups",
-            Some(&tok),
-            Some(
-                json!({"displayName": "Lunch", "mailEnabled": true, "mailNickname": "lunch",
+    let r = post_group(
+        &sb,
+        &GROUPS_A,
+        json!({"displayName": "Lunch", "mailEnabled": true, "mailNickname": "lunch",
                 "securityEnabled": false, "groupTypes": ["Unified"]}),
-            ),
-        )
-        .await;
+    )
+    .await;
     r.expect(201);
     assign(&sb, &A, &s, r.json["id"].as_str().unwrap())
         .await

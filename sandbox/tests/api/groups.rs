@@ -71,24 +71,12 @@ async fn organization_returns_the_callers_tenant_with_initial_domain() {
 // ---------------------------------------------------------------------------------------------
 // Group lifecycle and members through Graph
 
-fn security_group(name: &str, nick: &str) -> serde_json::Value {
-    serde_json::json!({"displayName": name, "mailEnabled": false, "mailNickname": nick,
-        "securityEnabled": true})
-}
-
 #[tokio::test]
 async fn group_create_is_201_with_the_default_property_set() {
     let sb = Sandbox::new();
     grant_group_writer(&sb);
     let tok = sb.token(&GROUPS_A).await;
-    let r = sb
-        .call(
-            "POST",
-            "/v1.0/groups",
-            Some(&tok),
-            Some(security_group("Finance", "finance")),
-        )
-        .await;
+    let r = post_group(&sb, &GROUPS_A, security_group("Finance", "finance")).await;
     r.expect(201);
     assert_eq!(r.json["displayName"], "Finance");
     assert_eq!(r.json["securityEnabled"], true);
@@ -120,14 +108,7 @@ async fn group_create_without_a_required_property_is_400() {
         r.expect(400);
         assert!(r.message().contains(missing), "{}", r.message());
     }
-    let r = sb
-        .call(
-            "POST",
-            "/v1.0/groups",
-            Some(&tok),
-            Some(security_group("Finance", "has space")),
-        )
-        .await;
+    let r = post_group(&sb, &GROUPS_A, security_group("Finance", "has space")).await;
     r.expect(400);
     let mut read_only = security_group("Finance", "finance");
     read_only["id"] = serde_json::json!("aaaaaaaa-9999-4000-8000-000000000001");
@@ -255,14 +236,7 @@ async fn group_writes_need_group_permissions_and_members_need_group_member_permi
     grant_group_writer(&sb);
     // Tenant A's main app has Group.Read.All only.
     let ta = sb.token(&A).await;
-    let r = sb
-        .call(
-            "POST",
-            "/v1.0/groups",
-            Some(&ta),
-            Some(security_group("Finance", "finance")),
-        )
-        .await;
+    let r = post_group(&sb, &A, security_group("Finance", "finance")).await;
     r.expect(403);
     assert_eq!(r.code(), "Authorization_RequestDenied");
     let id = create_group(&sb, "Finance").await;
@@ -301,15 +275,9 @@ async fn group_writes_need_group_permissions_and_members_need_group_member_permi
     .await
     .expect(204);
     // Directory.ReadWrite.All (tenant B's app) covers everything.
-    let tb = sb.token(&B).await;
-    sb.call(
-        "POST",
-        "/v1.0/groups",
-        Some(&tb),
-        Some(security_group("Ops", "ops")),
-    )
-    .await
-    .expect(201);
+    post_group(&sb, &B, security_group("Ops", "ops"))
+        .await
+        .expect(201);
 }
 
 #[tokio::test]

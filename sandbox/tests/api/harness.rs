@@ -501,17 +501,22 @@ pub async fn put_schema(sb: &Sandbox, s: &Share, schema: &Value) -> Resp {
     .await
 }
 
-/// Change the user object mapping of a job's schema.
-pub async fn edit_user_mapping(sb: &Sandbox, s: &Share, f: impl FnOnce(&mut Value)) {
+/// Change the object mapping of `object` (`User`, `Group`) in a job's schema.
+pub async fn edit_mapping(sb: &Sandbox, s: &Share, object: &str, f: impl FnOnce(&mut Value)) {
     let mut schema = schema_of(sb, s).await;
     let mapping = schema["synchronizationRules"][0]["objectMappings"]
         .as_array_mut()
         .unwrap()
         .iter_mut()
-        .find(|m| m["sourceObjectName"] == "User")
+        .find(|m| m["sourceObjectName"] == object)
         .unwrap();
     f(mapping);
     put_schema(sb, s, &schema).await.expect(204);
+}
+
+/// Change the user object mapping of a job's schema.
+pub async fn edit_user_mapping(sb: &Sandbox, s: &Share, f: impl FnOnce(&mut Value)) {
+    edit_mapping(sb, s, "User", f).await;
 }
 
 pub fn report<'a>(reports: &'a [Value], s: &Share) -> &'a Value {
@@ -531,15 +536,7 @@ pub async fn deleted_in(sb: &Sandbox, t: &Tenant, id: &str) -> bool {
 
 /// Change the group object mapping of a job's schema.
 pub async fn edit_group_mapping(sb: &Sandbox, s: &Share, f: impl FnOnce(&mut Value)) {
-    let mut schema = schema_of(sb, s).await;
-    let mapping = schema["synchronizationRules"][0]["objectMappings"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|m| m["sourceObjectName"] == "Group")
-        .unwrap();
-    f(mapping);
-    put_schema(sb, s, &schema).await.expect(204);
+    edit_mapping(sb, s, "Group", f).await;
 }
 
 /// Set one synchronization secret of a configuration of tenant A.
@@ -626,21 +623,23 @@ pub fn bulk_users(sb: &Sandbox, t: &Tenant, name: &str, n: usize) {
 // ---------------------------------------------------------------------------------------------
 // Groups
 
+/// `POST /groups` in tenant A with the token of `app`.
+pub async fn post_group(sb: &Sandbox, app: &Tenant, body: Value) -> Resp {
+    let tok = sb.token(app).await;
+    sb.call("POST", "/v1.0/groups", Some(&tok), Some(body))
+        .await
+}
+
+/// The body of a new security group.
+pub fn security_group(name: &str, nick: &str) -> Value {
+    serde_json::json!({"displayName": name, "mailEnabled": false, "mailNickname": nick,
+        "securityEnabled": true})
+}
+
 /// Create a security group in tenant A through Graph (with [`GROUPS_A`]); returns its id.
 pub async fn create_group(sb: &Sandbox, name: &str) -> String {
-    let tok = sb.token(&GROUPS_A).await;
     let nick: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-    let r = sb
-        .call(
-            "POST",
-            "/v1.0/groups",
-            Some(&tok),
-            Some(
-                serde_json::json!({"displayName": name, "mailEnabled": false,
-                "mailNickname": nick, "securityEnabled": true}),
-            ),
-        )
-        .await;
+    let r = post_group(sb, &GROUPS_A, security_group(name, &nick)).await;
     r.expect(201);
     r.json["id"].as_str().unwrap().to_string()
 }
