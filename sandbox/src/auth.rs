@@ -158,6 +158,12 @@ pub enum Access {
     GroupRead,
     /// GET group members.
     GroupMemberRead,
+    /// POST groups.
+    GroupCreate,
+    /// PATCH/DELETE groups.
+    GroupWrite,
+    /// POST/DELETE group members ($ref).
+    GroupMemberWrite,
     /// GET /organization.
     OrganizationRead,
     /// GET applications and service principals.
@@ -242,6 +248,29 @@ pub const PERMISSIONS: &[(Access, &str, &[&str])] = &[
             "Group.Read.All",
             "Group.ReadWrite.All",
             "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    ),
+    (
+        Access::GroupCreate,
+        "POST groups",
+        &[
+            "Group.Create",
+            "Group.ReadWrite.All",
+            "Directory.ReadWrite.All",
+        ],
+    ),
+    (
+        Access::GroupWrite,
+        "PATCH/DELETE groups/{id}",
+        &["Group.ReadWrite.All", "Directory.ReadWrite.All"],
+    ),
+    (
+        Access::GroupMemberWrite,
+        "POST groups/{id}/members/$ref, DELETE groups/{id}/members/{id}/$ref",
+        &[
+            "GroupMember.ReadWrite.All",
+            "Group.ReadWrite.All",
             "Directory.ReadWrite.All",
         ],
     ),
@@ -425,6 +454,9 @@ mod tests {
             Access::UserWrite,
             Access::GroupRead,
             Access::GroupMemberRead,
+            Access::GroupCreate,
+            Access::GroupWrite,
+            Access::GroupMemberWrite,
             Access::OrganizationRead,
             Access::ApplicationRead,
             Access::ApplicationWrite,

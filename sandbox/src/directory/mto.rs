@@ -18,6 +18,11 @@ use crate::util::{ZERO_GUID, new_guid, now_ms, parse_guid, seed_guid};
 /// Maximum number of active tenants in one MTO (reference §2.3).
 pub const MAX_ACTIVE_TENANTS: usize = 100;
 
+/// Maximum number of internal users of the owner or the joiner for a join to succeed. Graph
+/// documents that the limit exists ("The owner or joiner tenant exceeds the maximum number of
+/// internal users per tenant"), not its value: UNCONFIRMED, 100,000.
+pub const MAX_INTERNAL_USERS: i64 = 100_000;
+
 /// The join request of a tenant that never sent one.
 pub fn default_join_request(tenant: &str) -> JoinRequest {
     JoinRequest {
@@ -443,6 +448,18 @@ fn complete_join(tx: &Conn, joiner: &str) -> Result<(), StoreError> {
                 jr,
                 "This tenant already belongs to another multi-tenant organization.".into(),
             );
+        }
+        for (who, t) in [("joining", joiner), ("owner", owner.as_str())] {
+            let n = crate::store::docs::internal_user_count(tx, t)?;
+            if n > MAX_INTERNAL_USERS {
+                return fail(
+                    tx,
+                    jr,
+                    format!(
+                        "The {who} tenant {t} has {n} internal users, more than the maximum of {MAX_INTERNAL_USERS} internal users per tenant of a multi-tenant organization."
+                    ),
+                );
+            }
         }
         let rows = mto::members(tx, &org.org_id)?;
         if rows.iter().filter(|m| m.is_in()).count() >= MAX_ACTIVE_TENANTS {

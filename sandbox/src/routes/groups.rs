@@ -1,12 +1,16 @@
-//! Groups (seeded, read-only) and the organization.
+//! Groups and the organization.
 //!
 //! ```text
-//! GET  /groups                ($select, $filter, $search, $top, $count)
-//! GET  /groups/{id}
-//! GET  /groups/{id}/members   (users, with @odata.type)
-//! GET  /organization
-//! GET  /organization/{id}
+//! GET|POST          /groups                             ($select, $filter, $search, $top, $count)
+//! GET|PATCH|DELETE  /groups/{id}
+//! GET               /groups/{id}/members                (users and groups, with @odata.type)
+//! POST              /groups/{id}/members/$ref           (204; {"@odata.id": ".../directoryObjects/{id}"})
+//! DELETE            /groups/{id}/members/{memberId}/$ref (204)
+//! GET               /organization
+//! GET               /organization/{id}
 //! ```
+//!
+//! The rules (required properties, member references, errors) are in [`crate::directory::groups`].
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,14 +18,19 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::users::{Listing, USER_DEFAULT, USER_PROPS, list_paged};
-use super::{Ctx, collection_fragment, entity_fragment, json_response, with_context};
+use super::{
+    Ctx, collection_fragment, entity_fragment, expect_object, json_response, no_content,
+    with_context,
+};
 use crate::AppState;
 use crate::auth::Access;
 use crate::directory::groups;
-use crate::error::{ApiError, GraphPath};
+use crate::error::{ApiError, GraphJson, GraphPath};
 use crate::query::project;
+use crate::store::docs::kind::USER;
 use crate::store::docs::{self, kind};
 use crate::store::tenants::{self, Tenant};
+use crate::util::now_ms;
 use crate::util::{parse_guid, rfc3339};
 
 /// Default properties of a group.
@@ -99,7 +108,7 @@ pub async fn get_group(
     Ok(json_response(StatusCode::OK, &body))
 }
 
-/// `GET /groups/{id}/members` — the users in the group (not paged: seeded groups are small).
+/// `GET /groups/{id}/members` — the direct members, users and groups (not paged).
 pub async fn list_members(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -109,16 +118,21 @@ pub async fn list_members(
     let select = ctx.select(USER_PROPS, "user")?;
     let key = parse_guid(&id).ok_or_else(|| ApiError::resource_not_found(&id))?;
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
-    let users = st
+    let members = st
         .store
-        .read_with(move |c| groups::member_users(c, &t, &key, vb))
+        .read_with(move |c| groups::members(c, &t, &key, vb))
         .await?;
-    let value: Vec<Value> = users
+    let value: Vec<Value> = members
         .into_iter()
-        .map(|u| {
+        .map(|(d, k)| {
             let mut m = Map::new();
-            m.insert("@odata.type".into(), json!("#microsoft.graph.user"));
-            m.extend(project(&u.body, select.as_deref(), USER_DEFAULT));
+            if k == USER {
+                m.insert("@odata.type".into(), json!("#microsoft.graph.user"));
+                m.extend(project(&d.body, select.as_deref(), USER_DEFAULT));
+            } else {
+                m.insert("@odata.type".into(), json!("#microsoft.graph.group"));
+                m.extend(project(&d.body, select.as_deref(), GROUP_DEFAULT));
+            }
             Value::Object(m)
         })
         .collect();
@@ -127,6 +141,99 @@ pub async fn list_members(
         "value": value,
     });
     Ok(json_response(StatusCode::OK, &body))
+}
+
+/// `POST /groups` — 201 with the group. Requires `displayName`, `mailEnabled`, `mailNickname`
+/// and `securityEnabled`, like Graph; `members@odata.bind` adds members.
+pub async fn create_group(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    GraphJson(body): GraphJson<Value>,
+) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::GroupCreate)?;
+    let body = expect_object(body)?;
+    groups::check_body(&body, groups::GROUP_CREATE)?;
+    let t = ctx.tenant().to_string();
+    let doc = st
+        .store
+        .write_with(move |tx| groups::create_group(tx, &t, &body, now_ms()))
+        .await?;
+    let body = with_context(
+        ctx.context("groups/$entity"),
+        project(&doc, None, GROUP_DEFAULT),
+    );
+    Ok(json_response(StatusCode::CREATED, &body))
+}
+
+/// `PATCH /groups/{id}` — 204.
+pub async fn patch_group(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    GraphPath(id): GraphPath<String>,
+    GraphJson(body): GraphJson<Value>,
+) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::GroupWrite)?;
+    let body = expect_object(body)?;
+    groups::check_body(&body, groups::GROUP_UPDATE)?;
+    let t = ctx.tenant().to_string();
+    st.store
+        .write_with(move |tx| groups::update_group(tx, &t, &id, &body))
+        .await?;
+    Ok(no_content())
+}
+
+/// `DELETE /groups/{id}` — 204.
+pub async fn delete_group(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    GraphPath(id): GraphPath<String>,
+) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::GroupWrite)?;
+    let t = ctx.tenant().to_string();
+    st.store
+        .write_with(move |tx| groups::delete_group(tx, &t, &id))
+        .await?;
+    Ok(no_content())
+}
+
+/// `POST /groups/{id}/members/$ref` `{"@odata.id": ".../directoryObjects/{id}"}` — 204; 400 if
+/// it is already a member, 404 if the object does not exist.
+pub async fn add_member(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    GraphPath(id): GraphPath<String>,
+    GraphJson(body): GraphJson<Value>,
+) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::GroupMemberWrite)?;
+    let body = expect_object(body)?;
+    let url = body
+        .get("@odata.id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "The request body must be {\"@odata.id\": \"https://graph.microsoft.com/v1.0/directoryObjects/{id}\"}.",
+            )
+        })?;
+    let member = groups::reference_id(url)?;
+    let t = ctx.tenant().to_string();
+    st.store
+        .write_with(move |tx| groups::add_member(tx, &t, &id, &member))
+        .await?;
+    Ok(no_content())
+}
+
+/// `DELETE /groups/{id}/members/{memberId}/$ref` — 204; 404 if it is not a member.
+pub async fn remove_member(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    GraphPath((id, member)): GraphPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::GroupMemberWrite)?;
+    let t = ctx.tenant().to_string();
+    st.store
+        .write_with(move |tx| groups::remove_member(tx, &t, &id, &member))
+        .await?;
+    Ok(no_content())
 }
 
 const ORG_PROPS: &[&str] = &[

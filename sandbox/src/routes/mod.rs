@@ -34,7 +34,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Extension, Router};
 use futures::FutureExt;
 use serde_json::{Map, Value};
@@ -211,9 +211,14 @@ fn graph_routes() -> Router<AppState> {
         .route("/users/{id}", get(users::get_user).patch(users::patch_user).delete(users::delete_user))
         .route("/directory/deletedItems/microsoft.graph.user", get(users::list_deleted_users))
         .route("/directory/deletedItems/{id}", get(users::get_deleted_item))
-        .route("/groups", get(groups::list_groups))
-        .route("/groups/{id}", get(groups::get_group))
+        .route("/groups", get(groups::list_groups).post(groups::create_group))
+        .route(
+            "/groups/{id}",
+            get(groups::get_group).patch(groups::patch_group).delete(groups::delete_group),
+        )
         .route("/groups/{id}/members", get(groups::list_members))
+        .route("/groups/{id}/members/$ref", post(groups::add_member))
+        .route("/groups/{id}/members/{memberId}/$ref", delete(groups::remove_member))
         .route("/applicationTemplates/{id}/instantiate", post(apps::instantiate))
         .route("/applications", get(apps::list_applications))
         .route(
@@ -280,7 +285,8 @@ const GRAPH_TEMPLATES: &[&str] = &[
     "policies/crossTenantAccessPolicy/partners/{}/identitySynchronization",
     "users/{}",
     "directory/deletedItems/{}",
-    "groups/{}/members",
+    "groups/{}/members/{}/$ref",
+    "groups/{}/members/$ref",
     "applicationTemplates/{}/instantiate",
     "applications/{}",
     "servicePrincipals/{}/appRoleAssignedTo/{}",

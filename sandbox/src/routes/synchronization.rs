@@ -110,7 +110,10 @@ fn sp_path(sp: &str) -> String {
 fn job_json(st: &AppState, mut body: Value) -> Map<String, Value> {
     status::set_interval(&mut body, st.config.sync_interval);
     match body {
-        Value::Object(m) => m,
+        Value::Object(mut m) => {
+            m.retain(|k, _| !k.starts_with('_'));
+            m
+        }
         _ => Map::new(),
     }
 }
@@ -369,6 +372,11 @@ pub async fn restart_job(
             ss::clear_escrows(tx, &t, &j)?;
         }
         body["status"]["countSuccessiveCompleteFailures"] = json!(0);
+        // Reference §6.7: switching from "sync all" back to assigned users and groups takes
+        // effect with a restart.
+        if let Value::Object(m) = body {
+            m.remove(crate::sync::engine::SYNC_ALL_IN_EFFECT);
+        }
         Ok(Some(status::start(body, now_ms())))
     })
     .await?;
@@ -717,7 +725,7 @@ fn steps(r: &OnDemandResult, ts: &str) -> Vec<Value> {
         ts,
         json!({"objectId": r.object_id, "userPrincipalName": r.upn, "displayName": r.display_name}),
     ));
-    let in_scope = r.assigned && r.internal;
+    let in_scope = r.assigned && r.internal && r.filter_passed;
     out.push(step(
         "EntrySynchronizationScoping",
         "Scoping",
@@ -728,7 +736,7 @@ fn steps(r: &OnDemandResult, ts: &str) -> Vec<Value> {
             "Active in the source system": "True",
             "Assigned to the application": yes(r.assigned),
             "User is an internal member of the source tenant": yes(r.internal),
-            "Scoping filter evaluation passed": "True",
+            "Scoping filter evaluation passed": yes(r.filter_passed),
             "ScopeEvaluationResult": "{}",
         }),
     ));

@@ -291,6 +291,62 @@ pub fn add_group_member(
     Ok(())
 }
 
+/// Whether `member_id` is a direct member of a group.
+pub fn is_group_member(
+    conn: &Conn,
+    tenant: &str,
+    group_id: &str,
+    member_id: &str,
+) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM group_members WHERE tenant_id = ?1 AND group_id = ?2 AND member_id = ?3",
+        )?
+        .query_row(params![tenant, group_id, member_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Remove a member from a group. Returns whether it was a member.
+pub fn remove_group_member(
+    conn: &Conn,
+    tenant: &str,
+    group_id: &str,
+    member_id: &str,
+) -> Result<bool, StoreError> {
+    let n = conn
+        .prepare_cached(
+            "DELETE FROM group_members WHERE tenant_id = ?1 AND group_id = ?2 AND member_id = ?3",
+        )?
+        .execute(params![tenant, group_id, member_id])?;
+    Ok(n == 1)
+}
+
+/// Remove a group's memberships: its members and its own membership in other groups.
+pub fn delete_group_memberships(
+    conn: &Conn,
+    tenant: &str,
+    group_id: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "DELETE FROM group_members WHERE tenant_id = ?1 AND (group_id = ?2 OR member_id = ?2)",
+    )?
+    .execute(params![tenant, group_id])?;
+    Ok(())
+}
+
+/// How many internal users a tenant has: users that are not B2B (no `#EXT#` UPN, not created by
+/// invitation), members and guests alike.
+pub fn internal_user_count(conn: &Conn, tenant: &str) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM docs WHERE tenant_id = ?1 AND kind = 'user'
+               AND instr(upper(coalesce(json_extract(body, '$.userPrincipalName'), '')), '#EXT#') = 0
+               AND coalesce(json_extract(body, '$.creationType'), '') <> 'Invitation'",
+        )?
+        .query_row(params![tenant], |r| r.get(0))?)
+}
+
 /// Record that a seed object was applied once; returns false if it already was.
 pub fn mark_seeded(conn: &Conn, tenant: &str, kind: &str, key: &str) -> Result<bool, StoreError> {
     let n = conn

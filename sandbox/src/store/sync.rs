@@ -18,6 +18,9 @@
 //! Creating a target user, its `b2b_links` row and its `sync_entries` row always happens in one
 //! transaction, so a crash can never leave a user without its link (which would make the next
 //! cycle create a duplicate).
+//!
+//! Groups have the same pair apart: `group_links` (target tenant, source tenant, source group) →
+//! target group, and `sync_group_entries`, the job's state per source group.
 
 use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
@@ -69,6 +72,25 @@ CREATE TABLE IF NOT EXISTS sync_entries (
     PRIMARY KEY (tenant_id, job_id, source_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS b2b_links (
+    target_tenant TEXT NOT NULL,
+    source_tenant TEXT NOT NULL,
+    source_id     TEXT NOT NULL,
+    target_id     TEXT NOT NULL,
+    PRIMARY KEY (target_tenant, source_tenant, source_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sync_group_entries (
+    tenant_id     TEXT NOT NULL,
+    job_id        TEXT NOT NULL,
+    source_id     TEXT NOT NULL,
+    target_tenant TEXT NOT NULL,
+    target_id     TEXT,
+    hash          INTEGER NOT NULL,
+    state         TEXT NOT NULL,
+    error         TEXT,
+    updated_ms    INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, job_id, source_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS group_links (
     target_tenant TEXT NOT NULL,
     source_tenant TEXT NOT NULL,
     source_id     TEXT NOT NULL,
@@ -205,6 +227,42 @@ pub fn assigned_user_ids(
     )?;
     let rows = stmt.query_map(params![tenant, resource_id], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Ids of the groups assigned to a service principal, in id order.
+pub fn assigned_group_ids(
+    c: &Conn,
+    tenant: &str,
+    resource_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT DISTINCT principal_id FROM app_role_assignments
+          WHERE tenant_id = ?1 AND resource_id = ?2 AND principal_type = 'Group' ORDER BY 1",
+    )?;
+    let rows = stmt.query_map(params![tenant, resource_id], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Ids of every group of a tenant (for `SyncAll`), in id order.
+pub fn all_group_ids(c: &Conn, tenant: &str) -> Result<Vec<String>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT key FROM docs WHERE tenant_id = ?1 AND kind = 'group' ORDER BY key",
+    )?;
+    let rows = stmt.query_map(params![tenant], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Remove every app role assignment of a principal (its user or group was deleted).
+pub fn delete_principal_assignments(
+    c: &Conn,
+    tenant: &str,
+    principal_id: &str,
+) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "DELETE FROM app_role_assignments WHERE tenant_id = ?1 AND principal_id = ?2",
+    )?
+    .execute(params![tenant, principal_id])?;
+    Ok(())
 }
 
 /// Ids of every user of a tenant (for `SyncAll`), in id order.
@@ -499,21 +557,27 @@ pub fn delete_job(c: &Conn, tenant: &str, sp_id: &str, job_id: &str) -> Result<b
         "DELETE FROM sync_jobs WHERE tenant_id = ?1 AND sp_id = ?2 AND job_id = ?3",
         params![tenant, sp_id, job_id],
     )?;
-    c.execute(
-        "DELETE FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2",
-        params![tenant, job_id],
-    )?;
+    for table in [USER_ENTRIES, GROUP_ENTRIES] {
+        c.execute(
+            &format!("DELETE FROM {table} WHERE tenant_id = ?1 AND job_id = ?2"),
+            params![tenant, job_id],
+        )?;
+    }
     Ok(n == 1)
 }
 
 /// Delete everything a service principal owns for synchronization: jobs, their entries, secrets
 /// and app role assignments.
 pub fn delete_sp_state(c: &Conn, tenant: &str, sp_id: &str) -> Result<(), StoreError> {
-    c.execute(
-        "DELETE FROM sync_entries WHERE tenant_id = ?1 AND job_id IN
-           (SELECT job_id FROM sync_jobs WHERE tenant_id = ?1 AND sp_id = ?2)",
-        params![tenant, sp_id],
-    )?;
+    for table in [USER_ENTRIES, GROUP_ENTRIES] {
+        c.execute(
+            &format!(
+                "DELETE FROM {table} WHERE tenant_id = ?1 AND job_id IN
+                   (SELECT job_id FROM sync_jobs WHERE tenant_id = ?1 AND sp_id = ?2)"
+            ),
+            params![tenant, sp_id],
+        )?;
+    }
     c.execute(
         "DELETE FROM sync_jobs WHERE tenant_id = ?1 AND sp_id = ?2",
         params![tenant, sp_id],
@@ -567,6 +631,15 @@ pub fn put_secret(
 // ---------------------------------------------------------------------------------------------
 // Entries and links
 
+/// The table of the jobs' user entries.
+const USER_ENTRIES: &str = "sync_entries";
+/// The table of the jobs' group entries.
+const GROUP_ENTRIES: &str = "sync_group_entries";
+/// The alternativeSecurityId links of B2B users.
+const USER_LINKS: &str = "b2b_links";
+/// The links of provisioned groups.
+const GROUP_LINKS: &str = "group_links";
+
 /// What a job knows about one source user.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -598,10 +671,19 @@ pub fn entries(
     tenant: &str,
     job_id: &str,
 ) -> Result<std::collections::HashMap<String, Entry>, StoreError> {
-    let mut stmt = c.prepare_cached(
+    entries_in(c, USER_ENTRIES, tenant, job_id)
+}
+
+fn entries_in(
+    c: &Conn,
+    table: &str,
+    tenant: &str,
+    job_id: &str,
+) -> Result<std::collections::HashMap<String, Entry>, StoreError> {
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT source_id, target_tenant, target_id, hash, state, error
-         FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2",
-    )?;
+         FROM {table} WHERE tenant_id = ?1 AND job_id = ?2"
+    ))?;
     let rows = stmt.query_map(params![tenant, job_id], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -649,15 +731,27 @@ pub fn put_entry(
     e: &Entry,
     now: i64,
 ) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "INSERT INTO sync_entries
+    put_entry_in(c, USER_ENTRIES, tenant, job_id, source_id, e, now)
+}
+
+fn put_entry_in(
+    c: &Conn,
+    table: &str,
+    tenant: &str,
+    job_id: &str,
+    source_id: &str,
+    e: &Entry,
+    now: i64,
+) -> Result<(), StoreError> {
+    c.prepare_cached(&format!(
+        "INSERT INTO {table}
            (tenant_id, job_id, source_id, target_tenant, target_id, hash, state, error, updated_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (tenant_id, job_id, source_id) DO UPDATE SET
            target_tenant = excluded.target_tenant, target_id = excluded.target_id,
            hash = excluded.hash, state = excluded.state, error = excluded.error,
-           updated_ms = excluded.updated_ms",
-    )?
+           updated_ms = excluded.updated_ms"
+    ))?
     .execute(params![
         tenant,
         job_id,
@@ -679,29 +773,45 @@ pub fn delete_entry(
     job_id: &str,
     source_id: &str,
 ) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "DELETE FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2 AND source_id = ?3",
-    )?
+    delete_entry_in(c, USER_ENTRIES, tenant, job_id, source_id)
+}
+
+fn delete_entry_in(
+    c: &Conn,
+    table: &str,
+    tenant: &str,
+    job_id: &str,
+    source_id: &str,
+) -> Result<(), StoreError> {
+    c.prepare_cached(&format!(
+        "DELETE FROM {table} WHERE tenant_id = ?1 AND job_id = ?2 AND source_id = ?3"
+    ))?
     .execute(params![tenant, job_id, source_id])?;
     Ok(())
 }
 
-/// `restart` with `Full`: forget every entry (the B2B links stay, so users are re-matched).
+/// `restart` with `Full`: forget every entry (the links stay, so objects are re-matched).
 pub fn clear_entries(c: &Conn, tenant: &str, job_id: &str) -> Result<(), StoreError> {
-    c.execute(
-        "DELETE FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2",
-        params![tenant, job_id],
-    )?;
+    for table in [USER_ENTRIES, GROUP_ENTRIES] {
+        c.execute(
+            &format!("DELETE FROM {table} WHERE tenant_id = ?1 AND job_id = ?2"),
+            params![tenant, job_id],
+        )?;
+    }
     Ok(())
 }
 
 /// `restart` with `Escrows`: forget failed entries.
 pub fn clear_escrows(c: &Conn, tenant: &str, job_id: &str) -> Result<(), StoreError> {
-    c.execute(
-        "DELETE FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2 AND state = 'escrow'
-           AND target_id IS NULL",
-        params![tenant, job_id],
-    )?;
+    for table in [USER_ENTRIES, GROUP_ENTRIES] {
+        c.execute(
+            &format!(
+                "DELETE FROM {table} WHERE tenant_id = ?1 AND job_id = ?2 AND state = 'escrow'
+                   AND target_id IS NULL"
+            ),
+            params![tenant, job_id],
+        )?;
+    }
     Ok(())
 }
 
@@ -720,9 +830,18 @@ pub fn entry_counts(
     tenant: &str,
     job_id: &str,
 ) -> Result<std::collections::HashMap<String, i64>, StoreError> {
-    let mut stmt = c.prepare_cached(
-        "SELECT state, count(*) FROM sync_entries WHERE tenant_id = ?1 AND job_id = ?2 GROUP BY state",
-    )?;
+    entry_counts_in(c, USER_ENTRIES, tenant, job_id)
+}
+
+fn entry_counts_in(
+    c: &Conn,
+    table: &str,
+    tenant: &str,
+    job_id: &str,
+) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT state, count(*) FROM {table} WHERE tenant_id = ?1 AND job_id = ?2 GROUP BY state"
+    ))?;
     let rows = stmt.query_map(params![tenant, job_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -734,10 +853,20 @@ pub fn find_link(
     source_tenant: &str,
     source_id: &str,
 ) -> Result<Option<String>, StoreError> {
-    Ok(c.prepare_cached(
-        "SELECT target_id FROM b2b_links
-             WHERE target_tenant = ?1 AND source_tenant = ?2 AND source_id = ?3",
-    )?
+    find_link_in(c, USER_LINKS, target_tenant, source_tenant, source_id)
+}
+
+fn find_link_in(
+    c: &Conn,
+    table: &str,
+    target_tenant: &str,
+    source_tenant: &str,
+    source_id: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(c.prepare_cached(&format!(
+        "SELECT target_id FROM {table}
+             WHERE target_tenant = ?1 AND source_tenant = ?2 AND source_id = ?3"
+    ))?
     .query_row(params![target_tenant, source_tenant, source_id], |r| {
         r.get(0)
     })
@@ -752,11 +881,29 @@ pub fn put_link(
     source_id: &str,
     target_id: &str,
 ) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "INSERT INTO b2b_links (target_tenant, source_tenant, source_id, target_id)
+    put_link_in(
+        c,
+        USER_LINKS,
+        target_tenant,
+        source_tenant,
+        source_id,
+        target_id,
+    )
+}
+
+fn put_link_in(
+    c: &Conn,
+    table: &str,
+    target_tenant: &str,
+    source_tenant: &str,
+    source_id: &str,
+    target_id: &str,
+) -> Result<(), StoreError> {
+    c.prepare_cached(&format!(
+        "INSERT INTO {table} (target_tenant, source_tenant, source_id, target_id)
          VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (target_tenant, source_tenant, source_id) DO UPDATE SET target_id = excluded.target_id",
-    )?
+         ON CONFLICT (target_tenant, source_tenant, source_id) DO UPDATE SET target_id = excluded.target_id"
+    ))?
     .execute(params![target_tenant, source_tenant, source_id, target_id])?;
     Ok(())
 }
@@ -768,9 +915,100 @@ pub fn delete_link(
     source_tenant: &str,
     source_id: &str,
 ) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "DELETE FROM b2b_links WHERE target_tenant = ?1 AND source_tenant = ?2 AND source_id = ?3",
-    )?
+    delete_link_in(c, USER_LINKS, target_tenant, source_tenant, source_id)
+}
+
+fn delete_link_in(
+    c: &Conn,
+    table: &str,
+    target_tenant: &str,
+    source_tenant: &str,
+    source_id: &str,
+) -> Result<(), StoreError> {
+    c.prepare_cached(&format!(
+        "DELETE FROM {table} WHERE target_tenant = ?1 AND source_tenant = ?2 AND source_id = ?3"
+    ))?
     .execute(params![target_tenant, source_tenant, source_id])?;
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Group entries and links
+
+/// All group entries of a job, by source group id.
+pub fn group_entries(
+    c: &Conn,
+    tenant: &str,
+    job_id: &str,
+) -> Result<std::collections::HashMap<String, Entry>, StoreError> {
+    entries_in(c, GROUP_ENTRIES, tenant, job_id)
+}
+
+/// Insert or replace a group entry.
+pub fn put_group_entry(
+    c: &Conn,
+    tenant: &str,
+    job_id: &str,
+    source_id: &str,
+    e: &Entry,
+    now: i64,
+) -> Result<(), StoreError> {
+    put_entry_in(c, GROUP_ENTRIES, tenant, job_id, source_id, e, now)
+}
+
+/// Remove a group entry.
+pub fn delete_group_entry(
+    c: &Conn,
+    tenant: &str,
+    job_id: &str,
+    source_id: &str,
+) -> Result<(), StoreError> {
+    delete_entry_in(c, GROUP_ENTRIES, tenant, job_id, source_id)
+}
+
+/// Counts of a job's group entries by state.
+pub fn group_entry_counts(
+    c: &Conn,
+    tenant: &str,
+    job_id: &str,
+) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+    entry_counts_in(c, GROUP_ENTRIES, tenant, job_id)
+}
+
+/// The target group a source group was provisioned as.
+pub fn find_group_link(
+    c: &Conn,
+    target_tenant: &str,
+    source_tenant: &str,
+    source_id: &str,
+) -> Result<Option<String>, StoreError> {
+    find_link_in(c, GROUP_LINKS, target_tenant, source_tenant, source_id)
+}
+
+/// Record the link of a source group to its target group.
+pub fn put_group_link(
+    c: &Conn,
+    target_tenant: &str,
+    source_tenant: &str,
+    source_id: &str,
+    target_id: &str,
+) -> Result<(), StoreError> {
+    put_link_in(
+        c,
+        GROUP_LINKS,
+        target_tenant,
+        source_tenant,
+        source_id,
+        target_id,
+    )
+}
+
+/// Forget the link of a source group.
+pub fn delete_group_link(
+    c: &Conn,
+    target_tenant: &str,
+    source_tenant: &str,
+    source_id: &str,
+) -> Result<(), StoreError> {
+    delete_link_in(c, GROUP_LINKS, target_tenant, source_tenant, source_id)
 }

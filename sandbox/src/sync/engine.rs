@@ -14,12 +14,14 @@
 //! 2. checks the policies ([`super::policy`]); a failure — or a job already in quarantine —
 //!    quarantines the job and ends the cycle;
 //! 3. computes the scope (assigned users and direct members of assigned groups, or every user
-//!    with `SyncAll`), keeping internal members only (`userType` Member, no `#EXT#` UPN);
+//!    with `SyncAll`), keeping internal members only (`userType` Member, no `#EXT#` UPN) that
+//!    pass the user mapping's scoping filter ([`super::scope`]);
 //! 4. for each user whose mapped values changed since the last export (a 64-bit hash per entry):
 //!    matches its B2B user through the alternativeSecurityId link, then creates, updates or
 //!    restores it; a conflict with another target user (UPN, mail, proxy address) is an escrow;
 //! 5. soft-deletes the target users of entries that left the scope (when `Delete` is a flow type);
-//! 6. writes the job status (counts, last execution, steady state) and the next due time.
+//! 6. runs the group phase when the group mapping is enabled ([`super::groups`]);
+//! 7. writes the job status (counts, last execution, steady state) and the next due time.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,8 +31,10 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
+use super::expr::{self, Val};
+use super::groups;
 use super::policy;
-use super::schema::{self, Source, Target, UserRule};
+use super::schema::{self, GroupRule, Object, Source, SourceRef, Target, UserRule};
 use super::status;
 use crate::directory::users::{new_user_doc, restore_user, soft_delete_user};
 use crate::error::ApiError;
@@ -98,6 +102,12 @@ pub struct CycleReport {
     pub restored: u64,
     /// Entries in escrow after the cycle.
     pub count_escrowed: u64,
+    /// Groups created in the target.
+    pub groups_created: u64,
+    /// Groups updated (attributes or members).
+    pub groups_updated: u64,
+    /// Groups deleted in the target.
+    pub groups_deleted: u64,
     /// Why the cycle failed or was skipped.
     pub error: Option<Value>,
     /// Wall time of the cycle.
@@ -225,6 +235,44 @@ impl<'a> Raw<'a> {
     fn value(&self, k: &str) -> Option<Value> {
         self.raw(k).and_then(|r| serde_json::from_str(r.get()).ok())
     }
+
+    /// A source attribute's value by its directory (or Graph) name, for expressions and
+    /// scoping filters.
+    pub fn attr(&self, name: &str) -> Val {
+        match schema::source_ref(Object::User, name) {
+            SourceRef::Prop(p) => Val::from_json(self.value(&p).as_ref()),
+            SourceRef::FirstPhone => match self.value("businessPhones") {
+                Some(Value::Array(a)) => Val::from_json(a.first()),
+                _ => Val::Null,
+            },
+            SourceRef::None => Val::Null,
+        }
+    }
+
+    /// The raw texts an attribute reads (for the export hash).
+    fn attr_raw(&self, name: &str) -> Option<&'a RawValue> {
+        match schema::source_ref(Object::User, name) {
+            SourceRef::Prop(p) => self.raw(&p),
+            SourceRef::FirstPhone => self.raw("businessPhones"),
+            SourceRef::None => None,
+        }
+    }
+}
+
+/// Whether a user passes the user mapping's scoping filter (`groups`; no filter passes).
+pub fn passes_filter(rule: &UserRule, u: &Raw<'_>) -> bool {
+    rule.scope
+        .groups
+        .as_ref()
+        .is_none_or(|f| f.matches(&|a| u.attr(a)))
+}
+
+/// Whether a user passes `inputFilterGroups` (users that fail it are not processed at all).
+fn passes_input(rule: &UserRule, u: &Raw<'_>) -> bool {
+    rule.scope
+        .input
+        .as_ref()
+        .is_none_or(|f| f.matches(&|a| u.attr(a)))
 }
 
 /// Whether a source user may be synchronized: an internal member (reference §6.7).
@@ -261,6 +309,15 @@ fn desired(rule: &UserRule, src: &Raw<'_>, target_domain: &str) -> Vec<(String, 
             {
                 Some(v @ Value::String(_)) => v,
                 _ => continue,
+            },
+            Source::Expr(e) => match expr::eval(e, &|a| src.attr(a)) {
+                Val::Null => continue,
+                Val::One(s) if m.boolean => match s.to_ascii_lowercase().as_str() {
+                    "true" => Value::Bool(true),
+                    "false" => Value::Bool(false),
+                    _ => continue,
+                },
+                v => v.to_json(),
             },
         };
         let (prop, v) = match &m.target {
@@ -306,13 +363,20 @@ fn rule_seed(rule: &UserRule, target_domain: &str) -> u64 {
 fn hash_raw(seed: u64, rule: &UserRule, src: &Raw<'_>) -> i64 {
     let mut h = seed;
     for m in &rule.mappings {
-        let raw = match &m.source {
-            Source::Const(_) => None,
-            Source::Prop(p) => src.raw(p),
-            Source::FirstPhone => src.raw("businessPhones"),
+        let raws: Vec<Option<&RawValue>> = match &m.source {
+            Source::Const(_) => Vec::new(),
+            Source::Prop(p) => vec![src.raw(p)],
+            Source::FirstPhone => vec![src.raw("businessPhones")],
+            Source::Expr(e) => e
+                .attributes()
+                .into_iter()
+                .map(|a| src.attr_raw(a))
+                .collect(),
         };
-        h = fnv(h, raw.map_or(b"\0".as_slice(), |r| r.get().as_bytes()));
-        h = fnv(h, &[0xff]);
+        for raw in raws {
+            h = fnv(h, raw.map_or(b"\0".as_slice(), |r| r.get().as_bytes()));
+            h = fnv(h, &[0xff]);
+        }
     }
     (h as i64) | 1
 }
@@ -686,8 +750,16 @@ struct Prepared {
     job: JobRow,
     cx: Option<Cx>,
     failure: Option<JobFailure>,
+    /// The scope in effect: every user (and group) rather than the assigned ones.
     sync_all: bool,
+    /// The `SyncAll` secret itself.
+    sync_all_secret: bool,
+    groups: GroupRule,
 }
+
+/// The private job property recording that `SyncAll` was in effect: reference §6.7 says switching
+/// back to assigned-only scope requires a restart, so until `restart` the wider scope stays.
+pub const SYNC_ALL_IN_EFFECT: &str = "_syncAllInEffect";
 
 /// Load the job and decide whether it may run. `Ok(None)`: the job does not exist.
 fn prepare(store: &Store, key: &JobKey, now: i64) -> Result<Option<Prepared>, EngineError> {
@@ -703,14 +775,19 @@ fn prepare(store: &Store, key: &JobKey, now: i64) -> Result<Option<Prepared>, En
                 .find(|(n, _)| n.eq_ignore_ascii_case(k))
                 .map(|(_, v)| v.clone())
         };
-        let sync_all = secret("SyncAll").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let sync_all_secret = secret("SyncAll").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let sync_all = sync_all_secret
+            || job.body.get(SYNC_ALL_IN_EFFECT).and_then(Value::as_bool) == Some(true);
         let rule = schema::compile(&job.schema);
+        let groups = schema::compile_groups(&job.schema);
         let fail = |code: &'static str, message: String| {
             Ok(Some(Prepared {
                 job: job.clone(),
                 cx: None,
                 failure: Some(JobFailure { code, message }),
                 sync_all,
+                sync_all_secret,
+                groups: groups.clone(),
             }))
         };
         let Some(target) = secret("CompanyId").map(|t| t.trim().to_lowercase()) else {
@@ -742,6 +819,8 @@ fn prepare(store: &Store, key: &JobKey, now: i64) -> Result<Option<Prepared>, En
             }),
             failure: None,
             sync_all,
+            sync_all_secret,
+            groups,
         }))
     })
 }
@@ -842,6 +921,8 @@ pub fn run_cycle(
     let mut counts = Counts::default();
     let mut entitled = 0u64;
     let (mut read_time, mut write_time) = (Duration::ZERO, Duration::ZERO);
+    // Source users in the user scope (the group phase adds only them as members).
+    let mut in_scope: HashSet<String> = HashSet::new();
     if cx.rule.enabled {
         let ids = scope_ids(store, key, prep.sync_all)?;
         let mut entries = store.read_blocking(|c| ss::entries(c, &key.tenant_id, &key.job_id))?;
@@ -862,7 +943,7 @@ pub fn run_cycle(
                 entries.remove(s);
             }
         }
-        let mut in_scope: HashSet<String> = HashSet::with_capacity(ids.len());
+        in_scope.reserve(ids.len());
         let mut addrs = Addresses::default();
         let seed = rule_seed(&cx.rule, &cx.target_domain);
         for chunk in ids.chunks(CHUNK) {
@@ -877,6 +958,16 @@ pub fn run_cycle(
                     continue;
                 };
                 if !is_internal_member(&doc) {
+                    continue;
+                }
+                if !passes_input(&cx.rule, &doc) {
+                    // Not processed: neither provisioned nor deprovisioned (inputFilterGroups).
+                    if entries.contains_key(&id) {
+                        in_scope.insert(id);
+                    }
+                    continue;
+                }
+                if !passes_filter(&cx.rule, &doc) {
                     continue;
                 }
                 let hash = hash_raw(seed, &cx.rule, &doc);
@@ -956,6 +1047,16 @@ pub fn run_cycle(
             write_time += write_started.elapsed();
         }
     }
+    stopped()?;
+    let g = groups::run(
+        store,
+        key,
+        &cx.target,
+        cx.now,
+        &prep.groups,
+        prep.sync_all,
+        &in_scope,
+    )?;
     let ended = now_ms();
     let body = store.write_blocking(|tx| {
         status::complete(
@@ -965,7 +1066,10 @@ pub fn run_cycle(
                 began,
                 ended,
                 entitled,
-                exported: counts.exported(),
+                exported: counts.exported() + g.created + g.updated + g.deleted,
+                groups: prep.groups.enabled,
+                error: g.error.clone(),
+                sync_all: prep.sync_all_secret,
             },
             interval,
         )
@@ -996,6 +1100,11 @@ pub fn run_cycle(
     report.updated = counts.updated;
     report.deleted = counts.deleted;
     report.restored = counts.restored;
+    report.groups_created = g.created;
+    report.groups_updated = g.updated;
+    report.groups_deleted = g.deleted;
+    report.error = g.error;
+    report.count_exported += g.created + g.updated + g.deleted;
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.read_ms = read_time.as_millis() as u64;
     report.write_ms = write_time.as_millis() as u64;
@@ -1029,6 +1138,8 @@ pub struct OnDemandResult {
     pub assigned: bool,
     /// An internal member.
     pub internal: bool,
+    /// Passes the user mapping's scoping filter.
+    pub filter_passed: bool,
     /// The target user before the run, if linked.
     pub matched: Option<String>,
     /// The values the mappings produce (in scope only).
@@ -1063,6 +1174,7 @@ pub fn provision_on_demand(
             found: doc.is_some(),
             assigned: scope.contains(&id),
             internal: doc.as_ref().is_some_and(is_internal_member),
+            filter_passed: true,
             matched: None,
             values: Vec::new(),
             outcome: Ok(Outcome::Skipped {
@@ -1090,7 +1202,8 @@ pub fn provision_on_demand(
             Some(t) => Some(t),
             None => store.read_blocking(|c| ss::find_link(c, &cx.target, &cx.source, &id))?,
         };
-        let in_scope = r.assigned && r.internal && cx.rule.enabled;
+        r.filter_passed = passes_filter(&cx.rule, &doc) && passes_input(&cx.rule, &doc);
+        let in_scope = r.assigned && r.internal && r.filter_passed && cx.rule.enabled;
         let mut values = Vec::new();
         let outcome = store.write_blocking(|tx| {
             if !ss::job_exists(tx, &key.tenant_id, &key.service_principal_id, &key.job_id)? {
@@ -1129,6 +1242,8 @@ pub fn provision_on_demand(
                     reason: "NotEffectivelyEntitled",
                     message: if !r.internal {
                         "Only internal members of the source tenant are synchronized.".into()
+                    } else if !r.filter_passed {
+                        "The user does not pass the scoping filter of the user mapping.".into()
                     } else if !cx.rule.enabled {
                         "The user object mapping is disabled.".into()
                     } else {

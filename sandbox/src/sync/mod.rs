@@ -2,9 +2,12 @@
 //! members in a target tenant, as `Azure2Azure` jobs of CTS configurations do (reference §6–§7).
 //!
 //! - [`schema`]: the default schema, `PUT .../schema` validation, mapping compilation;
+//! - [`expr`]: attribute-mapping expressions (bounded parser, evaluator);
+//! - [`scope`]: scoping filters of object mappings;
 //! - [`policy`]: the cross-tenant access policy check (validateCredentials and every cycle);
 //! - [`status`]: the job document (schedule, status, quarantine);
 //! - [`engine`]: one cycle of one job, and provision on demand (synchronous, blocking pool);
+//! - [`groups`]: the group phase of a cycle (security groups and their members);
 //! - [`worker`]: runs started jobs when they are due (due times live in SQLite, so a restart
 //!   resumes), stopped by a drop guard.
 //!
@@ -17,8 +20,11 @@
 //! seconds, not 100k HTTP round trips.
 
 pub mod engine;
+pub mod expr;
+pub mod groups;
 pub mod policy;
 pub mod schema;
+pub mod scope;
 pub mod status;
 pub mod worker;
 

@@ -58,6 +58,25 @@ pub fn missing(c: &Conn, source: &str, target: &str) -> Result<Vec<String>, Stor
     Ok(out)
 }
 
+/// Whether the target allows `source` to synchronize security groups into it: its
+/// identitySynchronization policy for `source` has `groupSyncInbound.isSyncAllowed = true` (a beta
+/// property, reference §5.5). Checked by every cycle whose group mapping is enabled.
+pub fn group_sync_allowed(c: &Conn, source: &str, target: &str) -> Result<bool, StoreError> {
+    let sync = docs::get(c, target, kind::IDENTITY_SYNC, source)?;
+    Ok(flag(
+        sync.as_ref().map(|d| &d.body),
+        "groupSyncInbound",
+        "isSyncAllowed",
+    ))
+}
+
+/// Why groups are not provisioned when [`group_sync_allowed`] is false.
+pub fn group_sync_refused(source: &str, target: &str) -> String {
+    format!(
+        "Group synchronization is not allowed: the target tenant {target} does not allow groups to be synchronized from {source} (its identitySynchronization policy for {source} needs groupSyncInbound.isSyncAllowed = true, a beta property)."
+    )
+}
+
 /// `validateCredentials`: the `CompanyId` of the credentials (`given`, or the saved secrets of
 /// the service principal `sp_id` when None) must name another existing tenant, and the policies
 /// must allow `source` to synchronize users into it (400 naming what is missing).

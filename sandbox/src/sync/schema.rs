@@ -8,13 +8,17 @@
 //!
 //! What the engine evaluates: `Attribute` mappings (copy the source attribute; a null source
 //! value is skipped, reference §6.6), `Constant` mappings (value from `source.name`, falling back
-//! to the unquoted `expression`; booleans case-insensitively), `flowType: ObjectAddOnly` (written
-//! on creation only), the object mapping's `enabled` and `flowTypes`. `Function` mappings other
-//! than the matching `AltSecIdFromNetId` are stored but not evaluated, and scoping filters
-//! (`scope`) are stored but not applied (docs/sandbox.md, limitations).
+//! to the unquoted `expression`; booleans case-insensitively), `Function` mappings whose
+//! functions [`super::expr`] evaluates (others are stored and skipped), `flowType:
+//! ObjectAddOnly` (written on creation only), the object mapping's `enabled`, `flowTypes` and
+//! scoping filters ([`super::scope`]). Two object mappings run: users (`Provision Microsoft
+//! Entra ID Users`) and security groups (`Provision Microsoft Entra ID Groups`, disabled by
+//! default, as Entra ships it).
 
 use serde_json::{Map, Value, json};
 
+use super::expr::{self, Expr};
+use super::scope::{self, Scope};
 use crate::error::ApiError;
 use crate::util::seed_guid;
 
@@ -28,6 +32,8 @@ pub const SOURCE_DIRECTORY: &str = "Azure Active Directory";
 pub const TARGET_DIRECTORY: &str = "Azure Active Directory (target tenant)";
 /// Name of the user object mapping.
 pub const USER_MAPPING_NAME: &str = "Provision Microsoft Entra ID Users";
+/// Name of the group object mapping (UNCONFIRMED: the user mapping's name with "Groups").
+pub const GROUP_MAPPING_NAME: &str = "Provision Microsoft Entra ID Groups";
 /// Schema version string.
 pub const SCHEMA_VERSION: &str = "v1.2";
 
@@ -125,11 +131,87 @@ const ATTRS: &[Attr] = &[
     },
 ];
 
-fn find_attr(name: &str) -> Option<&'static Attr> {
-    ATTRS.iter().find(|a| {
+/// The attributes of the `Group` object of both directories (UNCONFIRMED: Graph's full list is
+/// longer; these are the ones group provisioning of cross-tenant synchronization uses).
+const GROUP_ATTRS: &[Attr] = &[
+    Attr {
+        name: "objectId",
+        prop: "id",
+        ty: "String",
+        source: true,
+        target: false,
+    },
+    a("displayName", "displayName", "String"),
+    a("description", "description", "String"),
+    a("mailNickname", "mailNickname", "String"),
+    a("securityEnabled", "securityEnabled", "Boolean"),
+    a("mailEnabled", "mailEnabled", "Boolean"),
+    a("members", "", "Reference"),
+];
+
+fn find_in(attrs: &'static [Attr], name: &str) -> Option<&'static Attr> {
+    attrs.iter().find(|a| {
         a.name.eq_ignore_ascii_case(name)
             || (!a.prop.is_empty() && a.prop.eq_ignore_ascii_case(name))
     })
+}
+
+/// The object kinds the engine provisions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Object {
+    /// `User`.
+    User,
+    /// `Group`.
+    Group,
+}
+
+impl Object {
+    fn name(self) -> &'static str {
+        match self {
+            Object::User => "User",
+            Object::Group => "Group",
+        }
+    }
+
+    fn attrs(self) -> &'static [Attr] {
+        match self {
+            Object::User => ATTRS,
+            Object::Group => GROUP_ATTRS,
+        }
+    }
+
+    fn of(mapping: &Value) -> Option<Object> {
+        let s = mapping.get("sourceObjectName").and_then(Value::as_str)?;
+        if s.eq_ignore_ascii_case("User") {
+            Some(Object::User)
+        } else if s.eq_ignore_ascii_case("Group") {
+            Some(Object::Group)
+        } else {
+            None
+        }
+    }
+}
+
+/// Where a source attribute's value is read from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceRef {
+    /// A Graph property of the source object.
+    Prop(String),
+    /// The first of the user's `businessPhones` (`telephoneNumber`).
+    FirstPhone,
+    /// Nothing the sandbox stores (`netId`, `manager`, `members`, ...).
+    None,
+}
+
+/// Resolve a source attribute name of `object` (directory or Graph name; an undeclared name is
+/// read as a property of that name, e.g. a directory extension).
+pub fn source_ref(object: Object, name: &str) -> SourceRef {
+    match find_in(object.attrs(), name) {
+        Some(a) if a.name == "telephoneNumber" => SourceRef::FirstPhone,
+        Some(a) if a.prop.is_empty() => SourceRef::None,
+        Some(a) => SourceRef::Prop(a.prop.to_string()),
+        None => SourceRef::Prop(name.to_string()),
+    }
 }
 
 fn attr_mapping(target: &str, source: &str) -> Value {
@@ -202,11 +284,22 @@ fn default_attribute_mappings() -> Vec<Value> {
     m
 }
 
-fn directory(name: &str, source: bool) -> Value {
-    let attributes: Vec<Value> = ATTRS
+fn directory_object(object: Object, source: bool) -> Value {
+    let attributes: Vec<Value> = object
+        .attrs()
         .iter()
         .filter(|a| if source { a.source } else { a.target })
         .map(|a| {
+            let referenced = match (a.ty, a.name) {
+                ("Reference", "members") => json!([
+                    {"referencedObjectName": "User", "referencedProperty": null},
+                    {"referencedObjectName": "Group", "referencedProperty": null}
+                ]),
+                ("Reference", _) => {
+                    json!([{"referencedObjectName": "User", "referencedProperty": null}])
+                }
+                _ => json!([]),
+            };
             json!({
                 "anchor": a.name == "objectId",
                 "apiExpressions": [],
@@ -214,15 +307,24 @@ fn directory(name: &str, source: bool) -> Value {
                 "defaultValue": null,
                 "flowNullValues": false,
                 "metadata": [],
-                "multivalued": a.name == "alternativeSecurityIds",
+                "multivalued": matches!(a.name, "alternativeSecurityIds" | "members"),
                 "mutability": if a.name == "objectId" { "ReadOnly" } else { "ReadWrite" },
                 "name": a.name,
-                "referencedObjects": if a.ty == "Reference" { json!([{"referencedObjectName": "User", "referencedProperty": null}]) } else { json!([]) },
+                "referencedObjects": referenced,
                 "required": false,
                 "type": a.ty,
             })
         })
         .collect();
+    json!({
+        "attributes": attributes,
+        "metadata": [],
+        "name": object.name(),
+        "supportedApis": [],
+    })
+}
+
+fn directory(name: &str, source: bool) -> Value {
     json!({
         "id": seed_guid("00000000-0000-0000-0000-000000000000", "syncdirectory", name),
         "name": name,
@@ -230,12 +332,30 @@ fn directory(name: &str, source: bool) -> Value {
         "discoveryDateTime": null,
         "readOnly": false,
         "version": null,
-        "objects": [{
-            "attributes": attributes,
-            "metadata": [],
-            "name": "User",
-            "supportedApis": [],
-        }],
+        "objects": [
+            directory_object(Object::User, source),
+            directory_object(Object::Group, source),
+        ],
+    })
+}
+
+/// The group object mapping as a new job has it: disabled (Entra ships it so; group provisioning
+/// is opt-in), direct mappings of `displayName`, `description`, `mailNickname` and `members`.
+/// UNCONFIRMED: the exact default attribute list of Entra's group mapping.
+fn default_group_mapping() -> Value {
+    let attributes: Vec<Value> = ["displayName", "description", "mailNickname", "members"]
+        .iter()
+        .map(|n| attr_mapping(n, n))
+        .collect();
+    json!({
+        "attributeMappings": attributes,
+        "enabled": false,
+        "flowTypes": "Add, Update, Delete",
+        "metadata": [],
+        "name": GROUP_MAPPING_NAME,
+        "scope": null,
+        "sourceObjectName": "Group",
+        "targetObjectName": "Group",
     })
 }
 
@@ -263,7 +383,7 @@ pub fn default_schema(id: &str) -> Value {
                 "scope": null,
                 "sourceObjectName": "User",
                 "targetObjectName": "User",
-            }],
+            }, default_group_mapping()],
             "priority": 1,
             "sourceDirectoryName": SOURCE_DIRECTORY,
             "targetDirectoryName": TARGET_DIRECTORY,
@@ -289,11 +409,11 @@ pub fn template(app_id: &str) -> Value {
 // ---------------------------------------------------------------------------------------------
 // Validation
 
-fn malformed(path: &str, what: &str) -> ApiError {
+pub(super) fn malformed(path: &str, what: &str) -> ApiError {
     ApiError::bad_request(format!("Invalid synchronization schema: {path} {what}."))
 }
 
-fn schema_invalid(message: String) -> ApiError {
+pub(super) fn schema_invalid(message: String) -> ApiError {
     // Reference §6.6 / ED configure page: changing or adding matching attributes is `schemaInvalid`.
     ApiError::BadRequest {
         code: "schemaInvalid",
@@ -301,23 +421,34 @@ fn schema_invalid(message: String) -> ApiError {
     }
 }
 
-/// The user object mapping of a schema: the first enabled-or-not mapping from `User` in the
-/// `USER_INBOUND_USER` rule (or the first rule).
-pub fn user_mapping(schema: &Value) -> Option<&Value> {
-    let rules = schema.get("synchronizationRules")?.as_array()?;
-    let rule = rules
-        .iter()
-        .find(|r| r.get("name").and_then(Value::as_str) == Some(RULE_NAME))
-        .or_else(|| rules.first())?;
-    rule.get("objectMappings")?.as_array()?.iter().find(|m| {
-        m.get("sourceObjectName")
-            .and_then(Value::as_str)
-            .is_some_and(|s| s.eq_ignore_ascii_case("User"))
-    })
+/// The object mappings of the schema's `USER_INBOUND_USER` rule (or its first rule).
+fn object_mappings(schema: &Value) -> impl Iterator<Item = &Value> {
+    let rules = schema.get("synchronizationRules").and_then(Value::as_array);
+    let rule = rules.and_then(|rules| {
+        rules
+            .iter()
+            .find(|r| r.get("name").and_then(Value::as_str) == Some(RULE_NAME))
+            .or_else(|| rules.first())
+    });
+    rule.and_then(|r| r.get("objectMappings"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
 }
 
-/// Attribute names a directory of the schema declares for `User` (extensions included).
-fn declared_attributes(schema: &Value, directory: &str) -> Vec<String> {
+/// The user object mapping of a schema: the first mapping from `User` in the
+/// `USER_INBOUND_USER` rule (or the first rule).
+pub fn user_mapping(schema: &Value) -> Option<&Value> {
+    object_mappings(schema).find(|m| Object::of(m) == Some(Object::User))
+}
+
+/// The group object mapping of a schema, if it has one.
+pub fn group_mapping(schema: &Value) -> Option<&Value> {
+    object_mappings(schema).find(|m| Object::of(m) == Some(Object::Group))
+}
+
+/// Attribute names a directory of the schema declares for an object (extensions included).
+fn declared_attributes(schema: &Value, directory: &str, object: Object) -> Vec<String> {
     schema
         .get("directories")
         .and_then(Value::as_array)
@@ -329,7 +460,7 @@ fn declared_attributes(schema: &Value, directory: &str) -> Vec<String> {
         .filter(|o| {
             o.get("name")
                 .and_then(Value::as_str)
-                .is_some_and(|n| n.eq_ignore_ascii_case("User"))
+                .is_some_and(|n| n.eq_ignore_ascii_case(object.name()))
         })
         .filter_map(|o| o.get("attributes").and_then(Value::as_array))
         .flatten()
@@ -360,9 +491,79 @@ fn parse_flow_types(s: &str) -> Option<(bool, bool, bool)> {
     Some((add, update, delete))
 }
 
+/// The attributes one object mapping may use: those its directories declare (the defaults when
+/// the schema declares none for that object).
+struct Declared {
+    source: Vec<String>,
+    target: Vec<String>,
+}
+
+impl Declared {
+    fn of(schema: &Value, job_id: &str, object: Object) -> Declared {
+        let get = |dir: &str| {
+            let d = declared_attributes(schema, dir, object);
+            if d.is_empty() {
+                declared_attributes(&default_schema(job_id), dir, object)
+            } else {
+                d
+            }
+        };
+        Declared {
+            source: get(SOURCE_DIRECTORY),
+            target: get(TARGET_DIRECTORY),
+        }
+    }
+
+    fn has_source(&self, object: Object, name: &str) -> bool {
+        self.source.iter().any(|s| s.eq_ignore_ascii_case(name))
+            || find_in(object.attrs(), name).is_some_and(|a| a.source)
+    }
+
+    fn has_target(&self, object: Object, name: &str) -> bool {
+        self.target.iter().any(|s| s.eq_ignore_ascii_case(name))
+            || find_in(object.attrs(), name).is_some_and(|a| a.target)
+    }
+}
+
+/// Attributes a user scoping filter may not use (reference §6.6: appRoleAssignments, userType,
+/// manager, date attributes; multi-valued attributes are not supported by scoping filters).
+fn refused_in_filter(object: Object, name: &str) -> bool {
+    const REFUSED: &[&str] = &["appRoleAssignments", "userType", "manager", "members"];
+    REFUSED.iter().any(|r| r.eq_ignore_ascii_case(name))
+        || find_in(object.attrs(), name).is_some_and(|a| a.ty == "DateTime" || a.ty == "Reference")
+        || name.eq_ignore_ascii_case("alternativeSecurityIds")
+        || name.to_ascii_lowercase().ends_with("datetime")
+}
+
+/// Validate one mapping's `Function` source (and every expression text): bounded parse, known
+/// functions, declared attributes.
+fn check_expression(
+    source: &Map<String, Value>,
+    ap: &str,
+    target: &str,
+    object: Object,
+    declared: &Declared,
+) -> Result<(), ApiError> {
+    let e = expr::from_source(source).map_err(|e| {
+        schema_invalid(format!(
+            "The expression of {ap} (target attribute '{target}') is invalid: {e}."
+        ))
+    })?;
+    for a in e.attributes() {
+        if !declared.has_source(object, a) {
+            return Err(schema_invalid(format!(
+                "The attribute '{a}' used in the expression of {ap} is not defined on object '{}' of directory '{SOURCE_DIRECTORY}'.",
+                object.name()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Validate a schema sent with `PUT .../schema` and return it as stored (its `id` forced to the
 /// job id). Malformed documents are 400 `BadRequest`; a changed, added or removed matching
-/// attribute, or an attribute no directory declares, is 400 `schemaInvalid`.
+/// attribute, an attribute no directory declares, an invalid expression or scoping filter, or a
+/// scoping filter on an attribute Entra refuses is 400 `schemaInvalid`.
 pub fn validate(job_id: &str, body: Value) -> Result<Value, ApiError> {
     let Value::Object(mut obj) = body else {
         return Err(malformed("the body", "is not an object"));
@@ -380,14 +581,6 @@ pub fn validate(job_id: &str, body: Value) -> Result<Value, ApiError> {
         return Err(malformed("directories", "must be an array"));
     }
     let probe = Value::Object(obj.clone());
-    let mut source_attrs = declared_attributes(&probe, SOURCE_DIRECTORY);
-    let mut target_attrs = declared_attributes(&probe, TARGET_DIRECTORY);
-    if source_attrs.is_empty() {
-        source_attrs = declared_attributes(&default_schema(job_id), SOURCE_DIRECTORY);
-    }
-    if target_attrs.is_empty() {
-        target_attrs = declared_attributes(&default_schema(job_id), TARGET_DIRECTORY);
-    }
     for (ri, rule) in rules.iter().enumerate() {
         let rp = format!("synchronizationRules[{ri}]");
         let maps = rule
@@ -420,10 +613,25 @@ pub fn validate(job_id: &str, body: Value) -> Result<Value, ApiError> {
                 .get("attributeMappings")
                 .and_then(Value::as_array)
                 .ok_or_else(|| malformed(&format!("{mp}.attributeMappings"), "must be an array"))?;
-            let is_user = m
-                .get("sourceObjectName")
-                .and_then(Value::as_str)
-                .is_some_and(|s| s.eq_ignore_ascii_case("User"));
+            let object = Object::of(m);
+            let declared = object.map(|o| Declared::of(&probe, job_id, o));
+            if let (Some(object), Some(declared)) = (object, &declared) {
+                let check_attr = |a: &str| -> Result<(), ApiError> {
+                    if refused_in_filter(object, a) {
+                        return Err(schema_invalid(format!(
+                            "Scoping filters cannot use the attribute '{a}': cross-tenant synchronization does not support scoping filters on appRoleAssignments, userType, manager, multi-valued or date attributes."
+                        )));
+                    }
+                    if !declared.has_source(object, a) {
+                        return Err(schema_invalid(format!(
+                            "The attribute '{a}' used in a scoping filter is not defined on object '{}' of directory '{SOURCE_DIRECTORY}'.",
+                            object.name()
+                        )));
+                    }
+                    Ok(())
+                };
+                scope::parse_scope(m.get("scope"), &format!("{mp}.scope"), &check_attr)?;
+            }
             let mut matching = Vec::new();
             for (ai, am) in attrs.iter().enumerate() {
                 let ap = format!("{mp}.attributeMappings[{ai}]");
@@ -476,10 +684,18 @@ pub fn validate(job_id: &str, body: Value) -> Result<Value, ApiError> {
                         malformed(&format!("{ap}.matchingPriority"), "must be an integer")
                     })?,
                 };
-                if !is_user {
+                let (Some(object), Some(declared)) = (object, &declared) else {
+                    // Mappings of other objects: structure only; expressions stay bounded.
+                    if sty == "Function" {
+                        expr::from_source(source).map_err(|e| {
+                            schema_invalid(format!(
+                                "The expression of {ap} (target attribute '{target}') is invalid: {e}."
+                            ))
+                        })?;
+                    }
                     continue;
-                }
-                if priority > 0 {
+                };
+                if object == Object::User && priority > 0 {
                     matching.push((
                         target.to_string(),
                         priority,
@@ -490,23 +706,23 @@ pub fn validate(job_id: &str, body: Value) -> Result<Value, ApiError> {
                             .to_string(),
                     ));
                 }
-                if !target_attrs.iter().any(|t| t.eq_ignore_ascii_case(target))
-                    && find_attr(target).is_none_or(|a| !a.target)
-                {
+                if !declared.has_target(object, target) {
                     return Err(schema_invalid(format!(
-                        "The attribute '{target}' is not defined on object 'User' of directory '{TARGET_DIRECTORY}'."
+                        "The attribute '{target}' is not defined on object '{}' of directory '{TARGET_DIRECTORY}'.",
+                        object.name()
                     )));
                 }
-                if sty == "Attribute"
-                    && !source_attrs.iter().any(|s| s.eq_ignore_ascii_case(sname))
-                    && find_attr(sname).is_none_or(|a| !a.source)
-                {
+                if sty == "Attribute" && !declared.has_source(object, sname) {
                     return Err(schema_invalid(format!(
-                        "The attribute '{sname}' is not defined on object 'User' of directory '{SOURCE_DIRECTORY}'."
+                        "The attribute '{sname}' is not defined on object '{}' of directory '{SOURCE_DIRECTORY}'.",
+                        object.name()
                     )));
+                }
+                if sty == "Function" {
+                    check_expression(source, &ap, target, object, declared)?;
                 }
             }
-            if is_user {
+            if object == Some(Object::User) {
                 let ok = matches!(matching.as_slice(), [(t, 1, e)]
                     if t.eq_ignore_ascii_case("alternativeSecurityIds") && e.contains("AltSecIdFromNetId"));
                 if !ok {
@@ -536,7 +752,7 @@ pub fn validate(job_id: &str, body: Value) -> Result<Value, ApiError> {
 // ---------------------------------------------------------------------------------------------
 // Compilation for the engine
 
-/// Where a mapped value goes on the target user.
+/// Where a mapped value goes on the target object.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Target {
     /// A Graph property, written as is.
@@ -550,12 +766,14 @@ pub enum Target {
 /// Where a mapped value comes from.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Source {
-    /// A Graph property of the source user.
+    /// A Graph property of the source object.
     Prop(String),
     /// The first of the source user's `businessPhones`.
     FirstPhone,
     /// A constant (already typed for the target).
     Const(Value),
+    /// An expression [`super::expr`] evaluates.
+    Expr(Box<Expr>),
 }
 
 /// One evaluated attribute mapping.
@@ -565,8 +783,10 @@ pub struct Mapping {
     pub target: Target,
     /// Source.
     pub source: Source,
-    /// `flowType: ObjectAddOnly` (written when the user is created only).
+    /// `flowType: ObjectAddOnly` (written when the object is created only).
     pub add_only: bool,
+    /// The target attribute is a Boolean (expression results `True`/`False` become booleans).
+    pub boolean: bool,
 }
 
 /// The user object mapping as the engine runs it.
@@ -584,6 +804,27 @@ pub struct UserRule {
     pub delete: bool,
     /// Evaluated mappings, in schema order.
     pub mappings: Vec<Mapping>,
+    /// The scoping filter.
+    pub scope: Scope,
+}
+
+/// The group object mapping as the engine runs it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupRule {
+    /// Whether the schema has a group mapping that is enabled.
+    pub enabled: bool,
+    /// `flowTypes` contains `Add`.
+    pub add: bool,
+    /// `flowTypes` contains `Update`.
+    pub update: bool,
+    /// `flowTypes` contains `Delete`.
+    pub delete: bool,
+    /// Evaluated mappings of `displayName`, `description`, `mailNickname`.
+    pub mappings: Vec<Mapping>,
+    /// `members` is mapped: membership is kept in step.
+    pub members: bool,
+    /// The scoping filter (on group attributes).
+    pub scope: Scope,
 }
 
 fn constant_value(source: &Map<String, Value>) -> String {
@@ -603,7 +844,80 @@ fn constant_value(source: &Map<String, Value>) -> String {
         .to_string()
 }
 
-/// Compile a stored schema. Mappings the engine does not evaluate are left out.
+fn flows(m: &Value) -> (bool, bool, bool) {
+    m.get("flowTypes")
+        .and_then(Value::as_str)
+        .and_then(parse_flow_types)
+        .unwrap_or((true, true, true))
+}
+
+/// The scoping filter of a mapping as the engine runs it (a stored schema was validated, so
+/// anything unreadable here is treated as no filter).
+fn compiled_scope(m: &Value) -> Scope {
+    scope::parse_scope(m.get("scope"), "scope", &|_| Ok(())).unwrap_or_default()
+}
+
+/// Compile one attribute mapping of `object`; None for what the engine does not evaluate.
+fn compile_mapping(object: Object, am: &Value) -> Option<Mapping> {
+    let tname = am.get("targetAttributeName").and_then(Value::as_str)?;
+    let source = am.get("source").and_then(Value::as_object)?;
+    let tattr = find_in(object.attrs(), tname);
+    let target = match (object, tattr) {
+        (Object::User, Some(a)) if a.name == "telephoneNumber" => Target::Phones,
+        (Object::User, Some(a)) if a.name == "userPrincipalName" => Target::Upn,
+        // alternativeSecurityIds, IsSoftDeleted, manager, members
+        (_, Some(a)) if a.prop.is_empty() => return None,
+        // The target group's kind is fixed: a security group.
+        (Object::Group, Some(a)) if a.ty == "Boolean" => return None,
+        (_, Some(a)) => Target::Prop(a.prop.to_string()),
+        (_, None) => Target::Prop(tname.to_string()), // a declared directory extension
+    };
+    let boolean = tattr.is_some_and(|a| a.ty == "Boolean");
+    let source = match source.get("type").and_then(Value::as_str) {
+        Some("Attribute") => {
+            let sname = source.get("name").and_then(Value::as_str).unwrap_or("");
+            match source_ref(object, sname) {
+                SourceRef::FirstPhone => Source::FirstPhone,
+                SourceRef::None => return None,
+                SourceRef::Prop(p) => Source::Prop(p),
+            }
+        }
+        Some("Constant") => {
+            let v = constant_value(source);
+            if boolean {
+                match v.to_ascii_lowercase().as_str() {
+                    "true" => Source::Const(Value::Bool(true)),
+                    "false" => Source::Const(Value::Bool(false)),
+                    _ => return None,
+                }
+            } else {
+                Source::Const(Value::String(v))
+            }
+        }
+        Some("Function") => match expr::from_source(source) {
+            Ok(e) if e.evaluable() => Source::Expr(Box::new(e)),
+            // Known functions the sandbox does not compute: stored, not evaluated.
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let add_only = am.get("flowType").and_then(Value::as_str) == Some("ObjectAddOnly");
+    Some(Mapping {
+        target,
+        source,
+        add_only,
+        boolean,
+    })
+}
+
+fn attribute_mappings(m: &Value) -> impl Iterator<Item = &Value> {
+    m.get("attributeMappings")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// Compile a stored schema's user mapping. Mappings the engine does not evaluate are left out.
 pub fn compile(schema: &Value) -> UserRule {
     let rule_id = schema
         .get("synchronizationRules")
@@ -625,74 +939,53 @@ pub fn compile(schema: &Value) -> UserRule {
             update: false,
             delete: false,
             mappings: Vec::new(),
+            scope: Scope::default(),
         };
     };
     let enabled = m.get("enabled").and_then(Value::as_bool).unwrap_or(true);
-    let (add, update, delete) = m
-        .get("flowTypes")
-        .and_then(Value::as_str)
-        .and_then(parse_flow_types)
-        .unwrap_or((true, true, true));
-    let mut mappings = Vec::new();
-    for am in m
-        .get("attributeMappings")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let Some(tname) = am.get("targetAttributeName").and_then(Value::as_str) else {
-            continue;
-        };
-        let Some(source) = am.get("source").and_then(Value::as_object) else {
-            continue;
-        };
-        let tattr = find_attr(tname);
-        let target = match tattr {
-            Some(a) if a.name == "telephoneNumber" => Target::Phones,
-            Some(a) if a.name == "userPrincipalName" => Target::Upn,
-            Some(a) if a.prop.is_empty() => continue, // alternativeSecurityIds, IsSoftDeleted, manager
-            Some(a) => Target::Prop(a.prop.to_string()),
-            None => Target::Prop(tname.to_string()), // a declared directory extension
-        };
-        let boolean = tattr.is_some_and(|a| a.ty == "Boolean");
-        let source = match source.get("type").and_then(Value::as_str) {
-            Some("Attribute") => {
-                let sname = source.get("name").and_then(Value::as_str).unwrap_or("");
-                match find_attr(sname) {
-                    Some(a) if a.name == "telephoneNumber" => Source::FirstPhone,
-                    Some(a) if a.prop.is_empty() => continue,
-                    Some(a) => Source::Prop(a.prop.to_string()),
-                    None => Source::Prop(sname.to_string()),
-                }
-            }
-            Some("Constant") => {
-                let v = constant_value(source);
-                if boolean {
-                    match v.to_ascii_lowercase().as_str() {
-                        "true" => Source::Const(Value::Bool(true)),
-                        "false" => Source::Const(Value::Bool(false)),
-                        _ => continue,
-                    }
-                } else {
-                    Source::Const(Value::String(v))
-                }
-            }
-            _ => continue,
-        };
-        let add_only = am.get("flowType").and_then(Value::as_str) == Some("ObjectAddOnly");
-        mappings.push(Mapping {
-            target,
-            source,
-            add_only,
-        });
-    }
+    let (add, update, delete) = flows(m);
     UserRule {
         rule_id,
         enabled,
         add,
         update,
         delete,
-        mappings,
+        mappings: attribute_mappings(m)
+            .filter_map(|am| compile_mapping(Object::User, am))
+            .collect(),
+        scope: compiled_scope(m),
+    }
+}
+
+/// Compile a stored schema's group mapping (disabled when there is none).
+pub fn compile_groups(schema: &Value) -> GroupRule {
+    let Some(m) = group_mapping(schema) else {
+        return GroupRule {
+            enabled: false,
+            add: false,
+            update: false,
+            delete: false,
+            mappings: Vec::new(),
+            members: false,
+            scope: Scope::default(),
+        };
+    };
+    let (add, update, delete) = flows(m);
+    GroupRule {
+        enabled: m.get("enabled").and_then(Value::as_bool).unwrap_or(true),
+        add,
+        update,
+        delete,
+        mappings: attribute_mappings(m)
+            .filter_map(|am| compile_mapping(Object::Group, am))
+            .collect(),
+        members: attribute_mappings(m).any(|am| {
+            am.get("targetAttributeName")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case("members"))
+                && am.pointer("/source/name").and_then(Value::as_str) == Some("members")
+        }),
+        scope: compiled_scope(m),
     }
 }
 
@@ -712,18 +1005,24 @@ mod tests {
             target: Target::Prop("userType".into()),
             source: Source::Const(json!("Member")),
             add_only: true,
+            boolean: false,
         }));
         assert!(r.mappings.contains(&Mapping {
             target: Target::Prop("showInAddressList".into()),
             source: Source::Const(json!(true)),
             add_only: false,
+            boolean: true,
         }));
         assert!(r.mappings.iter().any(|m| m.target == Target::Upn));
         assert!(r.mappings.contains(&Mapping {
             target: Target::Prop("officeLocation".into()),
             source: Source::Prop("officeLocation".into()),
             add_only: false,
+            boolean: false,
         }));
+        let g = compile_groups(&v);
+        assert!(!g.enabled, "group provisioning is off by default");
+        assert!(g.members && g.mappings.len() == 3);
     }
 
     #[test]

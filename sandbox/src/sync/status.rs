@@ -130,6 +130,12 @@ pub struct Execution {
     pub entitled: u64,
     /// Writes to the target.
     pub exported: u64,
+    /// The group mapping is enabled (the status counts groups too).
+    pub groups: bool,
+    /// An error of the cycle that is not a quarantine (groups refused by the target).
+    pub error: Option<Value>,
+    /// The `SyncAll` secret was true: the wider scope stays in effect until a restart.
+    pub sync_all: bool,
 }
 
 fn execution(e: &Execution, escrowed: i64, state: &str, error: Value) -> Value {
@@ -163,14 +169,17 @@ pub fn complete(
     };
     let mut body = job.body;
     let counts = ss::entry_counts(tx, &key.tenant_id, &key.job_id)?;
-    let escrowed = counts.get(ss::state::ESCROW).copied().unwrap_or(0);
+    let group_counts = ss::group_entry_counts(tx, &key.tenant_id, &key.job_id)?;
+    let escrowed = counts.get(ss::state::ESCROW).copied().unwrap_or(0)
+        + group_counts.get(ss::state::ESCROW).copied().unwrap_or(0);
     let synced = counts.get(ss::state::SYNCED).copied().unwrap_or(0);
+    let groups_synced = group_counts.get(ss::state::SYNCED).copied().unwrap_or(0);
     let state = if escrowed > 0 {
         "EntryLevelErrors"
     } else {
         "Succeeded"
     };
-    let exec = execution(&e, escrowed, state, Value::Null);
+    let exec = execution(&e, escrowed, state, e.error.clone().unwrap_or(Value::Null));
     let st = &mut body["status"];
     st["lastExecution"] = exec.clone();
     if escrowed == 0 {
@@ -190,8 +199,15 @@ pub fn complete(
         }
         st["steadyStateLastAchievedTime"] = json!(t);
     }
-    st["synchronizedEntryCountByType"] = json!([{"key": "User", "value": synced}]);
+    st["synchronizedEntryCountByType"] = if e.groups {
+        json!([{"key": "User", "value": synced}, {"key": "Group", "value": groups_synced}])
+    } else {
+        json!([{"key": "User", "value": synced}])
+    };
     st["quarantine"] = Value::Null;
+    if e.sync_all {
+        body[crate::sync::engine::SYNC_ALL_IN_EFFECT] = json!(true);
+    }
     let active = schedule_active(&body);
     if active {
         body["status"]["code"] = json!("Active");
@@ -258,6 +274,9 @@ pub fn quarantine(
             ended: now,
             entitled: 0,
             exported: 0,
+            groups: false,
+            error: None,
+            sync_all: false,
         },
         0,
         "Failed",

@@ -480,3 +480,240 @@ pub async fn create_user(sb: &Sandbox, t: &Tenant, upn: &str, name: &str, extra:
     r.expect(201);
     r.json["id"].as_str().unwrap().to_string()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Jobs and schemas
+
+pub async fn job(sb: &Sandbox, s: &Share) -> Value {
+    let ta = sb.token(&A).await;
+    let r = sb.get(&s.job_path(), &ta).await;
+    r.expect(200);
+    r.json
+}
+
+pub async fn schema_of(sb: &Sandbox, s: &Share) -> Value {
+    let ta = sb.token(&A).await;
+    let r = sb.get(&format!("{}/schema", s.job_path()), &ta).await;
+    r.expect(200);
+    r.json
+}
+
+pub async fn put_schema(sb: &Sandbox, s: &Share, schema: &Value) -> Resp {
+    let ta = sb.token(&A).await;
+    sb.call(
+        "PUT",
+        &format!("{}/schema", s.job_path()),
+        Some(&ta),
+        Some(schema.clone()),
+    )
+    .await
+}
+
+/// Change the object mapping of `object` (`User`, `Group`) in a job's schema.
+pub async fn edit_mapping(sb: &Sandbox, s: &Share, object: &str, f: impl FnOnce(&mut Value)) {
+    let mut schema = schema_of(sb, s).await;
+    let mapping = schema["synchronizationRules"][0]["objectMappings"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|m| m["sourceObjectName"] == object)
+        .unwrap();
+    f(mapping);
+    put_schema(sb, s, &schema).await.expect(204);
+}
+
+/// Change the user object mapping of a job's schema.
+pub async fn edit_user_mapping(sb: &Sandbox, s: &Share, f: impl FnOnce(&mut Value)) {
+    edit_mapping(sb, s, "User", f).await;
+}
+
+pub fn report<'a>(reports: &'a [Value], s: &Share) -> &'a Value {
+    reports
+        .iter()
+        .find(|r| r["jobId"] == s.job.as_str())
+        .expect("a report for the job")
+}
+
+pub async fn deleted_in(sb: &Sandbox, t: &Tenant, id: &str) -> bool {
+    let tok = sb.token(t).await;
+    sb.get(&format!("/v1.0/directory/deletedItems/{id}"), &tok)
+        .await
+        .status
+        == 200
+}
+
+/// Change the group object mapping of a job's schema.
+pub async fn edit_group_mapping(sb: &Sandbox, s: &Share, f: impl FnOnce(&mut Value)) {
+    edit_mapping(sb, s, "Group", f).await;
+}
+
+/// Set one synchronization secret of a configuration of tenant A.
+pub async fn put_secret(sb: &Sandbox, s: &Share, key: &str, value: &str) {
+    let ta = sb.token(&A).await;
+    sb.call(
+        "PUT",
+        &format!("{}/secrets", s.sync_path()),
+        Some(&ta),
+        Some(serde_json::json!({"value": [{"key": key, "value": value}]})),
+    )
+    .await
+    .expect(204);
+}
+
+/// A scope filter with one group of `(attribute, operator, value)` clauses.
+pub fn scope_filter(clauses: &[(&str, &str, &str)]) -> Value {
+    let clauses: Vec<Value> = clauses
+        .iter()
+        .map(|(a, op, v)| {
+            let values: Vec<&str> = if v.is_empty() { vec![] } else { vec![*v] };
+            serde_json::json!({"operatorName": op, "sourceOperandName": a,
+                "targetOperand": {"values": values}})
+        })
+        .collect();
+    serde_json::json!({"groups": [{"name": "filter", "clauses": clauses}],
+        "inputFilterGroups": [], "categoryFilterGroups": []})
+}
+
+// ---------------------------------------------------------------------------------------------
+// Extra seed: apps and bulk users
+
+/// Tenant A's app for group writes (applied by [`grant_group_writer`]).
+pub const GROUPS_A: Tenant = Tenant {
+    id: "aaaaaaaa-0000-4000-8000-00000000000a",
+    domain: "contosoa.onmicrosoft.com",
+    client: "aaaaaaaa-4444-4000-8000-00000000000a",
+    secret: "groups-a",
+};
+
+/// Tenant A's app with GroupMember.ReadWrite.All only.
+pub const MEMBERS_A: Tenant = Tenant {
+    id: "aaaaaaaa-0000-4000-8000-00000000000a",
+    domain: "contosoa.onmicrosoft.com",
+    client: "aaaaaaaa-5555-4000-8000-00000000000a",
+    secret: "members-a",
+};
+
+fn apply_seed(sb: &Sandbox, seed: Value) {
+    let mut seed: mto_sandbox::seed::SeedFile = serde_json::from_value(seed).unwrap();
+    mto_sandbox::seed::validate(&mut seed).unwrap();
+    mto_sandbox::seed::apply(&sb.state.store, &seed).unwrap();
+}
+
+/// Register [`GROUPS_A`] (Group.ReadWrite.All, User.ReadWrite.All) and [`MEMBERS_A`]
+/// (GroupMember.ReadWrite.All) in tenant A, as a seed would.
+pub fn grant_group_writer(sb: &Sandbox) {
+    apply_seed(
+        sb,
+        serde_json::json!({"tenants": [{"id": A.id, "displayName": "Contoso A", "initialDomain": A.domain,
+            "apps": [
+                {"clientId": GROUPS_A.client, "clientSecret": GROUPS_A.secret,
+                 "roles": ["Group.ReadWrite.All", "User.ReadWrite.All"]},
+                {"clientId": MEMBERS_A.client, "clientSecret": MEMBERS_A.secret,
+                 "roles": ["GroupMember.ReadWrite.All", "Group.Read.All"]}]}]}),
+    );
+}
+
+/// Seed `n` more internal users into a tenant (`bulk-<i>@<domain>`).
+pub fn bulk_users(sb: &Sandbox, t: &Tenant, name: &str, n: usize) {
+    let users: Vec<Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({"displayName": format!("Bulk {i}"),
+                "userPrincipalName": format!("bulk-{i}@{}", t.domain)})
+        })
+        .collect();
+    apply_seed(
+        sb,
+        serde_json::json!({"tenants": [{"id": t.id, "displayName": name, "initialDomain": t.domain,
+            "users": users}]}),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Groups
+
+/// `POST /groups` in tenant A with the token of `app`.
+pub async fn post_group(sb: &Sandbox, app: &Tenant, body: Value) -> Resp {
+    let tok = sb.token(app).await;
+    sb.call("POST", "/v1.0/groups", Some(&tok), Some(body))
+        .await
+}
+
+/// The body of a new security group.
+pub fn security_group(name: &str, nick: &str) -> Value {
+    serde_json::json!({"displayName": name, "mailEnabled": false, "mailNickname": nick,
+        "securityEnabled": true})
+}
+
+/// Create a security group in tenant A through Graph (with [`GROUPS_A`]); returns its id.
+pub async fn create_group(sb: &Sandbox, name: &str) -> String {
+    let nick: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let r = post_group(sb, &GROUPS_A, security_group(name, &nick)).await;
+    r.expect(201);
+    r.json["id"].as_str().unwrap().to_string()
+}
+
+/// `POST /groups/{group}/members/$ref` in tenant A with [`GROUPS_A`].
+pub async fn add_member(sb: &Sandbox, group: &str, member: &str) -> Resp {
+    let tok = sb.token(&GROUPS_A).await;
+    sb.call(
+        "POST",
+        &format!("/v1.0/groups/{group}/members/$ref"),
+        Some(&tok),
+        Some(serde_json::json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{member}")})),
+    )
+    .await
+}
+
+/// `DELETE /groups/{group}/members/{member}/$ref` in tenant A with [`GROUPS_A`].
+pub async fn remove_member(sb: &Sandbox, group: &str, member: &str) -> Resp {
+    let tok = sb.token(&GROUPS_A).await;
+    sb.call(
+        "DELETE",
+        &format!("/v1.0/groups/{group}/members/{member}/$ref"),
+        Some(&tok),
+        None,
+    )
+    .await
+}
+
+/// A group of `t` by display name (full document), or None.
+pub async fn group_in(sb: &Sandbox, t: &Tenant, name: &str) -> Option<Value> {
+    let tok = sb.token(t).await;
+    let r = sb
+        .get(
+            &format!(
+                "/v1.0/groups?$filter=displayName%20eq%20'{}'",
+                name.replace(' ', "%20")
+            ),
+            &tok,
+        )
+        .await;
+    r.expect(200);
+    r.json["value"].as_array().unwrap().first().cloned()
+}
+
+/// The user principal names of a group's members in `t` (sorted).
+pub async fn member_upns(sb: &Sandbox, t: &Tenant, group: &str) -> Vec<String> {
+    let tok = sb.token(t).await;
+    let r = sb.get(&format!("/v1.0/groups/{group}/members"), &tok).await;
+    r.expect(200);
+    let mut out: Vec<String> = r.json["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            m["userPrincipalName"]
+                .as_str()
+                .or(m["displayName"].as_str())
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The B2B user principal name in tenant B of a user of tenant A.
+pub fn in_b(upn: &str) -> String {
+    format!("{}#EXT#@{}", upn.replace('@', "_"), B.domain)
+}

@@ -851,3 +851,30 @@ async fn read_basic_permission_sees_only_display_name_and_tenant_id() {
     .await
     .expect(403);
 }
+
+#[tokio::test]
+async fn join_of_a_tenant_over_100000_internal_users_fails() {
+    let sb = Sandbox::new();
+    let ta = sb.token(&A).await;
+    sb.call("PUT", MTO, Some(&ta), Some(json!({"displayName": "big"})))
+        .await
+        .expect(201);
+    add(&sb, &ta, &C).await.expect(201);
+    // C already has its seeded users: 100,000 more puts it over the limit.
+    bulk_users(&sb, &C, "Contoso C", 100_000);
+    request_join(&sb, &C, A.id).await;
+    let tc = sb.token(&C).await;
+    eventually("join to fail", async || {
+        sb.get(&format!("{MTO}/joinRequest"), &tc).await.json["transitionDetails"]["status"]
+            == "failed"
+    })
+    .await;
+    let jr = sb.get(&format!("{MTO}/joinRequest"), &tc).await;
+    assert_eq!(jr.json["memberState"], "pending");
+    let details = jr.json["transitionDetails"]["details"].as_str().unwrap();
+    assert!(details.contains("100000 internal users"), "{details}");
+    assert_eq!(
+        sb.get(&format!("{MTO}/tenants/{}", C.id), &ta).await.json["state"],
+        "pending"
+    );
+}

@@ -7,44 +7,6 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 
-async fn job(sb: &Sandbox, s: &Share) -> Value {
-    let ta = sb.token(&A).await;
-    let r = sb.get(&s.job_path(), &ta).await;
-    r.expect(200);
-    r.json
-}
-
-async fn schema_of(sb: &Sandbox, s: &Share) -> Value {
-    let ta = sb.token(&A).await;
-    let r = sb.get(&format!("{}/schema", s.job_path()), &ta).await;
-    r.expect(200);
-    r.json
-}
-
-async fn put_schema(sb: &Sandbox, s: &Share, schema: &Value) -> Resp {
-    let ta = sb.token(&A).await;
-    sb.call(
-        "PUT",
-        &format!("{}/schema", s.job_path()),
-        Some(&ta),
-        Some(schema.clone()),
-    )
-    .await
-}
-
-/// Change the user object mapping of a job's schema.
-async fn edit_user_mapping(sb: &Sandbox, s: &Share, f: impl FnOnce(&mut Value)) {
-    let mut schema = schema_of(sb, s).await;
-    let mapping = schema["synchronizationRules"][0]["objectMappings"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|m| m["sourceObjectName"] == "User")
-        .unwrap();
-    f(mapping);
-    put_schema(sb, s, &schema).await.expect(204);
-}
-
 fn set_constant(mapping: &mut Value, target: &str, value: &str) {
     for m in mapping["attributeMappings"].as_array_mut().unwrap() {
         if m["targetAttributeName"] == target {
@@ -68,21 +30,6 @@ async fn validate(sb: &Sandbox, s: &Share, body: Value) -> Resp {
 fn creds(target: &str) -> Value {
     json!({"useSavedCredentials": false, "templateId": "Azure2Azure", "credentials": [
         {"key": "CompanyId", "value": target}, {"key": "AuthenticationType", "value": "SyncPolicy"}]})
-}
-
-fn report<'a>(reports: &'a [Value], s: &Share) -> &'a Value {
-    reports
-        .iter()
-        .find(|r| r["jobId"] == s.job.as_str())
-        .expect("a report for the job")
-}
-
-async fn deleted_in(sb: &Sandbox, t: &Tenant, id: &str) -> bool {
-    let tok = sb.token(t).await;
-    sb.get(&format!("/v1.0/directory/deletedItems/{id}"), &tok)
-        .await
-        .status
-        == 200
 }
 
 async fn on_demand(sb: &Sandbox, s: &Share, users: &[&str]) -> Resp {
