@@ -130,6 +130,7 @@ pub fn build(ctx: &BuildContext<'_>, platform: Platform, host: bool) -> Result<P
     } else {
         check_std_installed(platform)?;
         check_zigbuild()?;
+        check_macos_sdk(platform)?;
         let mut c = Command::new(cargo());
         c.args([
             "zigbuild",
@@ -240,6 +241,28 @@ fn check_zigbuild() -> Result<(), Skip> {
             "cargo-zigbuild is not installed (pip install cargo-zigbuild, which brings zig)"
                 .to_owned(),
         ))
+    }
+}
+
+/// zig ships libSystem for macOS but not Apple's frameworks, and the
+/// provider links Security and CoreFoundation (rustls-platform-verifier, to
+/// trust the macOS keychain). Without an SDK (`SDKROOT`) the link fails after
+/// minutes of compiling, so say so up front.
+fn check_macos_sdk(platform: Platform) -> Result<(), Skip> {
+    if platform.os != "darwin" || std::env::consts::OS == "macos" {
+        return Ok(());
+    }
+    match std::env::var_os("SDKROOT") {
+        Some(sdk) if Path::new(&sdk).join("System/Library/Frameworks").is_dir() => Ok(()),
+        Some(sdk) => Err(Skip(format!(
+            "SDKROOT={} has no System/Library/Frameworks",
+            Path::new(&sdk).display()
+        ))),
+        None => Err(Skip(
+            "linking for macOS needs the macOS SDK's Security and CoreFoundation frameworks \
+             (rustls-platform-verifier); set SDKROOT to a MacOSX.sdk"
+                .to_owned(),
+        )),
     }
 }
 
