@@ -207,6 +207,10 @@ fn release(args: ReleaseArgs) -> Result<()> {
         }
     }
 
+    if built.is_empty() {
+        bail!("no platform could be built");
+    }
+
     // The release directory: what a registry (or a release page) serves.
     let release_dir = out.join(&version);
     fs::create_dir_all(&release_dir)?;
