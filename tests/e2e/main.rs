@@ -11,5 +11,6 @@ mod policies;
 mod provider_block;
 mod provider_function;
 mod quickstart;
+mod release;
 mod resilience;
 mod sharing;
