@@ -65,6 +65,12 @@ pub struct ServeArgs {
     /// Allow binding a non-loopback address.
     #[arg(long)]
     pub allow_remote: bool,
+    /// Lifetime of issued access tokens (3599s, 20s, PT1H, ...).
+    #[arg(long, default_value = "3599s", value_parser = parse_duration)]
+    pub token_lifetime: Duration,
+    /// Refuse a certificate client assertion whose jti was already used (Entra accepts reuse).
+    #[arg(long)]
+    pub reject_assertion_replay: bool,
 }
 
 /// Entry point of the binary: parse, run, map errors to exit code 1.
@@ -137,6 +143,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         join_delay: args.join_delay,
         sync_interval: args.sync_interval,
         tls: args.tls,
+        token_lifetime: args.token_lifetime,
+        reject_assertion_replay: args.reject_assertion_replay,
     };
     let state =
         AppState::new(store, config, args.faults.unwrap_or_default()).map_err(|e| e.to_string())?;

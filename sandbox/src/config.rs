@@ -15,6 +15,12 @@ pub struct Config {
     pub sync_interval: Duration,
     /// Whether the server speaks https (used to build absolute `@odata.nextLink` URLs).
     pub tls: bool,
+    /// Lifetime of the access tokens the token and IMDS endpoints issue (`expires_in`).
+    pub token_lifetime: Duration,
+    /// Refuse a certificate client assertion whose `jti` was already presented. Off by
+    /// default, as in Entra ID, which accepts MSAL's reuse of one assertion for several token
+    /// requests (see docs/sandbox.md).
+    pub reject_assertion_replay: bool,
 }
 
 impl Default for Config {
@@ -23,6 +29,8 @@ impl Default for Config {
             join_delay: Duration::from_secs(2),
             sync_interval: Duration::from_secs(40 * 60),
             tls: false,
+            token_lifetime: Duration::from_secs(crate::auth::TOKEN_LIFETIME_SECS as u64),
+            reject_assertion_replay: false,
         }
     }
 }

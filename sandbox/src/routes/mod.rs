@@ -15,7 +15,9 @@ pub mod admin;
 pub mod apps;
 pub mod batch;
 pub mod groups;
+pub mod login;
 pub mod mto;
+pub mod oidc;
 pub mod policy;
 pub mod synchronization;
 pub mod token;
@@ -77,6 +79,16 @@ pub fn router(state: AppState) -> Router {
         .layer(faults);
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token::token))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(login::openid_configuration),
+        )
+        .route("/{tenant}/discovery/v2.0/keys", get(login::signing_keys))
+        .route("/common/discovery/instance", get(login::instance_discovery))
+        .route(
+            "/metadata/identity/oauth2/token",
+            get(login::managed_identity_token),
+        )
         .nest("/v1.0", v1)
         .nest("/beta", beta)
         .nest("/_sandbox", admin::routes())
@@ -445,14 +457,14 @@ impl FromRequestParts<AppState> for Ctx {
             .get::<ApiVersion>()
             .copied()
             .unwrap_or(ApiVersion::V1);
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
-            .unwrap_or("localhost")
-            .to_string();
-        let scheme = if state.config.tls { "https" } else { "http" };
+        let base = match parts.headers.get(header::HOST) {
+            Some(_) => base_url(state.config.tls, &parts.headers),
+            None => format!(
+                "{}://{}",
+                if state.config.tls { "https" } else { "http" },
+                parts.uri.authority().map_or("localhost", |a| a.as_str())
+            ),
+        };
         let eventual = parts
             .headers
             .get("consistencylevel")
@@ -464,12 +476,21 @@ impl FromRequestParts<AppState> for Ctx {
         Ok(Ctx {
             caller,
             version,
-            base: format!("{scheme}://{host}"),
+            base,
             eventual,
             query,
             visible_before: state.faults.visible_before(),
         })
     }
+}
+
+/// `http(s)://host[:port]` as the client addressed the sandbox (its `Host` header).
+pub fn base_url(tls: bool, headers: &axum::http::HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    format!("{}://{host}", if tls { "https" } else { "http" })
 }
 
 /// A JSON response with a status.

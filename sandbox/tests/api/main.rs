@@ -8,6 +8,7 @@ mod errors;
 mod faults;
 mod groups;
 mod harness;
+mod identity;
 mod mto;
 mod policy;
 mod sync;
