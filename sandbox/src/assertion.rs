@@ -149,8 +149,9 @@ impl Claims {
             iss: text("iss"),
             sub: text("sub"),
             aud,
-            exp: v.get("exp").and_then(Value::as_i64),
-            nbf: v.get("nbf").and_then(Value::as_i64),
+            // NumericDate may have a fraction (MSAL for Python sends one).
+            exp: v.get("exp").and_then(Value::as_f64).map(|t| t as i64),
+            nbf: v.get("nbf").and_then(Value::as_f64).map(|t| t as i64),
             jti: v.get("jti").and_then(Value::as_str).map(str::to_owned),
         }
     }
@@ -234,7 +235,8 @@ fn verify_certificate_assertion(
         .as_deref()
         .map(|t| (t, true))
         .or(header.x5t.as_deref().map(|t| (t, false)));
-    let raw = presented.and_then(|(t, _)| URL_SAFE_NO_PAD.decode(t).ok());
+    // MSAL pads the thumbprint (`=`); Entra accepts it either way.
+    let raw = presented.and_then(|(t, _)| URL_SAFE_NO_PAD.decode(t.trim_end_matches('=')).ok());
     let hex = raw
         .as_ref()
         .map(|r| r.iter().map(|b| format!("{b:02X}")).collect::<String>())

@@ -55,6 +55,19 @@ impl<D: TenantDataSource> DataSource<Client> for Adapter<D> {
         req: DataSourceReadRequest<'_>,
         resp: &mut DataSourceReadResponse,
     ) {
+        if ctx.client.config.check_permissions
+            && let Some(tenant) = req.config.get("tenant_id").as_str()
+            && let Some(d) = crate::permissions::check(
+                &ctx.client.graph,
+                "Data source",
+                D::TYPE_NAME,
+                tenant,
+                crate::permissions::for_data_source(D::TYPE_NAME),
+            )
+        {
+            resp.diags.push(d);
+            return;
+        }
         // Data sources keep no private data.
         let private = Private::default();
         let outcome = match Op::begin(ctx, req.config, &private, D::TIMEOUT) {

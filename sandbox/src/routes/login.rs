@@ -66,7 +66,8 @@ pub async fn signing_keys(
 }
 
 /// `GET /common/discovery/instance`: known for this sandbox's own host only (AADSTS50049
-/// otherwise, as Entra answers for an unknown authority).
+/// otherwise, as Entra answers for an unknown authority). The port is not compared: MSAL names
+/// the authority by host name alone here.
 pub async fn instance_discovery(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -79,9 +80,11 @@ pub async fn instance_discovery(
         .nth(1)
         .unwrap_or_default()
         .to_ascii_lowercase();
+    // MSAL names the authority by host name alone here (no port).
+    let hostname = |h: &str| h.rsplit_once(':').map_or(h, |(n, _)| n).to_owned();
     let endpoint = param("authorization_endpoint").and_then(url_host_and_tenant);
     match endpoint {
-        Some((host, tenant)) if host == ours => identity_json(&json!({
+        Some((host, tenant)) if hostname(&host) == hostname(&ours) => identity_json(&json!({
             "tenant_discovery_endpoint": format!("{base}/{tenant}/v2.0/.well-known/openid-configuration"),
             "api-version": param("api-version").unwrap_or("1.1"),
             "metadata": [{"preferred_network": ours, "preferred_cache": ours, "aliases": [ours]}],

@@ -149,6 +149,24 @@ async fn a_certificate_assertion_gets_a_token_with_the_apps_roles() {
     sb.token_request(A.id, &assertion_form(CERT_APP, &legacy))
         .await
         .expect(200);
+    // As MSAL for Python sends it: a padded thumbprint and fractional times.
+    let mut header = Header::new(Algorithm::PS256);
+    header.x5t_s256 = Some(
+        base64::engine::general_purpose::URL_SAFE
+            .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &cert.der).as_ref()),
+    );
+    let t = now() as f64 + 0.25;
+    let body = json!({"aud": TOKEN_URL, "iss": CERT_APP, "sub": CERT_APP, "jti": "2",
+        "nbf": t, "iat": t, "exp": t + 600.0});
+    let msal_like = jsonwebtoken::encode(
+        &header,
+        &body,
+        &EncodingKey::from_rsa_pem(cert.key_pem.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    sb.token_request(A.id, &assertion_form(CERT_APP, &msal_like))
+        .await
+        .expect(200);
 }
 
 #[tokio::test]

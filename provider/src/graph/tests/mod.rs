@@ -103,17 +103,14 @@ fn client(m: &Mock, secret: &str) -> GraphClient {
     let mut tenants = BTreeMap::new();
     tenants.insert(
         TENANT.to_owned(),
-        TenantCredentials {
-            tenant_id: TENANT.into(),
-            client_id: "c".into(),
-            client_secret: Some(secret.into()),
-        },
+        TenantCredentials::secret(TENANT, "c", secret),
     );
     GraphClient::new(&ProviderConfig {
         tenants,
         graph_endpoint: m.url.parse().unwrap(),
         login_endpoint: m.url.parse().unwrap(),
         replication_grace: Duration::from_secs(0),
+        check_permissions: true,
     })
     .unwrap()
 }
