@@ -17,7 +17,7 @@
 
 use tfplugin::{AttributePath, Diagnostic};
 
-use crate::graph::GraphClient;
+use crate::Client;
 
 /// Permissions each resource type needs in the tenant named by its `tenant_id`.
 pub const RESOURCES: &[(&str, &[&str])] = &[
@@ -145,18 +145,33 @@ pub fn missing(needed: &[&'static str], granted: &[String]) -> Vec<&'static str>
         .collect()
 }
 
+/// A resource or a data source, for [`check`].
+#[derive(Clone, Copy)]
+pub enum Kind {
+    Resource,
+    DataSource,
+}
+
 /// The error for a `type_name` in `tenant_id` whose token lacks permissions
-/// of `needed`, on its `tenant_id`; `None` when nothing is missing or the
-/// tenant's roles are not known (no sign-in, unreadable token, or an
-/// unconfigured tenant, which is reported on its own).
+/// its type needs, on its `tenant_id`; `None` when nothing is missing, the
+/// check is off, the tenant is not known yet (unknown at plan), or its roles
+/// are not known (unreadable token, or an unconfigured tenant, which is
+/// reported on its own).
 pub fn check(
-    graph: &GraphClient,
-    what: &str,
+    client: &Client,
+    kind: Kind,
     type_name: &str,
-    tenant_id: &str,
-    needed: &[&'static str],
+    tenant_id: Option<&str>,
 ) -> Option<Diagnostic> {
-    let granted = graph.granted_roles(tenant_id)?;
+    if !client.config.check_permissions {
+        return None;
+    }
+    let tenant_id = tenant_id?;
+    let (what, needed) = match kind {
+        Kind::Resource => ("Resource", for_resource(type_name)),
+        Kind::DataSource => ("Data source", for_data_source(type_name)),
+    };
+    let granted = client.graph.granted_roles(tenant_id)?;
     let lacking = missing(needed, &granted);
     if lacking.is_empty() {
         return None;

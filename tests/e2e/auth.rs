@@ -335,6 +335,38 @@ fn a_github_style_token_request_works_from_environment_variables_alone() {
 }
 
 #[test]
+fn an_azure_devops_token_request_works_for_each_tenant_block() {
+    const SUBJECT: &str = "sc://contoso/mesh/tenant-a";
+    let mut seed = standard_seed();
+    let app = &mut seed["tenants"][0]["apps"][0];
+    app.as_object_mut().unwrap().remove("clientSecret");
+    app["federatedIdentityCredentials"] = federated("ado", SUBJECT);
+    let sb = Sandbox::start(SandboxOptions {
+        seed,
+        ..Default::default()
+    });
+    let (url, access_token) = sb.oidc_runner(
+        "ado",
+        json!({"subject": SUBJECT, "serviceConnectionId": "sc-tenant-a"}),
+    );
+    // What an Azure DevOps job has: SYSTEM_OIDCREQUESTURI and System.AccessToken.
+    let url = url.split('?').next().unwrap().to_owned();
+    let mut ws = traced();
+    ws.env("SYSTEM_OIDCREQUESTURI", &url)
+        .env("SYSTEM_ACCESSTOKEN", &access_token);
+    ws.write_config(&format!(
+        "provider \"mto\" {{\n  graph_endpoint = \"{u}\"\n  login_endpoint = \"{u}\"\n  tenant {{\n    tenant_id                          = \"{a}\"\n    client_id                          = \"{c}\"\n    use_oidc                           = true\n    ado_pipeline_service_connection_id = \"sc-tenant-a\"\n  }}\n}}\n\
+         resource \"mto_policy_templates\" \"a\" {{\n  tenant_id = \"{a}\"\n}}\n",
+        u = sb.url,
+        a = TENANT_A.id,
+        c = TENANT_A.client_id,
+    ));
+    // The app has no secret: only the Azure DevOps token gets it a token.
+    ws.apply().assert_success();
+    assert_no_secrets(&trace(&ws), &[&access_token]);
+}
+
+#[test]
 fn a_managed_identity_signs_in_through_the_imds_endpoint() {
     const IDENTITY: &str = "a0000000-0000-4000-8000-00000000aaaa";
     let mut seed = standard_seed();

@@ -55,16 +55,9 @@ impl<D: TenantDataSource> DataSource<Client> for Adapter<D> {
         req: DataSourceReadRequest<'_>,
         resp: &mut DataSourceReadResponse,
     ) {
-        if ctx.client.config.check_permissions
-            && let Some(tenant) = req.config.get("tenant_id").as_str()
-            && let Some(d) = crate::permissions::check(
-                &ctx.client.graph,
-                "Data source",
-                D::TYPE_NAME,
-                tenant,
-                crate::permissions::for_data_source(D::TYPE_NAME),
-            )
-        {
+        let tenant = req.config.get("tenant_id").as_str();
+        let kind = crate::permissions::Kind::DataSource;
+        if let Some(d) = crate::permissions::check(ctx.client, kind, D::TYPE_NAME, tenant) {
             resp.diags.push(d);
             return;
         }

@@ -250,21 +250,10 @@ impl<R: MtoResource> ModifyPlan<Client> for Adapter<R> {
     ) {
         common::check_tenants(ctx, req.config, &["tenant_id"], &mut resp.diags);
         // A destroy has no configuration: its tenant is the prior state's.
-        let tenant = req
-            .config
-            .get("tenant_id")
-            .as_str()
-            .or_else(|| req.prior.get("tenant_id").as_str());
-        if ctx.client.config.check_permissions
-            && let Some(tenant) = tenant
-            && let Some(d) = crate::permissions::check(
-                &ctx.client.graph,
-                "Resource",
-                R::TYPE_NAME,
-                tenant,
-                crate::permissions::for_resource(R::TYPE_NAME),
-            )
-        {
+        let tenant = req.config.get("tenant_id").as_str();
+        let tenant = tenant.or_else(|| req.prior.get("tenant_id").as_str());
+        let kind = crate::permissions::Kind::Resource;
+        if let Some(d) = crate::permissions::check(ctx.client, kind, R::TYPE_NAME, tenant) {
             resp.diags.push(d);
         }
         self.0.plan(ctx, &req, resp).await;

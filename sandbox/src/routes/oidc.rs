@@ -202,13 +202,6 @@ fn bearer_runner(st: &AppState, headers: &HeaderMap, name: &str) -> Option<Runne
     st.oidc.runner(token.trim()).filter(|r| r.issuer == name)
 }
 
-fn unauthorized() -> Response {
-    json_response(
-        StatusCode::UNAUTHORIZED,
-        &json!({"message": "The request token is missing or not valid for this issuer."}),
-    )
-}
-
 fn param<'a>(query: &'a [(String, String)], k: &str) -> Option<&'a str> {
     query
         .iter()
@@ -217,21 +210,29 @@ fn param<'a>(query: &'a [(String, String)], k: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-async fn github_idtoken(
-    State(st): State<AppState>,
-    GraphPath(name): GraphPath<String>,
-    headers: HeaderMap,
-    Query(query): Query<Vec<(String, String)>>,
-) -> Result<Response, ApiError> {
+/// A pipeline's token request: the runner's token for `audience`, or why not (401 without a
+/// valid request token, or what `refuse` says about the runner).
+async fn runner_token(
+    st: &AppState,
+    name: String,
+    headers: &HeaderMap,
+    audience: &str,
+    refuse: impl FnOnce(&Runner) -> Option<Response>,
+) -> Result<Result<String, Response>, ApiError> {
     let name = issuer_name(name)?;
-    let Some(runner) = bearer_runner(&st, &headers, &name) else {
-        return Ok(unauthorized());
+    let Some(runner) = bearer_runner(st, headers, &name) else {
+        return Ok(Err(json_response(
+            StatusCode::UNAUTHORIZED,
+            &json!({"message": "The request token is missing or not valid for this issuer."}),
+        )));
     };
-    let audience = param(&query, "audience").unwrap_or(TOKEN_EXCHANGE_AUDIENCE);
+    if let Some(refused) = refuse(&runner) {
+        return Ok(Err(refused));
+    }
     let times = (0, DEFAULT_LIFETIME_SECS);
     let token = sign(
-        &st,
-        &headers,
+        st,
+        headers,
         &name,
         &runner.subject,
         audience,
@@ -239,10 +240,25 @@ async fn github_idtoken(
         &runner.claims,
     )
     .await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"count": token.len(), "value": token}),
-    ))
+    Ok(Ok(token))
+}
+
+async fn github_idtoken(
+    State(st): State<AppState>,
+    GraphPath(name): GraphPath<String>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let audience = param(&query, "audience").unwrap_or(TOKEN_EXCHANGE_AUDIENCE);
+    Ok(
+        match runner_token(&st, name, &headers, audience, |_| None).await? {
+            Ok(token) => json_response(
+                StatusCode::OK,
+                &json!({"count": token.len(), "value": token}),
+            ),
+            Err(refused) => refused,
+        },
+    )
 }
 
 async fn ado_idtoken(
@@ -251,35 +267,27 @@ async fn ado_idtoken(
     headers: HeaderMap,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let name = issuer_name(name)?;
-    let Some(runner) = bearer_runner(&st, &headers, &name) else {
-        return Ok(unauthorized());
-    };
     let Some(connection) = param(&query, "serviceConnectionId") else {
         return Err(ApiError::bad_request(
             "The serviceConnectionId query parameter is required.",
         ));
     };
-    if runner
-        .service_connection_id
-        .as_deref()
-        .is_some_and(|c| !c.eq_ignore_ascii_case(connection))
-    {
-        return Ok(json_response(
-            StatusCode::FORBIDDEN,
-            &json!({"message": format!("The job may not use service connection {connection}.")}),
-        ));
-    }
-    let times = (0, DEFAULT_LIFETIME_SECS);
-    let token = sign(
-        &st,
-        &headers,
-        &name,
-        &runner.subject,
-        TOKEN_EXCHANGE_AUDIENCE,
-        times,
-        &runner.claims,
+    let other_connection = |r: &Runner| {
+        r.service_connection_id
+            .as_deref()
+            .filter(|c| !c.eq_ignore_ascii_case(connection))
+            .map(|_| {
+                json_response(
+                    StatusCode::FORBIDDEN,
+                    &json!({"message": format!("The job may not use service connection {connection}.")}),
+                )
+            })
+    };
+    let audience = TOKEN_EXCHANGE_AUDIENCE;
+    Ok(
+        match runner_token(&st, name, &headers, audience, other_connection).await? {
+            Ok(token) => json_response(StatusCode::OK, &json!({"oidcToken": token})),
+            Err(refused) => refused,
+        },
     )
-    .await?;
-    Ok(json_response(StatusCode::OK, &json!({"oidcToken": token})))
 }

@@ -86,9 +86,14 @@ fn cert_assertion(cert: &Cert, key_pem: &str, claims: Value) -> String {
     for (k, v) in claims.as_object().unwrap() {
         body[k] = v.clone();
     }
+    signed(&header, &body, key_pem)
+}
+
+/// `body` signed with the RSA key in `key_pem`.
+fn signed(header: &Header, body: &Value, key_pem: &str) -> String {
     jsonwebtoken::encode(
-        &header,
-        &body,
+        header,
+        body,
         &EncodingKey::from_rsa_pem(key_pem.as_bytes()).unwrap(),
     )
     .unwrap()
@@ -103,6 +108,11 @@ fn assertion_form(client: &str, assertion: &str) -> String {
 
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A GET without a token.
+async fn anonymous(sb: &Sandbox, path: &str) -> Resp {
+    sb.call("GET", path, None, None).await
 }
 
 fn check_aadsts(r: &Resp, code: u32) {
@@ -140,12 +150,7 @@ async fn a_certificate_assertion_gets_a_token_with_the_apps_roles() {
     ));
     let body = json!({"aud": format!("http://sandbox.test/{}/oauth2/v2.0/token", A.domain),
         "iss": CERT_APP, "sub": CERT_APP, "jti": "1", "nbf": now(), "exp": now() + 300});
-    let legacy = jsonwebtoken::encode(
-        &header,
-        &body,
-        &EncodingKey::from_rsa_pem(cert.key_pem.as_bytes()).unwrap(),
-    )
-    .unwrap();
+    let legacy = signed(&header, &body, &cert.key_pem);
     sb.token_request(A.id, &assertion_form(CERT_APP, &legacy))
         .await
         .expect(200);
@@ -158,12 +163,7 @@ async fn a_certificate_assertion_gets_a_token_with_the_apps_roles() {
     let t = now() as f64 + 0.25;
     let body = json!({"aud": TOKEN_URL, "iss": CERT_APP, "sub": CERT_APP, "jti": "2",
         "nbf": t, "iat": t, "exp": t + 600.0});
-    let msal_like = jsonwebtoken::encode(
-        &header,
-        &body,
-        &EncodingKey::from_rsa_pem(cert.key_pem.as_bytes()).unwrap(),
-    )
-    .unwrap();
+    let msal_like = signed(&header, &body, &cert.key_pem);
     sb.token_request(A.id, &assertion_form(CERT_APP, &msal_like))
         .await
         .expect(200);
@@ -290,14 +290,11 @@ async fn a_federated_token_of_the_test_issuer_gets_a_token() {
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(header.alg, Algorithm::RS256);
     // Its issuer publishes discovery and keys as a relying party expects.
-    let d = sb
-        .call(
-            "GET",
-            "/_sandbox/oidc/github/.well-known/openid-configuration",
-            None,
-            None,
-        )
-        .await;
+    let d = anonymous(
+        &sb,
+        "/_sandbox/oidc/github/.well-known/openid-configuration",
+    )
+    .await;
     d.expect(200);
     assert_eq!(d.json["issuer"], "http://sandbox.test/_sandbox/oidc/github");
     let jwks = sb
@@ -443,14 +440,11 @@ async fn runners_hand_out_tokens_as_github_and_azure_devops_do() {
 #[tokio::test]
 async fn discovery_documents_point_at_the_sandbox() {
     let sb = Sandbox::new();
-    let r = sb
-        .call(
-            "GET",
-            &format!("/{}/v2.0/.well-known/openid-configuration", A.domain),
-            None,
-            None,
-        )
-        .await;
+    let r = anonymous(
+        &sb,
+        &format!("/{}/v2.0/.well-known/openid-configuration", A.domain),
+    )
+    .await;
     r.expect(200);
     assert_eq!(
         r.json["token_endpoint"],
@@ -460,24 +454,14 @@ async fn discovery_documents_point_at_the_sandbox() {
         r.json["issuer"],
         format!("http://sandbox.test/{}/v2.0", A.id)
     );
-    let r = sb
-        .call(
-            "GET",
-            "/nope.onmicrosoft.com/v2.0/.well-known/openid-configuration",
-            None,
-            None,
-        )
-        .await;
+    let r = anonymous(
+        &sb,
+        "/nope.onmicrosoft.com/v2.0/.well-known/openid-configuration",
+    )
+    .await;
     r.expect(400);
     assert_eq!(r.json["error_codes"], json!([90002]));
-    let r = sb
-        .call(
-            "GET",
-            &format!("/common/discovery/instance?api-version=1.1&authorization_endpoint=https%3A%2F%2Fsandbox.test%2F{}%2Foauth2%2Fv2.0%2Fauthorize", A.id),
-            None,
-            None,
-        )
-        .await;
+    let r = anonymous(&sb, &format!("/common/discovery/instance?api-version=1.1&authorization_endpoint=https%3A%2F%2Fsandbox.test%2F{}%2Foauth2%2Fv2.0%2Fauthorize", A.id)).await;
     r.expect(200);
     assert_eq!(
         r.json["tenant_discovery_endpoint"],
