@@ -2,6 +2,7 @@
 
 use tfplugin::{AttributePath, Diagnostic};
 
+use crate::config::TenantCredentials;
 use crate::graph::{ErrorKind, GraphError};
 
 /// The application permission a Graph path needs, for 403 messages.
@@ -64,7 +65,7 @@ pub fn graph(summary: impl Into<String>, e: &GraphError) -> Diagnostic {
             }
         }
         ErrorKind::Authentication => detail.push_str(
-            "\n\nCheck the tenant's client_id and client_secret in the provider block (the secret may have expired).",
+            "\n\nCheck the tenant's credentials in the provider block (a secret or certificate may have expired).",
         ),
         ErrorKind::Throttled => {
             detail.push_str("\n\nGraph kept throttling the requests; the operation ran out of time. Retry later, or raise the timeout.")
@@ -73,6 +74,43 @@ pub fn graph(summary: impl Into<String>, e: &GraphError) -> Diagnostic {
         _ => {}
     }
     Diagnostic::error(summary, detail)
+}
+
+/// The AADSTS number in an identity platform error, e.g. 7000215.
+pub fn aadsts(e: &GraphError) -> Option<u32> {
+    let at = e.message.find("AADSTS")? + "AADSTS".len();
+    let digits: String = e.message[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// A refused sign-in, on the attribute of the tenant block at fault: the
+/// tenant id for an unknown tenant, the client id for an unknown app, else
+/// the credential.
+pub fn sign_in(creds: &TenantCredentials, e: &GraphError) -> Diagnostic {
+    let attr = match aadsts(e) {
+        Some(90002) => "tenant_id",
+        Some(700016) => creds.client_id_attribute,
+        _ => creds.credential_attribute,
+    };
+    let mut detail = e.to_string();
+    detail.push_str(match aadsts(e) {
+        Some(90002) => "\n\nThe tenant id is not known to the login endpoint (check login_endpoint for a national cloud).",
+        Some(700016) => "\n\nNo app with this client id is registered in the tenant.",
+        Some(7000215) | Some(7000222) => "\n\nThe client secret is wrong or expired.",
+        Some(700027) => "\n\nThe certificate is not registered on the app registration, or the key does not match it.",
+        Some(700024) => "\n\nThe assertion (or the OIDC token) has expired or is not valid yet: pipeline tokens live minutes; check the clock.",
+        Some(70021) | Some(700211) | Some(700212) | Some(700213) | Some(70025) => "\n\nNo federated identity credential of the app matches the token's issuer, subject and audience (api://AzureADTokenExchange).",
+        _ => "\n\nCheck the tenant's credentials in the provider block.",
+    });
+    let summary = format!("Cannot sign in to tenant {}", creds.tenant_id);
+    let d = Diagnostic::error(summary, detail);
+    match creds.path(attr) {
+        Some(p) => d.at(p),
+        None => d,
+    }
 }
 
 /// Turns a failed Graph call into an error diagnostic that says what the

@@ -1,8 +1,9 @@
 //! Registry-style documentation, generated from the schemas.
 //!
 //! `docs/` is rendered from the same schema descriptions Terraform shows,
-//! plus the examples under `examples/` and the per-type facts below
-//! (Graph permissions, import id). A test renders everything and fails when
+//! plus the examples under `examples/` (the provider page's guide is
+//! `examples/provider/guide.md`), the Graph permissions of
+//! `crate::permissions` and the per-type facts below (import id). A test renders everything and fails when
 //! a page is missing or differs, so the docs cannot drift from the code;
 //! `UPDATE_DOCS=1 cargo test -p terraform-provider-mto --test docs`
 //! rewrites them.
@@ -12,11 +13,12 @@ use std::path::Path;
 use tfplugin::schema::{AttributeType, BlockNesting, ObjectNesting};
 use tfplugin::{Attribute, Block, FunctionDef, Schema, Type};
 
-/// Facts about a type that its schema does not carry.
+/// Facts about a type that its schema does not carry (its Graph permissions
+/// are in `crate::permissions`, where the plan-time check reads them).
 pub struct TypeFacts {
     pub type_name: &'static str,
-    /// Application permissions, in the tenant the type acts in.
-    pub permissions: &'static [&'static str],
+    /// Permissions used beyond the checked ones, e.g. in other tenants.
+    pub permission_note: Option<&'static str>,
     /// The import id, for resources.
     pub import_id: Option<&'static str>,
 }
@@ -24,46 +26,39 @@ pub struct TypeFacts {
 pub const RESOURCES: &[TypeFacts] = &[
     TypeFacts {
         type_name: "mto_organization",
-        permissions: &["MultiTenantOrganization.ReadWrite.All"],
+        permission_note: None,
         import_id: Some("`<owner tenant id>`"),
     },
     TypeFacts {
         type_name: "mto_member_tenant",
-        permissions: &["MultiTenantOrganization.ReadWrite.All"],
+        permission_note: None,
         import_id: Some("`<owner tenant id>/<member tenant id>`"),
     },
     TypeFacts {
         type_name: "mto_join_request",
-        permissions: &["MultiTenantOrganization.ReadWrite.All"],
+        permission_note: None,
         import_id: Some("`<joining tenant id>`"),
     },
     TypeFacts {
         type_name: "mto_policy_templates",
-        permissions: &["Policy.ReadWrite.CrossTenantAccess"],
+        permission_note: None,
         import_id: Some("`<tenant id>`"),
     },
     TypeFacts {
         type_name: "mto_inbound_acceptance",
-        permissions: &["Policy.ReadWrite.CrossTenantAccess"],
+        permission_note: None,
         import_id: Some("`<receiving tenant id>/<source tenant id>`"),
     },
     TypeFacts {
         type_name: "mto_outbound_share",
-        permissions: &[
-            "Policy.ReadWrite.CrossTenantAccess",
-            "Application.ReadWrite.All",
-            "Synchronization.ReadWrite.All",
-            "AppRoleAssignment.ReadWrite.All",
-            "User.Read.All",
-            "Group.Read.All",
-        ],
+        permission_note: None,
         import_id: Some(
             "`<sharing tenant id>/<target tenant id>` (finds the configuration named `MTO_Sync_<target tenant id>`) or `<sharing tenant id>/<target tenant id>/<service principal id>`",
         ),
     },
     TypeFacts {
         type_name: "mto_sync_job",
-        permissions: &["Synchronization.ReadWrite.All"],
+        permission_note: None,
         import_id: Some("`<tenant id>/<service principal id>/<job id>`"),
     },
 ];
@@ -71,25 +66,24 @@ pub const RESOURCES: &[TypeFacts] = &[
 pub const DATA_SOURCES: &[TypeFacts] = &[
     TypeFacts {
         type_name: "mto_configured_tenants",
-        permissions: &[],
+        permission_note: None,
         import_id: None,
     },
     TypeFacts {
         type_name: "mto_organization",
-        permissions: &["MultiTenantOrganization.Read.All"],
+        permission_note: None,
         import_id: None,
     },
     TypeFacts {
         type_name: "mto_users",
-        permissions: &[
-            "User.Read.All",
-            "Organization.Read.All (in every tenant, to name source tenants)",
-        ],
+        permission_note: Some(
+            "`Organization.Read.All` in every other configured tenant lets it name the tenant B2B users come from; without it `source_tenant_id` stays null.",
+        ),
         import_id: None,
     },
     TypeFacts {
         type_name: "mto_sync_job",
-        permissions: &["Synchronization.Read.All"],
+        permission_note: None,
         import_id: None,
     },
 ];
@@ -260,14 +254,22 @@ pub fn render_type(root: &Path, facts: &TypeFacts, schema: &Schema, data_source:
     out.push_str("## Schema\n\n");
     render_block(&mut out, &schema.block, "");
     out.push_str("## Graph permissions\n\n");
-    if facts.permissions.is_empty() {
+    let permissions = if data_source {
+        crate::permissions::for_data_source(facts.type_name)
+    } else {
+        crate::permissions::for_resource(facts.type_name)
+    };
+    if permissions.is_empty() {
         out.push_str("None: no Graph call is made.\n\n");
     } else {
-        out.push_str("Application permissions (with admin consent) of the app registration in the tenant named by `tenant_id`:\n\n");
-        for p in facts.permissions {
+        out.push_str("Application permissions (with admin consent) of the app registration in the tenant named by `tenant_id`, checked when the plan is made:\n\n");
+        for p in permissions {
             out.push_str(&format!("- `{p}`\n"));
         }
         out.push('\n');
+    }
+    if let Some(note) = facts.permission_note {
+        out.push_str(&format!("{note}\n\n"));
     }
     if let Some(id) = facts.import_id {
         out.push_str(&format!("## Import\n\nImport id: {id}.\n\n"));
@@ -325,7 +327,9 @@ pub fn render_index(root: &Path, schema: &Schema) -> String {
     );
     out.push_str(schema.block.description.trim());
     out.push_str("\n\n");
-    out.push_str(INDEX_GUIDE);
+    let guide = read_example(root, "examples/provider/guide.md").unwrap_or_default();
+    out.push_str(&guide.replace(PERMISSIONS_MARK, &permissions_table()));
+    out.push_str("\n\n");
     if let Some(example) = read_example(root, "examples/provider/provider.tf") {
         out.push_str(&format!(
             "## Example Usage\n\n```terraform\n{example}\n```\n\n"
@@ -339,34 +343,33 @@ pub fn render_index(root: &Path, schema: &Schema) -> String {
     out
 }
 
-const INDEX_GUIDE: &str = "## Authentication
+/// Where `examples/provider/guide.md` wants the permissions table.
+const PERMISSIONS_MARK: &str = "<!-- permissions table -->";
 
-Each `tenant` block holds the credentials of an app registration in one tenant (client
-credentials: `client_id` and `client_secret`). Give each app the application permissions listed
-on the pages of the resources you use in that tenant, with admin consent. One provider
-configuration can hold every tenant of a mesh; each resource and data source names the tenant it
-acts in with `tenant_id`, so `for_each` over tenant pairs (see the `pairs` function) works
-without provider aliases.
-
-With no `tenant` block, the provider reads a single tenant from `ARM_TENANT_ID`,
-`ARM_CLIENT_ID` and `ARM_CLIENT_SECRET`. Secrets are marked sensitive, never logged and never
-put in error messages.
-
-## Endpoints
-
-`graph_endpoint` and `login_endpoint` default to Microsoft's public cloud. Point them at a
-national cloud, or at **mto-sandbox** (a local Graph emulator with several tenants, shipped with
-this provider; see `docs/sandbox.md`) to try everything offline. Plain `http` is accepted only
-for loopback addresses.
-
-## Reliability
-
-Graph calls are retried when Graph throttles (honouring `Retry-After`) or is briefly
-unavailable, and reads right after a write are retried while Graph's replicas catch up — all
-bounded by the resource's `timeouts`, with no fixed sleeps. Concurrent reads in a tenant share
-`$batch` requests, so refreshing many resources costs few round trips.
-
-";
+/// Every resource's and data source's Graph permissions, in one table.
+pub fn permissions_table() -> String {
+    let mut out = String::from(
+        "| type | kind | Graph application permissions in its tenant |\n|---|---|---|\n",
+    );
+    for (rows, kind) in [
+        (crate::permissions::RESOURCES, "resource"),
+        (crate::permissions::DATA_SOURCES, "data source"),
+    ] {
+        for (name, perms) in rows {
+            let list = if perms.is_empty() {
+                "none (no Graph call)".to_owned()
+            } else {
+                perms
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            out.push_str(&format!("| `{name}` | {kind} | {list} |\n"));
+        }
+    }
+    out.trim_end().to_owned()
+}
 
 #[cfg(test)]
 mod tests {

@@ -14,12 +14,14 @@
 #![allow(clippy::result_large_err)]
 
 pub mod config;
+pub mod credentials;
 pub mod data_sources;
 pub mod diag;
 pub mod docs;
 pub mod functions;
 pub mod graph;
 pub mod operation;
+pub mod permissions;
 pub mod resources;
 
 use std::sync::Arc;
@@ -35,6 +37,9 @@ use crate::resources::{
     Adapter, inbound_acceptance, join_request, member_tenant, organization, outbound_share,
     policy_templates, sync_job,
 };
+
+/// How long configure waits for the tokens of all tenants.
+const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The source address users write in `required_providers`.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/mto-provider/mto";
@@ -96,13 +101,42 @@ impl Provider for MtoProvider {
         Some(self)
     }
 
+    /// Checks the configuration, reads its credential files, and signs in
+    /// to every tenant at once: a refused credential fails here, on its
+    /// tenant block, before any resource is planned or applied.
     async fn configure(&self, req: ConfigureRequest<'_>, resp: &mut ConfigureResponse<Client>) {
         let Some(config) = config::parse(req.config, &mut resp.diags) else {
             return;
         };
-        match graph::GraphClient::new(&config) {
-            Ok(graph) => resp.client = Some(Client { config, graph }),
-            Err(e) => resp.diags.error("Cannot create the Graph client", e),
+        let graph = match graph::GraphClient::new(&config) {
+            Ok(graph) => graph,
+            Err(e) => return resp.diags.error("Cannot create the Graph client", e),
+        };
+        let started = std::time::Instant::now();
+        let outcomes = match tokio::time::timeout(SIGN_IN_TIMEOUT, graph.sign_in_all()).await {
+            Ok(o) => o,
+            Err(_) => {
+                return resp.diags.error(
+                    "Sign-in timed out",
+                    format!(
+                        "Getting a token for every tenant took longer than {} s; check login_endpoint and the network path to it.",
+                        SIGN_IN_TIMEOUT.as_secs()
+                    ),
+                );
+            }
+        };
+        for (tenant, outcome) in &outcomes {
+            if let (Err(e), Some(creds)) = (outcome, config.tenant(tenant)) {
+                resp.diags.push(diag::sign_in(creds, e));
+            }
+        }
+        tracing::info!(
+            tenants = outcomes.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "signed in"
+        );
+        if !resp.diags.has_errors() {
+            resp.client = Some(Client { config, graph });
         }
     }
 

@@ -20,7 +20,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::util::now_ms;
 
-/// Lifetime of an access token in seconds (`expires_in`).
+/// Default lifetime of an access token in seconds (`expires_in`); `--token-lifetime` changes it.
 pub const TOKEN_LIFETIME_SECS: i64 = 3599;
 
 /// Claims carried by a sandbox access token.
@@ -65,8 +65,14 @@ impl TokenKey {
         TokenKey(hmac::Key::new(hmac::HMAC_SHA256, bytes))
     }
 
-    /// Mint a token for an app of a tenant.
-    pub fn mint(&self, tenant_id: &str, client_id: &str, roles: &[String]) -> String {
+    /// Mint a token for an app of a tenant, valid for `lifetime_secs`.
+    pub fn mint(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+        roles: &[String],
+        lifetime_secs: i64,
+    ) -> String {
         let now = now_ms() / 1000;
         let oid = crate::util::seed_guid(tenant_id, "serviceprincipal", client_id);
         let claims = Claims {
@@ -74,7 +80,7 @@ impl TokenKey {
             iss: format!("https://sts.windows.net/{tenant_id}/"),
             iat: now,
             nbf: now,
-            exp: now + TOKEN_LIFETIME_SECS,
+            exp: now + lifetime_secs,
             appid: client_id.to_string(),
             idtyp: "app".into(),
             oid: oid.clone(),
@@ -432,6 +438,7 @@ mod tests {
             "11111111-1111-1111-1111-111111111111",
             "app",
             &["User.Read.All".into()],
+            TOKEN_LIFETIME_SECS,
         );
         assert_eq!(t.split('.').count(), 3);
         let c = key.verify(&t).unwrap();

@@ -70,6 +70,12 @@ pub struct ServeArgs {
     /// `@odata.context`); default: the listening URL.
     #[arg(long, value_parser = parse_base_url)]
     pub base_url: Option<String>,
+    /// Lifetime of issued access tokens (3599s, 20s, PT1H, ...).
+    #[arg(long, default_value = "3599s", value_parser = parse_duration)]
+    pub token_lifetime: Duration,
+    /// Refuse a certificate client assertion whose jti was already used (Entra accepts reuse).
+    #[arg(long)]
+    pub reject_assertion_replay: bool,
 }
 
 /// `--base-url`: an http(s) origin, optionally with a path, without query or fragment.
@@ -179,6 +185,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             .base_url
             .clone()
             .unwrap_or_else(|| format!("{scheme}://{local}")),
+        token_lifetime: args.token_lifetime,
+        reject_assertion_replay: args.reject_assertion_replay,
         ..Config::default()
     };
     let state =

@@ -21,6 +21,12 @@ pub struct Config {
     /// within it (an idle keep-alive connection is closed after it too), and a request body may
     /// pause at most this long between chunks.
     pub idle_timeout: Duration,
+    /// Lifetime of the access tokens the token and IMDS endpoints issue (`expires_in`).
+    pub token_lifetime: Duration,
+    /// Refuse a certificate client assertion whose `jti` was already presented. Off by
+    /// default, as in Entra ID, which accepts MSAL's reuse of one assertion for several token
+    /// requests (see docs/sandbox.md).
+    pub reject_assertion_replay: bool,
 }
 
 /// Default of [`Config::idle_timeout`]: longer than the provider's idle connection pool (60 s),
@@ -34,6 +40,8 @@ impl Default for Config {
             sync_interval: Duration::from_secs(40 * 60),
             base_url: "http://localhost".into(),
             idle_timeout: IDLE_TIMEOUT,
+            token_lifetime: Duration::from_secs(crate::auth::TOKEN_LIFETIME_SECS as u64),
+            reject_assertion_replay: false,
         }
     }
 }

@@ -20,7 +20,9 @@
 //! - [`store::Store`]: SQLite behind a cheap-clone handle, and the only module with SQL; it fails
 //!   with [`store::StoreError`].
 //! - [`error::ApiError`]: the single Graph-shaped error type (store and engine errors convert
-//!   into it once); [`auth`]: tokens and the permission table; [`query`]: OData query options;
+//!   into it once); [`auth`]: tokens and the permission table; [`assertion`]: client
+//!   assertions (certificates, federated tokens); [`oidc`]: test OpenID Connect issuers;
+//!   [`query`]: OData query options;
 //!   [`faults`], [`stats`], [`config`], [`cli`], [`tls`], [`util`].
 //!
 //! Design decision: **every Graph path is evaluated in the tenant of the bearer token**, as in
@@ -29,6 +31,7 @@
 //! tokens survive a restart; cross-tenant effects (an MTO join touching every member tenant)
 //! happen only inside the background job worker, in one SQLite transaction per job.
 
+pub mod assertion;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -36,6 +39,7 @@ pub mod directory;
 pub mod error;
 pub mod faults;
 pub mod jobs;
+pub mod oidc;
 pub mod query;
 pub mod routes;
 pub mod seed;
@@ -80,6 +84,10 @@ pub struct AppState {
     pub jobs_wakeup: Arc<Notify>,
     /// Synchronization engine coordination (per-job locks, on-demand rate limit, worker wake-up).
     pub sync: sync::SyncHandle,
+    /// The test OpenID Connect issuers (keys, runners).
+    pub oidc: Arc<oidc::Issuers>,
+    /// `jti`s of certificate assertions seen (with `--reject-assertion-replay`).
+    pub assertions: Arc<assertion::ReplayCache>,
 }
 
 impl AppState {
@@ -98,6 +106,8 @@ impl AppState {
             stats: Stats::default(),
             jobs_wakeup: Arc::new(Notify::new()),
             sync: sync::SyncHandle::default(),
+            oidc: Arc::default(),
+            assertions: Arc::default(),
         })
     }
 }

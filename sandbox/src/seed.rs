@@ -20,7 +20,9 @@ use crate::directory::users::new_user_doc;
 use crate::error::ApiError;
 use crate::store::Store;
 use crate::store::docs::{self, kind};
-use crate::store::tenants::{self, App, Tenant};
+use crate::store::tenants::{
+    self, App, AppCredentials, FederatedCredential, ManagedIdentity, Tenant,
+};
 use crate::util::{now_ms, parse_guid, seed_guid};
 
 /// A seed file.
@@ -52,17 +54,49 @@ pub struct SeedTenant {
     pub groups: Vec<SeedGroup>,
 }
 
-/// An app registration.
+/// An app registration. It needs at least one credential: a secret, a certificate, a federated
+/// identity credential, or being a managed identity.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SeedApp {
     /// Client id (GUID).
     pub client_id: String,
     /// Client secret.
-    pub client_secret: String,
+    #[serde(default)]
+    pub client_secret: Option<String>,
     /// Granted application permissions, e.g. `User.Read.All`.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Certificates whose private keys may sign client assertions (Graph's `keyCredentials`).
+    #[serde(default)]
+    pub key_credentials: Vec<SeedKeyCredential>,
+    /// External identity providers whose tokens the app accepts (workload identity federation).
+    #[serde(default)]
+    pub federated_identity_credentials: Vec<FederatedCredential>,
+    /// Makes the app a managed identity of the sandbox's IMDS endpoint.
+    #[serde(default)]
+    pub managed_identity: Option<ManagedIdentity>,
+    /// Parsed certificates (DER), filled by [`validate`].
+    #[serde(skip)]
+    pub certificates: Vec<Vec<u8>>,
+}
+
+/// A certificate credential, as in Graph's `keyCredential`: `key` is the certificate, base64 DER
+/// (as Graph returns it) or PEM.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SeedKeyCredential {
+    /// `AsymmetricX509Cert` (the default).
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    /// `Verify` (the default).
+    #[serde(default)]
+    pub usage: Option<String>,
+    /// The certificate.
+    pub key: String,
+    /// Free text.
+    #[serde(default)]
+    pub display_name: Option<String>,
 }
 
 /// A user. Besides the named fields, any other writable user property (e.g. `mobilePhone`,
@@ -202,11 +236,12 @@ pub fn validate(seed: &mut SeedFile) -> Result<(), SeedError> {
                     a.client_id
                 )));
             }
-            if a.client_secret.is_empty() {
+            if a.client_secret.as_deref().is_some_and(str::is_empty) {
                 return Err(SeedError::Invalid(format!(
                     "{at}.clientSecret: must not be empty"
                 )));
             }
+            validate_credentials(a, &at)?;
             for r in &a.roles {
                 if !known_permission(r) {
                     return Err(SeedError::Invalid(format!(
@@ -310,6 +345,62 @@ pub fn validate(seed: &mut SeedFile) -> Result<(), SeedError> {
     Ok(())
 }
 
+/// Checks an app's certificates and federated identity credentials and that it has a credential.
+fn validate_credentials(a: &mut SeedApp, at: &str) -> Result<(), SeedError> {
+    for (ki, k) in a.key_credentials.iter().enumerate() {
+        let at = format!("{at}.keyCredentials[{ki}]");
+        if k.kind.as_deref().is_some_and(|t| t != "AsymmetricX509Cert") {
+            return Err(SeedError::Invalid(format!(
+                "{at}.type: only AsymmetricX509Cert is supported"
+            )));
+        }
+        if k.usage.as_deref().is_some_and(|u| u != "Verify") {
+            return Err(SeedError::Invalid(format!(
+                "{at}.usage: a client credential certificate has usage Verify"
+            )));
+        }
+        let der = crate::assertion::certificate_der(&k.key)
+            .map_err(|e| SeedError::Invalid(format!("{at}.key: {e}")))?;
+        a.certificates.push(der);
+    }
+    let mut seen = HashSet::new();
+    for (fi, f) in a.federated_identity_credentials.iter().enumerate() {
+        let at = format!("{at}.federatedIdentityCredentials[{fi}]");
+        for (field, value) in [
+            ("name", &f.name),
+            ("issuer", &f.issuer),
+            ("subject", &f.subject),
+        ] {
+            if value.trim().is_empty() {
+                return Err(SeedError::Invalid(format!(
+                    "{at}.{field}: must not be empty"
+                )));
+            }
+        }
+        // Entra: "Federated identity credentials must have exactly one audience."
+        if f.audiences.len() != 1 || f.audiences[0].trim().is_empty() {
+            return Err(SeedError::Invalid(format!(
+                "{at}.audiences: exactly one audience (usually api://AzureADTokenExchange)"
+            )));
+        }
+        if !seen.insert((f.issuer.clone(), f.subject.clone())) {
+            return Err(SeedError::Invalid(format!(
+                "{at}: issuer and subject combination already exists for this app"
+            )));
+        }
+    }
+    if a.client_secret.is_none()
+        && a.certificates.is_empty()
+        && a.federated_identity_credentials.is_empty()
+        && a.managed_identity.is_none()
+    {
+        return Err(SeedError::Invalid(format!(
+            "{at}: the app has no credential (clientSecret, keyCredentials, federatedIdentityCredentials or managedIdentity)"
+        )));
+    }
+    Ok(())
+}
+
 /// What a seeding run did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SeedReport {
@@ -348,7 +439,16 @@ pub fn apply(store: &Store, seed: &SeedFile) -> Result<SeedReport, ApiError> {
                 tenants::upsert_app(
                     tx,
                     &t.id,
-                    &App { client_id: a.client_id.clone(), secret: a.client_secret.clone(), roles: a.roles.clone() },
+                    &App {
+                        client_id: a.client_id.clone(),
+                        secret: a.client_secret.clone().unwrap_or_default(),
+                        roles: a.roles.clone(),
+                        credentials: AppCredentials {
+                            certificates: a.certificates.clone(),
+                            federated: a.federated_identity_credentials.clone(),
+                            managed_identity: a.managed_identity,
+                        },
+                    },
                 )?;
             }
             for u in &t.users {

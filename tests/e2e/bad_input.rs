@@ -1,7 +1,10 @@
 //! The bad-input catalogue: every mistake gets a clear diagnostic, naming
 //! the attribute where there is one, and no secret ever appears in output.
 
-use mto_e2e::{Sandbox, SandboxOptions, TENANT_A, TENANT_B, TENANT_C, Workspace, standard_seed};
+use mto_e2e::{
+    Sandbox, SandboxOptions, TENANT_A, TENANT_B, TENANT_C, Workspace, assert_no_secrets,
+    contains_jwt, standard_seed,
+};
 
 fn ws_with(sb: &Sandbox, body: &str) -> Workspace {
     let ws = Workspace::new();
@@ -79,25 +82,33 @@ fn an_import_id_of_the_wrong_shape_shows_the_expected_shape() {
 #[test]
 fn rejected_credentials_show_the_aadsts_error_and_never_the_secret() {
     let sb = Sandbox::standard();
-    let ws = Workspace::new();
+    let mut ws = Workspace::new();
     let wrong = "wrong-secret-Zq81";
+    // As users write it: the secret in a sensitive variable (Terraform shows
+    // the source line of the attribute at fault).
+    ws.env("TF_VAR_secret_a", wrong);
     ws.write_config(&format!(
-        "provider \"mto\" {{\n  graph_endpoint = \"{url}\"\n  login_endpoint = \"{url}\"\n  tenant {{\n    tenant_id     = \"{a}\"\n    client_id     = \"{c}\"\n    client_secret = \"{wrong}\"\n  }}\n}}\nresource \"mto_policy_templates\" \"a\" {{\n  tenant_id = \"{a}\"\n}}\n",
+        "variable \"secret_a\" {{\n  type      = string\n  sensitive = true\n}}\nprovider \"mto\" {{\n  graph_endpoint = \"{url}\"\n  login_endpoint = \"{url}\"\n  tenant {{\n    tenant_id     = \"{a}\"\n    client_id     = \"{c}\"\n    client_secret = var.secret_a\n  }}\n}}\nresource \"mto_policy_templates\" \"a\" {{\n  tenant_id = \"{a}\"\n}}\n",
         url = sb.url,
         a = TENANT_A.id,
         c = TENANT_A.client_id,
     ));
-    let r = ws.apply();
+    // Refused when the provider is configured, on the tenant block's
+    // client_secret, before anything is planned.
+    let r = ws.run(&["plan"]);
     r.assert_failure_mentions(&[
-        "refused the credentials",
+        &format!("Cannot sign in to tenant {}", TENANT_A.id),
+        "refused the client secret",
         "AADSTS7000215",
         TENANT_A.client_id,
+        &ws.provider_line("client_secret"),
     ]);
     assert!(
         !r.output().contains(wrong),
         "the secret leaked:\n{}",
         r.output()
     );
+    assert!(sb.graph_writes().is_empty());
 }
 
 #[test]
@@ -117,10 +128,14 @@ fn a_missing_permission_names_the_permission_needed() {
             TENANT_C.id
         ),
     );
+    // Found by the plan, from the token's roles, before any Graph write.
     ws.apply().assert_failure_mentions(&[
-        "403 Authorization_RequestDenied",
+        "Missing Graph permissions",
+        "mto_policy_templates needs",
         "Policy.ReadWrite.CrossTenantAccess",
+        "The token has: User.Read.All",
     ]);
+    assert!(sb.graph_writes().is_empty(), "{:?}", sb.graph_writes());
 }
 
 #[test]
@@ -143,28 +158,8 @@ fn a_plan_with_trace_logging_never_shows_a_secret_or_a_token() {
         text.contains("graph request"),
         "the provider's own debug lines should be in the trace"
     );
-    for secret in [TENANT_A.secret, TENANT_B.secret] {
-        assert!(!text.contains(secret), "client secret in the trace log");
-    }
     // Access tokens are JWTs: `eyJ<header>.eyJ<payload>.<signature>`.
-    assert!(!contains_jwt(&text), "an access token in the trace log");
-    assert!(
-        !text.contains("Bearer ey"),
-        "an Authorization header in the trace log"
-    );
-}
-
-/// Whether `text` holds something shaped like a JWT.
-fn contains_jwt(text: &str) -> bool {
-    let b64 = |c: u8| c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
-    let bytes = text.as_bytes();
-    text.match_indices("eyJ").any(|(i, _)| {
-        let mut j = i;
-        while j < bytes.len() && b64(bytes[j]) {
-            j += 1;
-        }
-        j - i > 10 && text[j..].starts_with(".eyJ")
-    })
+    assert_no_secrets(&text, &[TENANT_A.secret, TENANT_B.secret]);
 }
 
 #[test]

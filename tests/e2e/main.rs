@@ -1,11 +1,13 @@
 //! End-to-end tests: the real terraform binary, this provider and (for
 //! resources) a private sandbox. One binary, one module per area.
 
+mod auth;
 mod bad_input;
 mod examples;
 mod hung_graph;
 mod lifecycle;
 mod membership;
+mod msal;
 mod organization;
 mod policies;
 mod provider_block;

@@ -4,20 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use mto_e2e::{GraphApi, Sandbox, SandboxOptions, Workspace};
-
-fn quickstart_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/quickstart")
-}
-
-fn quickstart_seed() -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(quickstart_dir().join("seed.json")).expect("seed"))
-        .expect("seed JSON")
-}
+use mto_e2e::{GraphApi, Sandbox, SandboxOptions, Workspace, quickstart_dir, quickstart_seed};
 
 fn sandbox(extra: &[&str], persistent: bool) -> Sandbox {
     let mut args: Vec<String> = vec!["--sync-interval".into(), "2s".into()];
@@ -26,6 +16,7 @@ fn sandbox(extra: &[&str], persistent: bool) -> Sandbox {
         seed: quickstart_seed(),
         extra_args: args,
         persistent,
+        ..Default::default()
     })
 }
 

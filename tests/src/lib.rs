@@ -103,6 +103,31 @@ pub fn terraform_bin() -> &'static Path {
     })
 }
 
+/// Environment variables the provider reads credentials from.
+pub const AMBIENT_CREDENTIALS: &[&str] = &[
+    "ARM_TENANT_ID",
+    "ARM_CLIENT_ID",
+    "ARM_CLIENT_ID_FILE_PATH",
+    "ARM_CLIENT_SECRET",
+    "ARM_CLIENT_SECRET_FILE_PATH",
+    "ARM_CLIENT_CERTIFICATE",
+    "ARM_CLIENT_CERTIFICATE_PATH",
+    "ARM_CLIENT_CERTIFICATE_PASSWORD",
+    "ARM_USE_OIDC",
+    "ARM_OIDC_TOKEN",
+    "ARM_OIDC_TOKEN_FILE_PATH",
+    "ARM_OIDC_REQUEST_URL",
+    "ARM_OIDC_REQUEST_TOKEN",
+    "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
+    "ARM_OIDC_AZURE_SERVICE_CONNECTION_ID",
+    "ARM_USE_MSI",
+    "ARM_MSI_ENDPOINT",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "SYSTEM_OIDCREQUESTURI",
+    "SYSTEM_ACCESSTOKEN",
+];
+
 /// The result of one terraform command.
 #[derive(Debug)]
 pub struct Run {
@@ -205,6 +230,18 @@ impl Workspace {
         std::fs::write(self.path().join("main.tf"), text).expect("write main.tf");
     }
 
+    /// How Terraform places a provider-block diagnostic on the first line of
+    /// `main.tf` holding `needle` (the attribute at fault):
+    /// `on main.tf line N, in provider "mto"`.
+    pub fn provider_line(&self, needle: &str) -> String {
+        let text = std::fs::read_to_string(self.path().join("main.tf")).expect("main.tf");
+        let n = text
+            .lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle:?} not in main.tf"));
+        format!("on main.tf line {}, in provider \"mto\"", n + 1)
+    }
+
     pub fn write_file(&self, name: &str, body: &str) {
         std::fs::write(self.path().join(name), body).expect("write file");
     }
@@ -220,10 +257,12 @@ impl Workspace {
             .env_remove("TF_LOG")
             .env_remove("TF_LOG_PATH")
             .env_remove("TF_REATTACH_PROVIDERS")
-            .env_remove("ARM_TENANT_ID")
-            .env_remove("ARM_CLIENT_ID")
-            .env_remove("ARM_CLIENT_SECRET")
             .stdin(Stdio::null());
+        // Credentials of the machine running the tests (a CI job's OIDC request, say) must
+        // not leak into a test.
+        for var in AMBIENT_CREDENTIALS {
+            cmd.env_remove(var);
+        }
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
@@ -311,6 +350,8 @@ fn find_resource(module: &serde_json::Value, address: &str) -> Option<serde_json
 pub struct Sandbox {
     child: Child,
     pub url: String,
+    /// With `--tls`: the CA certificate (PEM) to trust.
+    pub ca_certificate: Option<PathBuf>,
     args: Vec<std::ffi::OsString>,
     dir: tempfile::TempDir,
 }
@@ -322,9 +363,11 @@ pub struct SandboxOptions {
     /// Keep data in a directory (so the sandbox can be killed and restarted)
     /// instead of in memory.
     pub persistent: bool,
+    /// `--join-delay` (default `200ms`).
+    pub join_delay: Option<&'static str>,
 }
 
-fn spawn_sandbox(args: &[std::ffi::OsString]) -> (Child, String) {
+fn spawn_sandbox(args: &[std::ffi::OsString]) -> (Child, String, Option<PathBuf>) {
     let mut child = Command::new(sandbox_bin())
         .args(args)
         .stdout(Stdio::piped())
@@ -333,20 +376,31 @@ fn spawn_sandbox(args: &[std::ffi::OsString]) -> (Child, String) {
         .expect("start mto-sandbox");
     let stdout = child.stdout.take().expect("sandbox stdout");
     let (tx, rx) = std::sync::mpsc::channel();
+    let tls = args.iter().any(|a| a == "--tls");
     std::thread::spawn(move || {
+        let mut url = None;
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.split("listening on ").nth(1) {
-                let _ = tx.send(url.trim().to_owned());
+            if let Some(u) = line.split("listening on ").nth(1) {
+                url = Some(u.trim().to_owned());
+                if !tls {
+                    let _ = tx.send((url.clone().unwrap_or_default(), None));
+                }
+            }
+            if let Some(ca) = line.split("ca-certificate ").nth(1) {
+                let _ = tx.send((
+                    url.clone().unwrap_or_default(),
+                    Some(PathBuf::from(ca.trim())),
+                ));
             }
         }
     });
-    let url = rx
+    let (url, ca) = rx
         .recv_timeout(Duration::from_secs(30))
         .unwrap_or_else(|_| {
             let _ = child.kill();
             panic!("mto-sandbox did not print its address within 30 s")
         });
-    (child, url)
+    (child, url, ca)
 }
 
 impl Sandbox {
@@ -357,8 +411,9 @@ impl Sandbox {
             .expect("temp dir");
         let seed = dir.path().join("seed.json");
         std::fs::write(&seed, serde_json::to_vec_pretty(&opts.seed).unwrap()).expect("write seed");
+        let join_delay = opts.join_delay.unwrap_or("200ms");
         let mut args: Vec<std::ffi::OsString> =
-            ["serve", "--addr", "127.0.0.1:0", "--join-delay", "200ms"]
+            ["serve", "--addr", "127.0.0.1:0", "--join-delay", join_delay]
                 .iter()
                 .map(Into::into)
                 .collect();
@@ -371,13 +426,14 @@ impl Sandbox {
         args.push("--seed".into());
         args.push(seed.into());
         args.extend(opts.extra_args.iter().map(Into::into));
-        let (child, url) = spawn_sandbox(&args);
+        let (child, url, ca_certificate) = spawn_sandbox(&args);
         // A restart must come back on the same address.
         let port = url.rsplit(':').next().unwrap_or_default().to_owned();
         args[2] = format!("127.0.0.1:{port}").into();
         Sandbox {
             child,
             url,
+            ca_certificate,
             args,
             dir,
         }
@@ -391,7 +447,7 @@ impl Sandbox {
 
     /// Starts it again on the same address and data (persistent sandboxes).
     pub fn restart(&mut self) {
-        let (child, url) = spawn_sandbox(&self.args);
+        let (child, url, _) = spawn_sandbox(&self.args);
         assert_eq!(url, self.url, "the sandbox came back on another address");
         self.child = child;
     }
@@ -432,6 +488,26 @@ impl Drop for Sandbox {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `examples/quickstart/`.
+pub fn quickstart_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/quickstart")
+}
+
+/// The quick start's seed (tenants A, B, C of Contoso).
+pub fn quickstart_seed() -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(quickstart_dir().join("seed.json")).expect("seed"))
+        .expect("seed JSON")
+}
+
+/// The quick start's `main.tf` with its `provider "mto"` block replaced by `provider_block`:
+/// the same mesh, other credentials.
+pub fn quickstart_variant(provider_block: &str) -> String {
+    let main = std::fs::read_to_string(quickstart_dir().join("main.tf")).expect("main.tf");
+    let start = main.find("provider \"mto\" {").expect("a provider block");
+    let end = start + main[start..].find("\n}\n").expect("its end") + 3;
+    format!("{}{provider_block}{}", &main[..start], &main[end..])
 }
 
 /// Fixed identities of the test tenants (see [`standard_seed`]).
@@ -575,7 +651,9 @@ impl Sandbox {
 
     /// Request counts since start or the last reset (`/_sandbox/stats`).
     pub fn stats(&self) -> serde_json::Value {
-        reqwest::blocking::get(format!("{}/_sandbox/stats", self.url))
+        self.http()
+            .get(format!("{}/_sandbox/stats", self.url))
+            .send()
             .expect("stats")
             .json()
             .expect("stats JSON")
@@ -614,6 +692,153 @@ impl Sandbox {
             .unwrap_or_else(|| panic!("no per-job reports in {body}"))
             .clone()
     }
+}
+
+impl Sandbox {
+    /// A token of the sandbox's test OIDC issuer `issuer` (`POST /_sandbox/oidc/{issuer}/token`;
+    /// see docs/sandbox.md for `body`).
+    pub fn oidc_token(&self, issuer: &str, body: serde_json::Value) -> String {
+        let v = self.admin_post(&format!("/_sandbox/oidc/{issuer}/token"), body);
+        v["value"].as_str().expect("a token").to_owned()
+    }
+
+    /// A pipeline job's token request for `issuer`: `(request URL, request token)`, as
+    /// GitHub Actions puts them in `ACTIONS_ID_TOKEN_REQUEST_URL` / `_TOKEN`.
+    pub fn oidc_runner(&self, issuer: &str, body: serde_json::Value) -> (String, String) {
+        let v = self.admin_post(&format!("/_sandbox/oidc/{issuer}/runner"), body);
+        (
+            v["requestUrl"].as_str().expect("requestUrl").to_owned(),
+            v["requestToken"].as_str().expect("requestToken").to_owned(),
+        )
+    }
+
+    /// An HTTP client for the sandbox (trusting its CA with `--tls`).
+    pub fn http(&self) -> reqwest::blocking::Client {
+        let mut b = reqwest::blocking::Client::builder();
+        if let Some(ca) = &self.ca_certificate {
+            let pem = std::fs::read(ca).expect("read the sandbox CA");
+            b = b.tls_certs_only([reqwest::Certificate::from_pem(&pem).expect("CA PEM")]);
+        }
+        b.build().expect("HTTP client")
+    }
+
+    fn admin_post(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let r = self
+            .http()
+            .post(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .expect("sandbox admin request");
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().expect("JSON")
+    }
+
+    /// How many requests of `route` (e.g. `POST /{tenant}/oauth2/v2.0/token`) the sandbox
+    /// served since start.
+    pub fn count(&self, route: &str) -> u64 {
+        self.stats()["routes"][route].as_u64().unwrap_or(0)
+    }
+
+    /// Every Graph write (non-GET under `/v1.0` or `/beta`, `$batch` aside) the sandbox served.
+    pub fn graph_writes(&self) -> Vec<String> {
+        let stats = self.stats();
+        let mut out = Vec::new();
+        for section in ["routes", "batchInner"] {
+            if let Some(m) = stats[section].as_object() {
+                for (route, n) in m {
+                    let graph = route.contains(" /v1.0/") || route.contains(" /beta/");
+                    if graph && !route.starts_with("GET ") && !route.ends_with("/$batch") {
+                        out.push(format!("{route} ×{n}"));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A self-signed RSA certificate with its private key, for client certificate tests.
+pub struct TestCertificate {
+    pub der: Vec<u8>,
+    pub cert_pem: String,
+    pub key_pem: String,
+    key_der: Vec<u8>,
+}
+
+impl TestCertificate {
+    pub fn generate(name: &str) -> TestCertificate {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("RSA key");
+        let cert = rcgen::CertificateParams::new(vec![name.to_owned()])
+            .expect("certificate parameters")
+            .self_signed(&key)
+            .expect("self-signed certificate");
+        TestCertificate {
+            der: cert.der().to_vec(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            key_der: key.serialize_der(),
+        }
+    }
+
+    /// Base64 DER: the `key` of a seed `keyCredential` (as Graph shows it).
+    pub fn key_credential(&self) -> serde_json::Value {
+        use base64::Engine;
+        serde_json::json!({
+            "type": "AsymmetricX509Cert",
+            "usage": "Verify",
+            "key": base64::engine::general_purpose::STANDARD.encode(&self.der),
+        })
+    }
+
+    /// A PKCS#12 bundle (`.pfx`) of the certificate and key.
+    pub fn pkcs12(&self, password: &str) -> Vec<u8> {
+        let chain = p12_keystore::PrivateKeyChain::new(
+            &b"mto-e2e"[..],
+            p12_keystore::PrivateKey::from_der(&self.key_der).expect("PKCS#8 key"),
+            [p12_keystore::Certificate::from_der(&self.der).expect("certificate")],
+        );
+        let mut store = p12_keystore::KeyStore::new();
+        store.add_entry(
+            "mto-e2e",
+            p12_keystore::KeyStoreEntry::PrivateKeyChain(chain),
+        );
+        store.writer(password).write().expect("PKCS#12")
+    }
+}
+
+/// Asserts that a log holds none of `secrets` and nothing shaped like a JWT (an access token, a
+/// client assertion, an OIDC token), a private key or an Authorization header.
+#[track_caller]
+pub fn assert_no_secrets(text: &str, secrets: &[&str]) {
+    for s in secrets {
+        assert!(
+            !text.contains(s),
+            "a secret ({} chars) is in the log",
+            s.len()
+        );
+    }
+    assert!(
+        !contains_jwt(text),
+        "a JWT (token or assertion) is in the log"
+    );
+    assert!(!text.contains("PRIVATE KEY"), "a private key is in the log");
+    assert!(
+        !text.contains("Bearer ey"),
+        "an Authorization header is in the log"
+    );
+}
+
+/// Whether `text` holds something shaped like a JWT.
+pub fn contains_jwt(text: &str) -> bool {
+    let b64 = |c: u8| c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
+    let bytes = text.as_bytes();
+    text.match_indices("eyJ").any(|(i, _)| {
+        let mut j = i;
+        while j < bytes.len() && b64(bytes[j]) {
+            j += 1;
+        }
+        j - i > 10 && text[j..].starts_with(".eyJ")
+    })
 }
 
 /// Direct Graph access for tests: `(status, body)` of each call.

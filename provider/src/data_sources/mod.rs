@@ -55,6 +55,12 @@ impl<D: TenantDataSource> DataSource<Client> for Adapter<D> {
         req: DataSourceReadRequest<'_>,
         resp: &mut DataSourceReadResponse,
     ) {
+        let tenant = req.config.get("tenant_id").as_str();
+        let kind = crate::permissions::Kind::DataSource;
+        if let Some(d) = crate::permissions::check(ctx.client, kind, D::TYPE_NAME, tenant) {
+            resp.diags.push(d);
+            return;
+        }
         // Data sources keep no private data.
         let private = Private::default();
         let outcome = match Op::begin(ctx, req.config, &private, D::TIMEOUT) {

@@ -237,6 +237,28 @@ impl GraphClient {
         self.tenants.contains_key(&tenant_id.to_ascii_lowercase())
     }
 
+    /// Gets a first token for every tenant, concurrently: each tenant's
+    /// outcome, by lower-case tenant id.
+    pub async fn sign_in_all(&self) -> Vec<(String, Result<auth::SignIn, GraphError>)> {
+        let all = self.tenants.iter().map(|(id, session)| async move {
+            let out = session
+                .tokens
+                .sign_in(&self.http, &self.login_base, &self.scope)
+                .await;
+            (id.clone(), out)
+        });
+        futures::future::join_all(all).await
+    }
+
+    /// The application permissions in the tenant's latest token; `None`
+    /// before a sign-in or when the token cannot be read.
+    pub fn granted_roles(&self, tenant_id: &str) -> Option<Vec<String>> {
+        self.tenants
+            .get(&tenant_id.to_ascii_lowercase())?
+            .tokens
+            .roles()
+    }
+
     fn url(&self, version: &str, path: &str) -> String {
         format!("{}{version}{path}", self.graph_base)
     }

@@ -39,6 +39,7 @@ pub mod partners;
 pub mod sync;
 pub mod templates;
 
+pub use auth::SignIn;
 pub use cache::KeyedLocks;
 pub use client::{GraphClient, ReadMode, Scope, TenantApi};
 pub use error::{ErrorKind, GraphError, Result};

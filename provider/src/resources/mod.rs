@@ -2,7 +2,8 @@
 //!
 //! Every resource of this provider acts in one tenant, named by its
 //! `tenant_id` (checked at plan time against the provider block's
-//! credentials), and can be imported. [`MtoResource`] states that contract
+//! credentials and against the Graph permissions its token grants, see
+//! `crate::permissions`), and can be imported. [`MtoResource`] states that contract
 //! with handlers that return `Result`, so a failed Graph call ends a handler
 //! with `?`; [`Adapter`] turns any `MtoResource` into a `tfplugin::Resource`
 //! with the matching capabilities, so no resource repeats the wiring.
@@ -297,6 +298,15 @@ impl<R: MtoResource> ModifyPlan<Client> for Adapter<R> {
         resp: &mut ModifyPlanResponse,
     ) {
         common::check_tenants(ctx, req.config, &["tenant_id"], &mut resp.diags);
+        // A destroy has no configuration: its tenant is the prior state's.
+        let tenant = req.config.get("tenant_id").as_str();
+        let tenant = tenant.or_else(|| req.prior.get("tenant_id").as_str());
+        let kind = crate::permissions::Kind::Resource;
+        if let Some(d) =
+            crate::permissions::check(ctx.client, kind, self.definition.type_name, tenant)
+        {
+            resp.diags.push(d);
+        }
         self.resource.plan(ctx, &req, resp).await;
     }
 }

@@ -9,6 +9,7 @@
 //! POST /_sandbox/sync/run      run a synchronization cycle of every started job now (optional
 //!                              {"tenantId","servicePrincipalId","jobId"} narrows it) and answer
 //!                              when they finished: {"jobs":[per-job summary],"durationMs"}
+//! /_sandbox/oidc/{name}/...    test OpenID Connect issuers (see `routes::oidc`)
 //! ```
 
 use axum::Router;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/stats/reset", post(reset_stats))
         .route("/faults", get(get_faults).put(put_faults))
         .route("/sync/run", post(run_sync))
+        .nest("/oidc", super::oidc::routes())
         .layer(middleware::from_fn(loopback_only))
 }
 

@@ -18,7 +18,9 @@ pub mod admin;
 pub mod apps;
 pub mod batch;
 pub mod groups;
+pub mod login;
 pub mod mto;
+pub mod oidc;
 pub mod policy;
 pub mod synchronization;
 pub mod token;
@@ -86,6 +88,16 @@ pub fn router(state: AppState) -> Router {
         .layer(faults);
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token::token))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(login::openid_configuration),
+        )
+        .route("/{tenant}/discovery/v2.0/keys", get(login::signing_keys))
+        .route("/common/discovery/instance", get(login::instance_discovery))
+        .route(
+            "/metadata/identity/oauth2/token",
+            get(login::managed_identity_token),
+        )
         .nest("/v1.0", v1)
         .nest("/beta", beta)
         .nest("/_sandbox", admin::routes())

@@ -1,5 +1,7 @@
 //! `POST /{tenantId-or-domain}/oauth2/v2.0/token`: the OAuth2 client-credentials grant
-//! (reference §9.1). Errors use the real AADSTS codes; the client secret is never echoed.
+//! (reference §9.1), with a client secret or a client assertion (a certificate-signed JWT or a
+//! federated token, checked by [`crate::assertion`]). Errors use the real AADSTS codes; no
+//! secret or assertion is ever echoed.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -10,10 +12,10 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
 use super::json_response;
-use crate::AppState;
-use crate::auth::TOKEN_LIFETIME_SECS;
 use crate::error::{ApiError, GraphPath, OAuthError};
 use crate::store::tenants;
+use crate::util::now_ms;
+use crate::{AppState, assertion};
 
 fn oauth(
     status: StatusCode,
@@ -51,7 +53,7 @@ const GRAPH_RESOURCES: &[&str] = &[
 /// Whether `scope` is `<graph resource>/.default`. The sandbox's own origin (the request's
 /// `Host`, or any loopback host) counts as Graph, so a client pointed at the sandbox may build
 /// its scope from its Graph endpoint.
-fn scope_is_graph(scope: &str, host: Option<&str>) -> bool {
+pub fn scope_is_graph(scope: &str, host: Option<&str>) -> bool {
     let mut parts = scope.split_whitespace();
     let (Some(one), None) = (parts.next(), parts.next()) else {
         return false;
@@ -101,6 +103,54 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((unescape(id)?, unescape(secret)?))
 }
 
+/// `{"error","error_description"}` of the plain-JSON identity endpoints (IMDS, discovery).
+pub fn plain_error(status: StatusCode, error: &str, description: &str) -> Response {
+    let mut resp = json_response(
+        status,
+        &json!({"error": error, "error_description": description}),
+    );
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    resp
+}
+
+/// A JSON answer of the identity platform: not cacheable.
+pub fn identity_json(body: &serde_json::Value) -> Response {
+    let mut resp = json_response(StatusCode::OK, body);
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, no-cache"),
+    );
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+/// The tenant of a login URL (`{tenant}` is its id or initial domain), or AADSTS90002.
+pub async fn find_tenant(state: &AppState, tenant: &str) -> Result<tenants::Tenant, ApiError> {
+    let t = tenant.to_owned();
+    let found = state
+        .store
+        .read(move |c| tenants::find_tenant(c, &t))
+        .await?;
+    found.ok_or_else(|| {
+        oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            90002,
+            format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
+            ),
+        )
+    })
+}
+
 /// The token endpoint.
 pub async fn token(
     State(state): State<AppState>,
@@ -118,21 +168,7 @@ pub async fn token(
             .filter(|v| !v.is_empty())
     };
 
-    let t = tenant.clone();
-    let found = state
-        .store
-        .read(move |c| tenants::find_tenant(c, &t))
-        .await?;
-    let Some(tenant_row) = found else {
-        return Err(oauth(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            90002,
-            format!(
-                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
-            ),
-        ));
-    };
+    let tenant_row = find_tenant(&state, &tenant).await?;
 
     match field("grant_type").as_deref() {
         None => return Err(missing("grant_type")),
@@ -170,24 +206,58 @@ pub async fn token(
             ),
         ));
     };
-    let Some(secret) = secret else {
-        return Err(oauth(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            7000218,
-            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-        ));
-    };
-    if !constant_time_eq(secret.as_bytes(), app.secret.as_bytes()) {
-        return Err(oauth(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            7000215,
-            format!(
-                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
-                app.client_id
-            ),
-        ));
+    if let Some(assertion) = field("client_assertion") {
+        match field("client_assertion_type").as_deref() {
+            None => return Err(missing("client_assertion_type")),
+            Some(assertion::JWT_BEARER) => {}
+            Some(other) => {
+                return Err(oauth(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    90023,
+                    format!(
+                        "The client_assertion_type '{other}' is not supported; use '{}'.",
+                        assertion::JWT_BEARER
+                    ),
+                ));
+            }
+        }
+        let base = state.config.base_url.clone();
+        let check = assertion::Check {
+            tenant: &tenant_row,
+            app: &app,
+            base: &base,
+            issuers: &state.oidc,
+            store: &state.store,
+            replay: state
+                .config
+                .reject_assertion_replay
+                .then_some(&*state.assertions),
+            now: now_ms() / 1000,
+        };
+        assertion::verify(&assertion, &check)
+            .await
+            .map_err(ApiError::OAuth)?;
+    } else {
+        let Some(secret) = secret else {
+            return Err(oauth(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+            ));
+        };
+        if app.secret.is_empty() || !constant_time_eq(secret.as_bytes(), app.secret.as_bytes()) {
+            return Err(oauth(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                7000215,
+                format!(
+                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                    app.client_id
+                ),
+            ));
+        }
     }
 
     let Some(scope) = field("scope") else {
@@ -205,29 +275,21 @@ pub async fn token(
         ));
     }
 
+    let lifetime = token_lifetime(&state);
     let access_token = state
         .token_key
-        .mint(&tenant_row.id, &app.client_id, &app.roles);
-    let mut resp = json_response(
-        StatusCode::OK,
-        &json!({
-            "token_type": "Bearer",
-            "expires_in": TOKEN_LIFETIME_SECS,
-            "ext_expires_in": TOKEN_LIFETIME_SECS,
-            "access_token": access_token,
-        }),
-    );
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store, no-cache"),
-    );
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    Ok(resp)
+        .mint(&tenant_row.id, &app.client_id, &app.roles, lifetime);
+    Ok(identity_json(&json!({
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
+        "access_token": access_token,
+    })))
+}
+
+/// `--token-lifetime` in whole seconds (at least one).
+pub fn token_lifetime(state: &AppState) -> i64 {
+    (state.config.token_lifetime.as_secs() as i64).max(1)
 }
 
 #[cfg(test)]

@@ -53,6 +53,12 @@ CREATE TABLE IF NOT EXISTS apps (
     roles     TEXT NOT NULL,
     PRIMARY KEY (tenant_id, client_id)
 );
+CREATE TABLE IF NOT EXISTS app_credentials (
+    tenant_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    body      TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, client_id)
+);
 CREATE TABLE IF NOT EXISTS docs (
     tenant_id  TEXT NOT NULL,
     kind       TEXT NOT NULL,
@@ -390,21 +396,29 @@ impl Store {
     /// (a new in-memory database gets a new random key).
     pub fn token_key(&self) -> Result<Vec<u8>, StoreError> {
         self.write_blocking(|tx| {
-            use rusqlite::OptionalExtension;
-            let existing: Option<Vec<u8>> = tx
-                .query_row("SELECT value FROM meta WHERE key = 'token_key'", [], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            if let Some(k) = existing {
-                return Ok(k);
-            }
-            let key: [u8; 32] = rand::random();
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('token_key', ?1)",
-                [&key[..]],
-            )?;
-            Ok(key.to_vec())
+            meta_or_insert(tx, "token_key", || rand::random::<[u8; 32]>().to_vec())
         })
     }
+}
+
+/// The `meta` value under `key`, created by `make` (and stored) when there is none yet: keys that
+/// must survive a restart (the token key, the test OIDC issuers' signing keys).
+pub fn meta_or_insert(
+    conn: &Conn,
+    key: &str,
+    make: impl FnOnce() -> Vec<u8>,
+) -> Result<Vec<u8>, StoreError> {
+    use rusqlite::OptionalExtension;
+    let existing: Option<Vec<u8>> = conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?;
+    if let Some(v) = existing {
+        return Ok(v);
+    }
+    let value = make();
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+        rusqlite::params![key, value],
+    )?;
+    Ok(value)
 }

@@ -141,6 +141,11 @@ impl Sandbox {
         )
     }
 
+    /// In-memory, seeded, with these settings (no background synchronization).
+    pub fn with_settings(config: Config) -> Sandbox {
+        Sandbox::with_config(None, FaultSpec::default(), config, false)
+    }
+
     fn with_config(
         data: Option<&Path>,
         faults: FaultSpec,

@@ -9,6 +9,7 @@ mod faults;
 mod group_sync;
 mod groups;
 mod harness;
+mod identity;
 mod limits;
 mod mto;
 mod policy;

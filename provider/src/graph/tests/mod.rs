@@ -136,17 +136,14 @@ fn client_with(graph: &str, login: &str, secret: &str) -> GraphClient {
     let mut tenants = BTreeMap::new();
     tenants.insert(
         TENANT.to_owned(),
-        TenantCredentials {
-            tenant_id: TENANT.into(),
-            client_id: "c".into(),
-            client_secret: Some(secret.into()),
-        },
+        TenantCredentials::secret(TENANT, "c", secret),
     );
     GraphClient::new(&ProviderConfig {
         tenants,
         graph_endpoint: graph.parse().unwrap(),
         login_endpoint: login.parse().unwrap(),
         replication_grace: Duration::from_secs(0),
+        check_permissions: true,
     })
     .unwrap()
 }
