@@ -51,7 +51,9 @@ pub const RESOURCES: &[TypeFacts] = &[
     },
     TypeFacts {
         type_name: "mto_outbound_share",
-        permission_note: None,
+        permission_note: Some(
+            "`User.Read.All` and `GroupMember.Read.All` let the plan check the shared users and groups before anything is applied (a typo'd id, a guest, a group in `user_ids`); without them the plan only warns that it could not check.",
+        ),
         import_id: Some(
             "`<sharing tenant id>/<target tenant id>` (finds the configuration named `MTO_Sync_<target tenant id>`) or `<sharing tenant id>/<target tenant id>/<service principal id>`",
         ),

@@ -48,9 +48,6 @@ pub const RESOURCES: &[(&str, &[&str])] = &[
             "Application.ReadWrite.All",
             "Synchronization.ReadWrite.All",
             "AppRoleAssignment.ReadWrite.All",
-            // The plan-time check of the shared users and groups.
-            "User.Read.All",
-            "GroupMember.Read.All",
         ],
     ),
     ("mto_sync_job", &["Synchronization.ReadWrite.All"]),

@@ -20,7 +20,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use mto_e2e::{PROVIDER_ADDRESS, Workspace, bin_dir, provider_bin};
+use mto_e2e::{PROVIDER_ADDRESS, Sandbox, TENANT_A, TENANT_B, Workspace, bin_dir, provider_bin};
 use sha2::{Digest, Sha256};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -203,10 +203,13 @@ fn read_lock(ws: &Workspace, address: &str) -> Lock {
 }
 
 /// A working directory whose CLI configuration is `cli` (no dev_overrides),
-/// with a configuration that needs no Graph: the tenants the provider block
-/// names, and every ordered pair of them.
+/// with a configuration that reads no Graph object: the tenants the provider
+/// block names, and every ordered pair of them. The provider still signs in
+/// to each tenant when it is configured, so the block points at a sandbox
+/// (kept alive with the workspace).
 fn workspace(cli: &str, source: &str) -> Workspace {
-    let ws = Workspace::new();
+    let sb = Sandbox::standard();
+    let mut ws = Workspace::new();
     ws.write_file("cli.tfrc", cli);
     ws.write_file(
         "main.tf",
@@ -220,27 +223,18 @@ fn workspace(cli: &str, source: &str) -> Workspace {
   }}
 }}
 
-provider "mto" {{
-  tenant {{
-    tenant_id     = "aaaaaaaa-0000-4000-8000-00000000000a"
-    client_id     = "a0000000-0000-4000-8000-0000000000a1"
-    client_secret = "not-used"
-  }}
-  tenant {{
-    tenant_id     = "bbbbbbbb-0000-4000-8000-00000000000b"
-    client_id     = "b0000000-0000-4000-8000-0000000000b1"
-    client_secret = "not-used"
-  }}
-}}
+{provider}
 
 data "mto_configured_tenants" "all" {{}}
 
 output "mesh" {{
   value = provider::mto::pairs(data.mto_configured_tenants.all.tenant_ids)
 }}
-"#
+"#,
+            provider = sb.provider_block(&[&TENANT_A, &TENANT_B]),
         ),
     );
+    ws.keep(sb);
     ws
 }
 

@@ -186,6 +186,8 @@ pub fn unwrap_lines(s: &str) -> String {
 pub struct Workspace {
     dir: tempfile::TempDir,
     extra_env: Vec<(String, String)>,
+    /// Sandboxes that live as long as the workspace.
+    kept: Vec<Sandbox>,
 }
 
 impl Default for Workspace {
@@ -209,7 +211,13 @@ impl Workspace {
         Workspace {
             dir,
             extra_env: Vec::new(),
+            kept: Vec::new(),
         }
+    }
+
+    /// Keeps `sb` running as long as this workspace.
+    pub fn keep(&mut self, sb: Sandbox) {
+        self.kept.push(sb);
     }
 
     pub fn path(&self) -> &Path {
