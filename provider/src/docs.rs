@@ -273,6 +273,16 @@ pub fn render_type(root: &Path, facts: &TypeFacts, schema: &Schema, data_source:
     if let Some(note) = facts.permission_note {
         out.push_str(&format!("{note}\n\n"));
     }
+    let definition = crate::resources::DEFINITIONS
+        .iter()
+        .find(|d| d.type_name == facts.type_name);
+    if let Some(d) = definition.filter(|_| !data_source) {
+        out.push_str(&format!(
+            "## Objects this provider did not create\n\nWhen the object it manages, {object}, was imported or already existed when the resource was created (found by its name or its tenants, as an administrator or the Microsoft 365 admin center made it), the plan that destroys the resource warns that it may be someone else's work. Destroying it {what}\n\n",
+            object = d.identity.object,
+            what = d.unowned_destroy,
+        ));
+    }
     if let Some(id) = facts.import_id {
         out.push_str(&format!("## Import\n\nImport id: {id}.\n\n"));
         if let Some(sh) = read_example(

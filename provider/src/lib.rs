@@ -48,6 +48,8 @@ pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/mto-provider/mto";
 pub struct Client {
     pub config: config::ProviderConfig,
     pub graph: graph::GraphClient,
+    /// The objects the resources planned so far in this run say they manage.
+    pub claims: resources::common::Claims,
 }
 
 impl Client {
@@ -136,7 +138,11 @@ impl Provider for MtoProvider {
             "signed in"
         );
         if !resp.diags.has_errors() {
-            resp.client = Some(Client { config, graph });
+            resp.client = Some(Client {
+                config,
+                graph,
+                claims: Default::default(),
+            });
         }
     }
 

@@ -9,6 +9,7 @@ mod lifecycle;
 mod membership;
 mod msal;
 mod organization;
+mod ownership;
 mod policies;
 mod provider_block;
 mod provider_function;

@@ -325,14 +325,24 @@ pub trait ValidateConfig: Send + Sync {
     );
 }
 
-/// PlanResourceChange for a create or an update (never a destroy).
+/// PlanResourceChange: a create, an update or a destroy.
 pub struct ModifyPlanRequest<'a> {
     /// The state before the change; null when creating.
     pub prior: &'a Value,
-    /// The configuration (may hold unknowns).
+    /// The configuration (may hold unknowns); null when destroying.
     pub config: &'a Value,
-    /// Terraform's proposed new state, before the schema's rules ran.
+    /// Terraform's proposed new state, before the schema's rules ran; null
+    /// when destroying.
     pub proposed: &'a Value,
+}
+
+impl ModifyPlanRequest<'_> {
+    /// Whether this plan destroys the object. The planned value must then
+    /// stay null; a modifier may only add diagnostics (warnings about what the
+    /// destroy removes) and private data.
+    pub fn is_destroy(&self) -> bool {
+        self.proposed.is_null()
+    }
 }
 
 /// The plan being built.

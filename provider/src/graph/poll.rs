@@ -48,10 +48,11 @@ where
 /// What [`create_once`] did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Created<T> {
-    /// This call created the object.
+    /// This call created the object (also when the create's answer was
+    /// lost and a look found it afterwards).
     New(T),
-    /// The object already existed (left by an interrupted apply, made by
-    /// someone else, or created by a request whose answer was lost).
+    /// The object was there before this call created anything: left by an
+    /// interrupted apply, or made by someone else.
     Existing(T),
 }
 
@@ -87,9 +88,17 @@ where
     CFut: Future<Output = Result<T>>,
 {
     let mut lost = 0;
+    // Whether a create went out and its answer never came back: what the
+    // next look finds is then (almost surely) that create's object. A
+    // conflict says the opposite: someone else's object is in the way.
+    let mut answer_lost = false;
     loop {
         if let Some(found) = find().await? {
-            return Ok(Created::Existing(found));
+            return Ok(if answer_lost {
+                Created::New(found)
+            } else {
+                Created::Existing(found)
+            });
         }
         match create().await {
             Ok(made) => return Ok(Created::New(made)),
@@ -98,6 +107,7 @@ where
                     && lost < MAX_LOST_ANSWERS =>
             {
                 lost += 1;
+                answer_lost |= e.kind == ErrorKind::Transport;
                 let pause = Duration::from_millis(250 << lost.min(5));
                 if Instant::now() + pause >= scope.deadline {
                     return Err(e);
@@ -172,7 +182,7 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(r, Created::Existing("made by the lost create"));
+        assert_eq!(r, Created::New("made by the lost create"));
         assert_eq!(creates.load(Ordering::SeqCst), 1);
     }
 

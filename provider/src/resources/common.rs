@@ -16,22 +16,42 @@ use crate::graph::{ErrorKind, GraphError, Scope, wait_until};
 /// The tenant a resource acts in: required, a GUID, and replacing the
 /// resource when it changes (objects cannot move between tenants).
 pub fn tenant_id_attribute(what: &str) -> Attribute {
-    Attribute::string("tenant_id")
-        .required()
-        .validator(Guid)
-        .requires_replace()
-        .description(format!(
+    guid_identity_attribute(
+        "tenant_id",
+        format!(
             "The tenant {what}. The provider block must hold credentials for it (a `tenant` block)."
-        ))
+        ),
+    )
 }
 
 /// A tenant-id attribute other than `tenant_id` (e.g. the partner tenant).
 pub fn other_tenant_attribute(name: &str, description: &str) -> Attribute {
+    guid_identity_attribute(name, description.to_owned())
+}
+
+/// A required GUID that names the object a resource manages: another GUID
+/// replaces the resource, the same GUID in other letter case does not
+/// (Graph compares GUIDs ignoring case; the update only records the new
+/// spelling).
+pub fn guid_identity_attribute(name: &str, description: String) -> Attribute {
     Attribute::string(name)
         .required()
         .validator(Guid)
-        .requires_replace()
-        .description(description.to_owned())
+        .plan_modifier(tfplugin::plan::RequiresReplaceIf {
+            when: |prior: &Value, planned: &Value| !same_guid(prior, planned),
+            description:
+                "Changing this value replaces the resource (a change of letter case only does not)."
+                    .to_owned(),
+        })
+        .description(description)
+}
+
+/// Two values that hold the same GUID, ignoring case.
+fn same_guid(a: &Value, b: &Value) -> bool {
+    match (a.as_str(), b.as_str()) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => a == b,
+    }
 }
 
 /// `id`: computed once at create and then stable.
@@ -181,6 +201,7 @@ pub fn keep_empty_equivalent(new: Option<String>, prior: &Option<String>) -> Opt
 }
 
 const CREATED_AT: &str = "created_at";
+const ADOPTED: &str = "adopted";
 
 /// Records in private state when the resource created its object.
 pub fn mark_created(private: &mut tfplugin::Private) {
@@ -189,6 +210,19 @@ pub fn mark_created(private: &mut tfplugin::Private) {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     private.set(CREATED_AT, now);
+}
+
+/// Records that a create found its object already there and took it on
+/// (the same name or the same pair, where Graph offers no marker to tell
+/// an interrupted apply of ours from an administrator's work).
+pub fn mark_adopted(private: &mut tfplugin::Private) {
+    private.set(ADOPTED, true);
+}
+
+/// Whether this provider made the object in state: created by a resource
+/// of this provider, neither imported nor adopted at create.
+pub fn created_here(private: &tfplugin::Private) -> bool {
+    private.get::<u64>(CREATED_AT).is_some() && private.get::<bool>(ADOPTED) != Some(true)
 }
 
 /// The rest of the grace period, if the object was created recently.
@@ -239,6 +273,42 @@ where
     }
 }
 
+/// The objects that the resources planned in this provider process manage,
+/// keyed by resource type and their identifying attributes in lower case,
+/// with the spelling the first claimant used.
+///
+/// Terraform plans each resource instance in its own call, so two
+/// resources that name one Graph object are only visible side by side
+/// here. Two spellings of one key are two resources (one instance always
+/// plans with one configuration); the same spelling twice is not
+/// reported, because Terraform plans a replaced instance twice.
+#[derive(Default)]
+pub struct Claims(std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>);
+
+impl Claims {
+    /// Records that a resource of `type_name` manages the object named by
+    /// `values`; returns the other spelling when another resource already
+    /// claimed the same object with different letter case.
+    pub fn claim(&self, type_name: &str, values: &[String]) -> Option<Vec<String>> {
+        let key = std::iter::once(type_name.to_owned())
+            .chain(values.iter().map(|v| v.to_lowercase()))
+            .collect::<Vec<_>>()
+            .join("\u{1f}");
+        let mut claims = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match claims.get(&key) {
+            Some(first) if first.as_slice() != values => Some(first.clone()),
+            Some(_) => None,
+            None => {
+                claims.insert(key, values.to_vec());
+                None
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,5 +354,42 @@ mod tests {
             keep_empty_equivalent(Some("x".into()), &None),
             Some("x".into())
         );
+    }
+
+    #[test]
+    fn a_second_spelling_of_one_object_is_reported_and_the_same_spelling_is_not() {
+        let claims = Claims::default();
+        let upper = vec!["AAAA-1".to_owned(), "BBBB-2".to_owned()];
+        let lower = vec!["aaaa-1".to_owned(), "bbbb-2".to_owned()];
+        assert_eq!(claims.claim("mto_inbound_acceptance", &upper), None);
+        // A replaced instance plans twice with one configuration.
+        assert_eq!(claims.claim("mto_inbound_acceptance", &upper), None);
+        assert_eq!(
+            claims.claim("mto_inbound_acceptance", &lower),
+            Some(upper.clone())
+        );
+        // Another type, or another object, is another claim.
+        assert_eq!(claims.claim("mto_outbound_share", &lower), None);
+        let other = vec!["aaaa-1".to_owned(), "cccc-3".to_owned()];
+        assert_eq!(claims.claim("mto_inbound_acceptance", &other), None);
+    }
+
+    #[test]
+    fn only_a_create_of_this_provider_counts_as_created_here() {
+        let mut private = tfplugin::Private::default();
+        assert!(!created_here(&private), "imported: nothing recorded");
+        mark_created(&mut private);
+        assert!(created_here(&private));
+        mark_adopted(&mut private);
+        assert!(!created_here(&private), "adopted at create");
+    }
+
+    #[test]
+    fn guids_in_other_letter_case_are_the_same_guid() {
+        let s = |v: &str| Value::from(v);
+        assert!(same_guid(&s("AAAAAAAA-0000"), &s("aaaaaaaa-0000")));
+        assert!(!same_guid(&s("aaaaaaaa-0000"), &s("aaaaaaaa-0001")));
+        assert!(same_guid(&Value::Null, &Value::Null));
+        assert!(!same_guid(&Value::Null, &s("a")));
     }
 }

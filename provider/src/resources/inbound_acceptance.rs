@@ -43,6 +43,11 @@ pub const DEFINITION: Definition = Definition {
     schema,
     // create, read, update, delete
     timeouts: Timeouts::minutes(5, 5, 5, 5),
+    identity: Identity {
+        object: "the inbound side of the partner configuration (inbound automatic redemption and user synchronization)",
+        attributes: &["tenant_id", "source_tenant_id"],
+    },
+    unowned_destroy: "turns off inbound user synchronization and inbound automatic redemption for the source tenant. The partner configuration and its synchronization policy stay (only objects this provider created are deleted), and so do users already synchronized.",
 };
 
 fn schema() -> Schema {

@@ -48,6 +48,11 @@ pub const DEFINITION: Definition = Definition {
     schema,
     // create, read, update, delete
     timeouts: Timeouts::minutes(240, 5, 240, 30),
+    identity: Identity {
+        object: "the tenant's membership in a multi-tenant organization (or its request to join)",
+        attributes: &["tenant_id"],
+    },
+    unowned_destroy: "makes the tenant leave the organization, or withdraws a request still pending. Partner configurations, synchronization configurations and users already synchronized stay.",
 };
 
 fn schema() -> Schema {
@@ -138,6 +143,8 @@ impl MtoResource for JoinRequest {
                 .file_join_request(&owner)
                 .await
                 .or_diag("Cannot file the join request")?;
+        } else {
+            mark_adopted(&mut resp.private);
         }
         let doc = if planned.wait_for_active != Some(false) {
             match wait_active(api).await {

@@ -49,6 +49,11 @@ pub const DEFINITION: Definition = Definition {
     schema,
     // create, read, update, delete
     timeouts: Timeouts::minutes(10, 10, 10, 30),
+    identity: Identity {
+        object: "the tenant's membership in the multi-tenant organization",
+        attributes: &["tenant_id", "member_tenant_id"],
+    },
+    unowned_destroy: "removes the member tenant from the organization. Partner configurations, synchronization configurations and users already synchronized between the tenants stay.",
 };
 
 fn schema() -> Schema {
@@ -126,6 +131,7 @@ impl MtoResource for MemberTenant {
             }
             // Already added (by us in an interrupted apply, or by hand): adopt
             // it if it matches, changing the role if needed.
+            mark_adopted(&mut resp.private);
             let Some(existing) = current(api, member, ReadMode::Refresh)
                 .await
                 .or_diag("Cannot add the tenant to the organization")?

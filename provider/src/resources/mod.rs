@@ -32,6 +32,17 @@ use tfplugin::{
 use crate::Client;
 pub use crate::operation::{Op, Outcome};
 
+/// Every resource's definition, for what is rendered from them (docs).
+pub static DEFINITIONS: &[Definition] = &[
+    organization::DEFINITION,
+    member_tenant::DEFINITION,
+    join_request::DEFINITION,
+    policy_templates::DEFINITION,
+    inbound_acceptance::DEFINITION,
+    outbound_share::DEFINITION,
+    sync_job::DEFINITION,
+];
+
 /// Default time each operation may take; the `timeouts` block overrides
 /// create, update and delete.
 #[derive(Clone, Copy)]
@@ -73,6 +84,23 @@ pub struct Definition {
     pub type_name: &'static str,
     pub schema: fn() -> Schema,
     pub timeouts: Timeouts,
+    /// The Graph object the resource manages and the attributes that name it.
+    pub identity: Identity,
+    /// What destroying does to an object this provider did not create
+    /// (imported, or found at create): what it deletes or resets, and what
+    /// stays. Completes "Destroying it …"; the plan shows it as a warning.
+    pub unowned_destroy: &'static str,
+}
+
+/// The Graph object a resource manages, named by some of its attributes.
+/// Two resources of one type whose attributes name the same object (GUIDs
+/// compared ignoring case, as Graph does) are refused at plan.
+#[derive(Clone, Copy)]
+pub struct Identity {
+    /// What the object is, for messages: "the multi-tenant organization".
+    pub object: &'static str,
+    /// The attributes that name it; unset optional ones count as empty.
+    pub attributes: &'static [&'static str],
 }
 
 /// An update: the plan and the prior state as models, and as values for
@@ -123,7 +151,8 @@ pub trait MtoResource: Send + Sync + 'static {
     /// Checks across attributes, beyond the schema's validators.
     fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
 
-    /// Plan adjustments, after the check that `tenant_id` is configured.
+    /// Plan adjustments for a create or an update, after the check that
+    /// `tenant_id` is configured.
     async fn plan(
         &self,
         _ctx: &Ctx<'_, Client>,
@@ -131,6 +160,10 @@ pub trait MtoResource: Send + Sync + 'static {
         _resp: &mut ModifyPlanResponse,
     ) {
     }
+
+    /// Warnings for a planned destroy of `prior`, beyond the one every
+    /// resource gives for an object it did not create.
+    fn plan_destroy(&self, _prior: &Value, _diags: &mut Diagnostics) {}
 }
 
 /// An [`MtoResource`] with its [`Definition`], as Terraform sees it
@@ -228,6 +261,13 @@ impl<R: MtoResource> Resource<Client> for Adapter<R> {
         req: UpdateRequest<'_>,
         resp: &mut UpdateResponse,
     ) {
+        if self.only_identity_case_changed(req.prior, req.planned) {
+            // Graph sees no change: record the new spelling only.
+            let mut state = req.planned.clone();
+            state.fill_unknowns_from(req.prior);
+            resp.state = state;
+            return;
+        }
         let outcome = match (
             self.begin(ctx, req.planned, req.private, "update"),
             crate::model(req.prior),
@@ -297,17 +337,132 @@ impl<R: MtoResource> ModifyPlan<Client> for Adapter<R> {
         req: ModifyPlanRequest<'_>,
         resp: &mut ModifyPlanResponse,
     ) {
-        common::check_tenants(ctx, req.config, &["tenant_id"], &mut resp.diags);
         // A destroy has no configuration: its tenant is the prior state's.
-        let tenant = req.config.get("tenant_id").as_str();
-        let tenant = tenant.or_else(|| req.prior.get("tenant_id").as_str());
+        let state = if req.is_destroy() {
+            req.prior
+        } else {
+            req.config
+        };
+        let tenant = state.get("tenant_id").as_str();
         let kind = crate::permissions::Kind::Resource;
         if let Some(d) =
             crate::permissions::check(ctx.client, kind, self.definition.type_name, tenant)
         {
             resp.diags.push(d);
         }
+        if req.is_destroy() {
+            if !common::created_here(&resp.private) {
+                resp.diags.push(self.unowned_destroy_warning(req.prior));
+            }
+            self.resource.plan_destroy(req.prior, &mut resp.diags);
+            return;
+        }
+        common::check_tenants(ctx, req.config, &["tenant_id"], &mut resp.diags);
+        if let Some(d) = self.check_claim(ctx.client, req.config) {
+            resp.diags.push(d);
+        }
         self.resource.plan(ctx, &req, resp).await;
+    }
+}
+
+impl<R: MtoResource> Adapter<R> {
+    /// Whether an update changes nothing but the letter case of identifying
+    /// GUIDs (which replace the resource when they change otherwise).
+    fn only_identity_case_changed(&self, prior: &Value, planned: &Value) -> bool {
+        let mut respelled = planned.clone();
+        for a in self.definition.identity.attributes {
+            if let (Some(old), Some(new)) = (prior.get(a).as_str(), planned.get(a).as_str())
+                && old != new
+                && old.eq_ignore_ascii_case(new)
+            {
+                respelled.set(a, prior.get(a).clone());
+            }
+        }
+        respelled != *planned && {
+            respelled.fill_unknowns_from(prior);
+            respelled == *prior
+        }
+    }
+
+    /// The identifying attributes of `v`, when all are known.
+    fn identity_values(&self, v: &Value) -> Option<Vec<String>> {
+        self.definition
+            .identity
+            .attributes
+            .iter()
+            .map(|a| match v.get(a) {
+                Value::Null => Some(String::new()),
+                other => other.as_str().map(str::to_owned),
+            })
+            .collect()
+    }
+
+    /// Refuses a second resource for an object another resource of this
+    /// run already manages under another spelling.
+    fn check_claim(&self, client: &Client, config: &Value) -> Option<tfplugin::Diagnostic> {
+        let d = &self.definition;
+        let values = self.identity_values(config)?;
+        let first = client.claims.claim(d.type_name, &values)?;
+        let spell = |vals: &[String]| {
+            d.identity
+                .attributes
+                .iter()
+                .zip(vals)
+                .map(|(a, v)| format!("{a} = {v:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let differs = d
+            .identity
+            .attributes
+            .iter()
+            .zip(values.iter().zip(&first))
+            .find(|(_, (mine, theirs))| mine != theirs)
+            .map_or(d.identity.attributes[0], |(a, _)| *a);
+        Some(
+            tfplugin::Diagnostic::error(
+                "Two resources manage the same object",
+                format!(
+                    "This {} ({}) and another {} in this configuration ({}) name the same object, {}: Graph compares \
+                     these ids ignoring letter case. Two resources would overwrite each other's settings, and destroying \
+                     one would undo the other. Keep one of them (to drop the other without touching Graph: \
+                     terraform state rm <address>).",
+                    d.type_name,
+                    spell(&values),
+                    d.type_name,
+                    spell(&first),
+                    d.identity.object
+                ),
+            )
+            .at(tfplugin::AttributePath::root().attr(differs)),
+        )
+    }
+
+    /// The plan's warning for destroying an object this provider did not
+    /// create.
+    fn unowned_destroy_warning(&self, prior: &Value) -> tfplugin::Diagnostic {
+        let d = &self.definition;
+        let named = self
+            .identity_values(prior)
+            .map(|vals| {
+                d.identity
+                    .attributes
+                    .iter()
+                    .zip(vals)
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(a, v)| format!("{a} = {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        tfplugin::Diagnostic::warning(
+            "Destroying an object this provider did not create",
+            format!(
+                "This {} ({named}) manages {} that was imported, or that already existed when the resource was created, \
+                 so it may be an administrator's work. Destroying it {}",
+                d.type_name, d.identity.object, d.unowned_destroy
+            ),
+        )
     }
 }
 

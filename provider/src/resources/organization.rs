@@ -36,6 +36,11 @@ pub const DEFINITION: Definition = Definition {
     schema,
     // create, read, update, delete
     timeouts: Timeouts::minutes(30, 5, 5, 30),
+    identity: Identity {
+        object: "the tenant's multi-tenant organization",
+        attributes: &["tenant_id"],
+    },
+    unowned_destroy: "removes the owner tenant from the organization, which deletes the organization (Graph allows it only when no other tenant is active in it). Partner configurations, synchronization configurations and users already synchronized stay.",
 };
 
 fn schema() -> Schema {
@@ -98,6 +103,7 @@ impl MtoResource for Organization {
         .await
         .or_diag("Cannot create the multi-tenant organization")?;
         if let Created::Existing(existing) = outcome {
+            mark_adopted(&mut resp.private);
             let existing_name = existing.display_name.clone().unwrap_or_default();
             if existing_name != name {
                 return Err(Diagnostic::error(

@@ -87,6 +87,11 @@ pub const DEFINITION: Definition = Definition {
     schema,
     // create, read, update, delete
     timeouts: Timeouts::minutes(15, 15, 15, 10),
+    identity: Identity {
+        object: "the cross-tenant synchronization configuration and outbound automatic redemption",
+        attributes: &["tenant_id", "target_tenant_id", "configuration_name"],
+    },
+    unowned_destroy: "deletes the configuration's application with its service principal, job, secrets and assignments, and turns off outbound automatic redemption; the partner configuration stays. Users already synchronized stay in the target tenant unless an mto_sync_job with deprovision_on_destroy removed them first.",
 };
 
 fn schema() -> Schema {
@@ -161,8 +166,11 @@ impl MtoResource for OutboundShare {
             .apps()
             .find_or_instantiate(&name)
             .await
-            .or_diag("Cannot create the synchronization configuration")?
-            .into_inner();
+            .or_diag("Cannot create the synchronization configuration")?;
+        if !found.is_new() {
+            mark_adopted(&mut resp.private);
+        }
+        let found = found.into_inner();
         let config = match found.as_slice() {
             [one] => one.clone(),
             many => {

@@ -41,6 +41,11 @@ pub const DEFINITION: Definition = Definition {
     schema,
     // create, read, update, delete
     timeouts: Timeouts::minutes(5, 5, 5, 5),
+    identity: Identity {
+        object: "the tenant's multi-tenant organization policy templates",
+        attributes: &["tenant_id"],
+    },
+    unowned_destroy: "resets the templates to Graph's defaults; nothing is deleted, and partner configurations made from the templates keep their settings.",
 };
 
 fn schema() -> Schema {

@@ -12,7 +12,7 @@ pub use tfplugin::{
 };
 
 pub use super::common::*;
-pub use super::{Change, Definition, MtoResource, Op, Outcome, Timeouts, Update};
+pub use super::{Change, Definition, Identity, MtoResource, Op, Outcome, Timeouts, Update};
 pub use crate::Client;
 pub use crate::diag::{self, OrDiag};
 pub use crate::graph::{ReadMode, TenantApi, wait_until};

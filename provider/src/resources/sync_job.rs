@@ -134,6 +134,11 @@ pub const DEFINITION: Definition = Definition {
     // create, read, update, delete
     // Deprovisioning waits for a full cycle of the job.
     timeouts: Timeouts::minutes(15, 15, 15, 30),
+    identity: Identity {
+        object: "the synchronization job",
+        attributes: &["tenant_id", "service_principal_id"],
+    },
+    unowned_destroy: "removes the users it provisioned from the target tenant first (unless deprovision_on_destroy = false), then deletes the job; the configuration and its assignments stay.",
 };
 
 fn schema() -> Schema {
@@ -146,11 +151,11 @@ fn schema() -> Schema {
             )
             .attribute(tenant_id_attribute("that shares (where the configuration lives)"))
             .attribute(
-                Attribute::string("service_principal_id")
-                    .required()
-                    .validator(Guid)
-                    .requires_replace()
-                    .description("The configuration's service principal: `mto_outbound_share.<name>.service_principal_id`."),
+                guid_identity_attribute(
+                    "service_principal_id",
+                    "The configuration's service principal: `mto_outbound_share.<name>.service_principal_id`."
+                        .to_owned(),
+                ),
             )
             .attribute(
                 Attribute::string("user_type")
@@ -524,8 +529,11 @@ impl MtoResource for SyncJob {
         let job = sync
             .find_or_create_job()
             .await
-            .or_diag("Cannot create the synchronization job")?
-            .into_inner();
+            .or_diag("Cannot create the synchronization job")?;
+        if !job.is_new() {
+            mark_adopted(&mut resp.private);
+        }
+        let job = job.into_inner();
         // The job exists from here on: failures keep it in state.
         let mut partial = with_job(planned.clone(), &job);
         partial.status = None;
@@ -732,6 +740,17 @@ impl MtoResource for SyncJob {
                 AttributePath::root().attr("status"),
                 "Synchronization job is quarantined",
                 format!("Graph quarantined the job ({reason}). Apply restarts it once the cause is fixed (for example, the target's inbound acceptance)."),
+            );
+        }
+    }
+
+    fn plan_destroy(&self, prior: &Value, diags: &mut Diagnostics) {
+        if prior.get("deprovision_on_destroy").as_bool() == Some(false) {
+            diags.warning(
+                "Synchronized users stay",
+                "deprovision_on_destroy = false: destroying this job leaves every user it provisioned in the target tenant, \
+                 as a B2B member visible in its directory and People Search, until someone removes them. To remove them, \
+                 set deprovision_on_destroy = true and apply before destroying.",
             );
         }
     }

@@ -587,18 +587,24 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             let prior = decode(req.prior_state.as_ref(), &e.ty, "prior state")?;
             let proposed = decode(req.proposed_new_state.as_ref(), &e.ty, "proposed new state")?;
             let config = decode(req.config.as_ref(), &e.ty, "configuration")?;
-            if proposed.is_null() {
-                // Destroy: nothing to plan, but keep our private data for apply.
-                out.planned_state = Some(encode(&Value::Null, &e.ty, "planned state")?);
-                out.planned_private = req.prior_private.clone();
-                return Ok(());
-            }
-            let change = plan_change(&e.schema.block, &prior, &proposed, &config);
-            let mut plan = ModifyPlanResponse {
-                planned: change.planned,
-                requires_replace: change.requires_replace,
-                private: Private::from_bytes(&req.prior_private),
-                diags: change.diags,
+            let destroying = proposed.is_null();
+            let mut plan = if destroying {
+                // Nothing for the schema's rules to do; the modifier still
+                // sees the destroy, to warn about what it removes.
+                ModifyPlanResponse {
+                    planned: Value::Null,
+                    requires_replace: Vec::new(),
+                    private: Private::from_bytes(&req.prior_private),
+                    diags: Diagnostics::new(),
+                }
+            } else {
+                let change = plan_change(&e.schema.block, &prior, &proposed, &config);
+                ModifyPlanResponse {
+                    planned: change.planned,
+                    requires_replace: change.requires_replace,
+                    private: Private::from_bytes(&req.prior_private),
+                    diags: change.diags,
+                }
             };
             if let Some(modifier) = e.imp.plan_modifier() {
                 let client = self.client()?;
@@ -614,6 +620,14 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 modifier.modify_plan(&ctx, mreq, &mut plan).await;
             }
             diags.extend(plan.diags);
+            if destroying && !plan.planned.is_null() {
+                // Terraform requires a destroy to plan null; a modifier that
+                // says otherwise is a provider bug, not a user's.
+                return Err(Diagnostic::error(
+                    "Provider bug: a destroy planned a value",
+                    format!("{} planned a non-null value for a destroy.", req.type_name),
+                ));
+            }
             null_write_only(&e.schema, &mut plan.planned);
             out.planned_state = Some(encode(&plan.planned, &e.ty, "planned state")?);
             out.requires_replace = plan.requires_replace.iter().map(convert::path).collect();

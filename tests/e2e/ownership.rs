@@ -1,0 +1,167 @@
+//! What the provider owns: a destroy of an object it did not create says
+//! what it removes and what stays; two resources for one object (ids
+//! spelled in different letter case) are refused at plan; a respelled id
+//! is a state change only.
+
+use mto_e2e::{Sandbox, TENANT_A, TENANT_B, Workspace};
+
+const UNOWNED: &str = "Destroying an object this provider did not create";
+
+/// B accepts A and A shares one user with B.
+fn share_config(sb: &Sandbox) -> String {
+    let alice = mto_e2e::test_users(&TENANT_A)[0].0.clone();
+    format!(
+        r#"{provider}
+resource "mto_inbound_acceptance" "b_from_a" {{
+  tenant_id        = "{b}"
+  source_tenant_id = "{a}"
+}}
+
+resource "mto_outbound_share" "a_to_b" {{
+  tenant_id        = mto_inbound_acceptance.b_from_a.source_tenant_id
+  target_tenant_id = mto_inbound_acceptance.b_from_a.tenant_id
+  user_ids         = ["{alice}"]
+}}
+"#,
+        provider = sb.provider_block(&[&TENANT_A, &TENANT_B]),
+        a = TENANT_A.id,
+        b = TENANT_B.id,
+    )
+}
+
+fn acceptance(sb: &Sandbox, names_and_sources: &[(&str, &str)]) -> String {
+    let mut hcl = sb.provider_block(&[&TENANT_A, &TENANT_B]);
+    for (name, source) in names_and_sources {
+        hcl.push_str(&format!(
+            r#"
+resource "mto_inbound_acceptance" "{name}" {{
+  tenant_id        = "{b}"
+  source_tenant_id = "{source}"
+}}
+"#,
+            b = TENANT_B.id
+        ));
+    }
+    hcl
+}
+
+#[test]
+fn destroying_an_imported_share_warns_what_it_removes_and_what_stays() {
+    let sb = Sandbox::standard();
+    let ws = Workspace::new();
+    ws.write_config(&share_config(&sb));
+    ws.apply().assert_success();
+
+    // What this state created destroys without a warning.
+    let own = ws.run(&["plan", "-destroy"]);
+    own.assert_success();
+    assert!(!own.output().contains(UNOWNED), "{}", own.output());
+
+    // The same objects imported into another state are someone else's work.
+    let adopted = Workspace::new();
+    adopted.write_config(&share_config(&sb));
+    let (a, b) = (TENANT_A.id, TENANT_B.id);
+    adopted
+        .run(&[
+            "import",
+            "mto_inbound_acceptance.b_from_a",
+            &format!("{b}/{a}"),
+        ])
+        .assert_success();
+    adopted
+        .run(&["import", "mto_outbound_share.a_to_b", &format!("{a}/{b}")])
+        .assert_success();
+    // Terraform folds warnings with one summary into one; its JSON view
+    // keeps each.
+    let plan = adopted.run(&["plan", "-destroy", "-json"]);
+    plan.assert_success();
+    let warnings: Vec<serde_json::Value> = plan
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["type"] == "diagnostic" && m["diagnostic"]["summary"] == UNOWNED)
+        .map(|m| m["diagnostic"].clone())
+        .collect();
+    let about = |address: &str| -> String {
+        let w: Vec<_> = warnings
+            .iter()
+            .filter(|w| w["address"] == address)
+            .collect();
+        assert_eq!(w.len(), 1, "one warning for {address}: {warnings:#?}");
+        assert_eq!(w[0]["severity"], "warning");
+        w[0]["detail"].as_str().unwrap().to_owned()
+    };
+    let share = about("mto_outbound_share.a_to_b");
+    for fragment in [
+        "deletes the configuration's application",
+        "the partner configuration stays",
+        "Users already synchronized stay",
+    ] {
+        assert!(share.contains(fragment), "missing {fragment:?}: {share}");
+    }
+    let accept = about("mto_inbound_acceptance.b_from_a");
+    assert!(
+        accept.contains("turns off inbound user synchronization"),
+        "{accept}"
+    );
+    assert!(accept.contains(a), "names the object: {accept}");
+
+    // The warning informs; it does not stop the destroy.
+    adopted.destroy().assert_success();
+}
+
+#[test]
+fn two_acceptances_that_differ_only_in_letter_case_are_refused_at_plan() {
+    let sb = Sandbox::standard();
+    let ws = Workspace::new();
+    let upper = TENANT_A.id.to_uppercase();
+    ws.write_config(&acceptance(
+        &sb,
+        &[("lower", TENANT_A.id), ("upper", &upper)],
+    ));
+    let r = ws.run(&["plan"]);
+    r.assert_failure_mentions(&[
+        "Two resources manage the same object",
+        "source_tenant_id",
+        "ignoring letter case",
+        "terraform state rm",
+    ]);
+    assert!(
+        sb.graph_writes().is_empty(),
+        "a refused plan writes nothing: {:?}",
+        sb.graph_writes()
+    );
+}
+
+#[test]
+fn a_tenant_id_respelled_in_upper_case_is_an_in_place_change_that_writes_nothing() {
+    let sb = Sandbox::standard();
+    let ws = Workspace::new();
+    ws.write_config(&acceptance(&sb, &[("b_from_a", TENANT_A.id)]));
+    ws.apply().assert_success();
+    let before = ws.resource_values("mto_inbound_acceptance.b_from_a");
+
+    let upper = TENANT_A.id.to_uppercase();
+    ws.write_config(&acceptance(&sb, &[("b_from_a", &upper)]));
+    let plan = ws.run(&["plan"]);
+    plan.assert_success();
+    assert!(
+        plan.stdout
+            .contains("mto_inbound_acceptance.b_from_a will be updated in-place")
+            && plan.stdout.contains("0 to destroy"),
+        "a respelling must not replace the acceptance:\n{}",
+        plan.output()
+    );
+
+    sb.reset_stats();
+    ws.apply().assert_success();
+    assert_eq!(
+        sb.graph_writes(),
+        Vec::<String>::new(),
+        "Graph sees no change"
+    );
+    let after = ws.resource_values("mto_inbound_acceptance.b_from_a");
+    assert_eq!(after["source_tenant_id"], upper);
+    assert_eq!(after["id"], before["id"], "same object");
+    ws.assert_plan_empty();
+}
