@@ -11,7 +11,7 @@ locals {
 }
 
 resource "terraform_data" "share" {
-  for_each = { for p in provider::mto::pairs(local.tenants) : "${p.source}>${p.target}" => p }
+  for_each = { for p in provider::mto::pairs(local.tenants) : "${p.source}_to_${p.target}" => p }
   input    = each.value
 }
 

@@ -40,13 +40,13 @@ variable "shared_users" {
 }
 
 locals {
-  in_mesh = { for k in var.members : k => nonsensitive(var.tenants[k]) }
-  owner   = local.in_mesh[var.members[0]]
-  others  = { for k, t in local.in_mesh : k => t if k != var.members[0] }
+  in_mesh    = { for k in var.members : k => nonsensitive(var.tenants[k]) }
+  owner      = local.in_mesh[var.members[0]]
+  others     = { for k, t in local.in_mesh : k => t if k != var.members[0] }
   keys_by_id = { for k, t in local.in_mesh : t.id => k }
   mesh = {
     for p in provider::mto::pairs([for t in local.in_mesh : t.id]) :
-    "${local.keys_by_id[p.source]}>${local.keys_by_id[p.target]}" => p
+    "${local.keys_by_id[p.source]}_to_${local.keys_by_id[p.target]}" => p
   }
 }
 

@@ -42,15 +42,21 @@ locals {
   owner   = local.in_mesh[var.members[0]]
   members = { for k, t in local.in_mesh : k => t if t.id != local.owner.id }
 
-  # Who each tenant shares with every other tenant (user object ids).
+  # Who each tenant shares with every other tenant (user object ids), by the
+  # keys of local.tenants.
   shared_users = {
-    (local.tenants.a.id) = ["a0a0a0a0-1111-4000-8000-000000000001"]                                         # Annie
-    (local.tenants.b.id) = ["b0b0b0b0-1111-4000-8000-000000000001", "b0b0b0b0-1111-4000-8000-000000000002"] # Bob, Barbara
-    (local.tenants.c.id) = ["c0c0c0c0-1111-4000-8000-000000000001"]                                         # Charlie
+    a = ["a0a0a0a0-1111-4000-8000-000000000001"]                                         # Annie
+    b = ["b0b0b0b0-1111-4000-8000-000000000001", "b0b0b0b0-1111-4000-8000-000000000002"] # Bob, Barbara
+    c = ["c0c0c0c0-1111-4000-8000-000000000001"]                                         # Charlie
   }
+  key_of = { for k, t in local.in_mesh : t.id => k }
 
-  # Every ordered pair of tenants: one share and one acceptance per direction.
-  mesh = { for p in provider::mto::pairs([for t in local.in_mesh : t.id]) : "${p.source}>${p.target}" => p }
+  # Every ordered pair of tenants: one share and one acceptance per direction,
+  # named by the keys of the two tenants ("a_to_b").
+  mesh = {
+    for p in provider::mto::pairs([for t in local.in_mesh : t.id]) :
+    "${local.key_of[p.source]}_to_${local.key_of[p.target]}" => p
+  }
 }
 
 provider "mto" {
@@ -111,7 +117,7 @@ resource "mto_outbound_share" "mesh" {
   for_each         = local.mesh
   tenant_id        = mto_inbound_acceptance.mesh[each.key].source_tenant_id
   target_tenant_id = mto_inbound_acceptance.mesh[each.key].tenant_id
-  user_ids         = local.shared_users[each.value.source]
+  user_ids         = local.shared_users[local.key_of[each.value.source]]
 }
 
 # Provision the shared users as B2B members shown in the address list, now

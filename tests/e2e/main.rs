@@ -16,4 +16,5 @@ mod provider_function;
 mod quickstart;
 mod release;
 mod resilience;
+mod retirement;
 mod sharing;

@@ -5,7 +5,7 @@ locals {
     "cccccccc-0000-4000-8000-00000000000c",
   ]
   # 6 ordered pairs, keyed "source>target".
-  mesh = { for p in provider::mto::pairs(local.tenants) : "${p.source}>${p.target}" => p }
+  mesh = { for p in provider::mto::pairs(local.tenants) : "${p.source}_to_${p.target}" => p }
 }
 
 resource "mto_inbound_acceptance" "mesh" {

@@ -29,7 +29,7 @@ impl Function for Pairs {
             description: "Returns `{source, target}` for every ordered pair of distinct elements of \
                 `tenants`: n·(n−1) pairs, sources in list order, then targets in list order. \
                 Use it to declare a share and an acceptance per direction of a mesh:\n\n\
-                ```hcl\nfor_each = { for p in provider::mto::pairs(local.tenants) : \"${p.source}>${p.target}\" => p }\n```\n\n\
+                ```hcl\nfor_each = { for p in provider::mto::pairs(local.tenants) : \"${p.source}_to_${p.target}\" => p }\n```\n\n\
                 Duplicate or empty elements are an error."
                 .into(),
             deprecation_message: String::new(),
