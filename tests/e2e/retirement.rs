@@ -132,6 +132,22 @@ fn retire_c(faults: Value) {
         "the mesh was built"
     );
 
+    // Both changes at once cannot work: C's resources need C's credentials
+    // to be destroyed. The plan says so, and how to do it instead.
+    let c_line = main
+        .lines()
+        .find(|l| l.trim_start().starts_with("c = {"))
+        .expect("C's credentials in local.tenants");
+    let without_c_credentials = main.replace(&format!("{c_line}\n"), "");
+    ws.write_file("main.tf", &without_c_credentials);
+    ws.run(&["plan", "-var", WITHOUT_C]).assert_failure_mentions(&[
+        "Tenant not configured",
+        "no longer has credentials",
+        "in two changes",
+        "terraform state rm",
+    ]);
+    ws.write_file("main.tf", &main);
+
     // One line: C leaves the membership list.
     sb.set_faults(faults);
     let retire = ws.run(&["apply", "-auto-approve", "-var", WITHOUT_C]);
@@ -197,11 +213,7 @@ fn retire_c(faults: Value) {
     assert_eq!(r.code, 0, "second plan not empty:\n{}", r.output());
 
     // The second, safe change: C's credentials go too.
-    let c_line = main
-        .lines()
-        .find(|l| l.trim_start().starts_with("c = {"))
-        .expect("C's credentials in local.tenants");
-    ws.write_file("main.tf", &main.replace(&format!("{c_line}\n"), ""));
+    ws.write_file("main.tf", &without_c_credentials);
     let r = ws.run(&["plan", "-detailed-exitcode", "-var", WITHOUT_C]);
     assert_eq!(
         r.code,

@@ -358,6 +358,7 @@ resource "mto_outbound_share" "a_to_b" {{
     let started = std::time::Instant::now();
     let plan = ws.run(&["plan", "-no-color"]);
     let took = started.elapsed();
+    eprintln!("plan refused in {took:.1?}");
     plan.assert_failure_mentions(fragments);
     assert!(
         took < std::time::Duration::from_secs(5),
