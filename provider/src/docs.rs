@@ -61,7 +61,9 @@ pub const RESOURCES: &[TypeFacts] = &[
     TypeFacts {
         type_name: "mto_sync_job",
         permission_note: None,
-        import_id: Some("`<tenant id>/<service principal id>/<job id>`"),
+        import_id: Some(
+            "`<sharing tenant id>/<target tenant id>` (the job of the configuration named `MTO_Sync_<target tenant id>`, found as the share's import finds it) or `<tenant id>/<service principal id>/<job id>`",
+        ),
     },
 ];
 
@@ -278,7 +280,8 @@ pub fn render_type(root: &Path, facts: &TypeFacts, schema: &Schema, data_source:
         .find(|d| d.type_name == facts.type_name);
     if let Some(d) = definition.filter(|_| !data_source) {
         out.push_str(&format!(
-            "## Objects this provider did not create\n\nWhen the object it manages, {object}, was imported or already existed when the resource was created (found by its name or its tenants, as an administrator or the Microsoft 365 admin center made it), the plan that destroys the resource warns that it may be someone else's work. Destroying it {what}\n\n",
+            "## Objects this provider did not create\n\n{adoption}\n\nWhen the object it manages, {object}, was imported or adopted at create, the plan that destroys the resource warns that it may be someone else's work. Destroying it {what}\n\n",
+            adoption = d.adoption,
             object = d.identity.object,
             what = d.unowned_destroy,
         ));

@@ -21,6 +21,10 @@ use super::poll::{Created, create_once};
 
 /// The cross-tenant synchronization configuration application template.
 pub const SYNC_CONFIGURATION_TEMPLATE_ID: &str = "518e5f48-1fc8-4c48-9387-9fdf28b0dfe7";
+/// The tag this provider puts on the service principal of every
+/// configuration it instantiates: how a later create tells a configuration
+/// an interrupted apply of ours left behind from an administrator's.
+pub const OWNERSHIP_TAG: &str = "terraform-provider-mto";
 /// The app role that assignments of a synchronization configuration use.
 const ACCESS_ROLE: &str = "msiam_access";
 const NO_ROLE: &str = "00000000-0000-0000-0000-000000000000";
@@ -34,6 +38,8 @@ pub struct SyncConfiguration {
     pub application_object_id: String,
     pub application_client_id: String,
     pub display_name: String,
+    /// Whether the service principal carries [`OWNERSHIP_TAG`].
+    pub marked: bool,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -44,6 +50,7 @@ struct ServicePrincipal {
     display_name: Option<String>,
     application_template_id: Option<String>,
     app_roles: Vec<AppRole>,
+    tags: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -61,7 +68,14 @@ impl ServicePrincipal {
             application_object_id: String::new(),
             application_client_id: self.app_id.clone(),
             display_name: self.display_name.clone().unwrap_or_default(),
+            marked: self.is_marked(),
         }
+    }
+
+    fn is_marked(&self) -> bool {
+        self.tags
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(OWNERSHIP_TAG))
     }
 
     /// Made from the synchronization template (or by a server that does
@@ -163,7 +177,47 @@ impl Apps<'_> {
             application_object_id: made.application.id,
             application_client_id: made.application.app_id,
             display_name: name.to_owned(),
+            marked: false,
         })
+    }
+
+    /// Puts [`OWNERSHIP_TAG`] on the configuration's service principal,
+    /// keeping its other tags. Graph's instantiate takes no tags, so this is
+    /// the create's next request.
+    pub async fn mark(self, c: &SyncConfiguration) -> Result<()> {
+        let sp: ServicePrincipal = self
+            .api
+            .get(format!(
+                "{}?$select=id,tags",
+                sp_path(&c.service_principal_id)
+            ))
+            .retry_not_found()
+            .json()
+            .await?;
+        if sp.is_marked() {
+            return Ok(());
+        }
+        let mut tags = sp.tags;
+        tags.push(OWNERSHIP_TAG.to_owned());
+        self.api
+            .patch(
+                sp_path(&c.service_principal_id),
+                serde_json::json!({"tags": tags}),
+            )
+            .retry_not_found()
+            .done()
+            .await
+    }
+
+    /// Whether a configuration holds nothing anyone configured: no users or
+    /// groups assigned and no job. What an apply interrupted between the
+    /// instantiate and the marker leaves; an administrator's configuration
+    /// has at least a job once it is set up.
+    pub async fn is_bare(self, c: &SyncConfiguration) -> Result<bool> {
+        let sp = c.service_principal_id.as_str();
+        let (assigned, jobs) =
+            tokio::join!(self.assignments(sp), self.api.synchronization(sp).jobs());
+        Ok(assigned?.is_empty() && jobs?.is_empty())
     }
 
     /// The configurations named `name`, instantiating one if there is none

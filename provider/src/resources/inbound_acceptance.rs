@@ -48,6 +48,7 @@ pub const DEFINITION: Definition = Definition {
         attributes: &["tenant_id", "source_tenant_id"],
     },
     unowned_destroy: "turns off inbound user synchronization and inbound automatic redemption for the source tenant. The partner configuration and its synchronization policy stay (only objects this provider created are deleted), and so do users already synchronized.",
+    adoption: "The partner configuration and its identity synchronization policy exist once per tenant pair and are often made by the organization's join: a create turns their settings on and records which of the two it created; a destroy deletes only those and turns the rest off.",
 };
 
 fn schema() -> Schema {

@@ -53,6 +53,7 @@ pub const DEFINITION: Definition = Definition {
         attributes: &["tenant_id"],
     },
     unowned_destroy: "makes the tenant leave the organization, or withdraws a request still pending. Partner configurations, synchronization configurations and users already synchronized stay.",
+    adoption: "Graph offers no marker on a join request: a create finds the tenant already joined or joining the same owner's organization and manages that (the apply warns); a request towards another organization is refused.",
 };
 
 fn schema() -> Schema {

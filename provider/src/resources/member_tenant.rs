@@ -54,6 +54,7 @@ pub const DEFINITION: Definition = Definition {
         attributes: &["tenant_id", "member_tenant_id"],
     },
     unowned_destroy: "removes the member tenant from the organization. Partner configurations, synchronization configurations and users already synchronized between the tenants stay.",
+    adoption: "Graph offers no marker on an organization's tenants, and a tenant is in an organization at most once: a create finds a tenant already added and manages it (the apply warns).",
 };
 
 fn schema() -> Schema {

@@ -90,6 +90,10 @@ pub struct Definition {
     /// (imported, or found at create): what it deletes or resets, and what
     /// stays. Completes "Destroying it …"; the plan shows it as a warning.
     pub unowned_destroy: &'static str,
+    /// What a create does when its object already exists, and how it tells
+    /// an interrupted apply of its own from someone else's work (the marker,
+    /// where Graph offers one). Whole sentences.
+    pub adoption: &'static str,
 }
 
 /// The Graph object a resource manages, named by some of its attributes.
@@ -245,6 +249,16 @@ impl<R: MtoResource> Resource<Client> for Adapter<R> {
             Err(d) => Err(d),
         };
         resp.diags.take_err(outcome);
+        if !common::created_here(&resp.private) {
+            let d = &self.definition;
+            resp.diags.warning(
+                "Took over an existing object",
+                format!(
+                    "This {} found {} already there and manages it now. {} Destroying it {}",
+                    d.type_name, d.identity.object, d.adoption, d.unowned_destroy
+                ),
+            );
+        }
     }
 
     async fn read(&self, ctx: &Ctx<'_, Client>, req: ReadRequest<'_>, resp: &mut ReadResponse) {

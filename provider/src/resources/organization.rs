@@ -41,6 +41,7 @@ pub const DEFINITION: Definition = Definition {
         attributes: &["tenant_id"],
     },
     unowned_destroy: "removes the owner tenant from the organization, which deletes the organization (Graph allows it only when no other tenant is active in it). Partner configurations, synchronization configurations and users already synchronized stay.",
+    adoption: "Graph offers no marker on a multi-tenant organization, and a tenant is in at most one: a create that finds the tenant already in an organization of the same display name manages it (an apply of ours was interrupted, or it is the one meant; the apply warns); one with another name is refused, with its import id.",
 };
 
 fn schema() -> Schema {

@@ -12,8 +12,13 @@
 //! 4. the synchronization secrets that aim the configuration at the target;
 //! 5. the shared users and groups, as app role assignments.
 //!
-//! An existing configuration with the same name is adopted (an apply that
-//! was interrupted after instantiating it finds it again).
+//! Ownership: every configuration this resource instantiates gets the tag
+//! [`OWNERSHIP_TAG`] on its service principal. A create that finds a
+//! configuration of the same name adopts it only when it carries the tag
+//! (an apply of ours was interrupted) or holds nothing (no job, no
+//! assignment: an apply interrupted before the tag; the apply warns).
+//! Anything else is someone's work: the plan (and, if the plan could not
+//! look, the create) fails with the import id, before anything is written.
 //!
 //! Permissions (application): `Policy.ReadWrite.CrossTenantAccess`,
 //! `Application.ReadWrite.All`, `Synchronization.ReadWrite.All`,
@@ -26,7 +31,8 @@ use std::collections::BTreeSet;
 
 use super::prelude::*;
 
-use crate::graph::apps::{AppRoleAssignment, SyncConfiguration};
+use crate::graph::TenantApi;
+use crate::graph::apps::{AppRoleAssignment, OWNERSHIP_TAG, SyncConfiguration};
 use crate::graph::partners::Direction;
 use crate::graph::sync::POLICY_CHECK_FAILED;
 use crate::graph::{GraphError, ReadMode};
@@ -77,6 +83,7 @@ impl ShareState {
             application_object_id: self.application_object_id.clone().unwrap_or_default(),
             application_client_id: self.application_client_id.clone().unwrap_or_default(),
             display_name: self.configuration_name.clone().unwrap_or_default(),
+            marked: false,
         }
     }
 }
@@ -92,6 +99,7 @@ pub const DEFINITION: Definition = Definition {
         attributes: &["tenant_id", "target_tenant_id", "configuration_name"],
     },
     unowned_destroy: "deletes the configuration's application with its service principal, job, secrets and assignments, and turns off outbound automatic redemption; the partner configuration stays. Users already synchronized stay in the target tenant unless an mto_sync_job with deprovision_on_destroy removed them first.",
+    adoption: "Every configuration this provider instantiates gets the tag `terraform-provider-mto` on its service principal. A create adopts a configuration of the same name only when it has the tag (an apply of ours was interrupted) or holds nothing (no job, no assigned users; the apply warns); any other configuration is refused at plan, with its import id.",
 };
 
 fn schema() -> Schema {
@@ -153,6 +161,19 @@ impl MtoResource for OutboundShare {
             .clone()
             .unwrap_or_else(|| default_name(target));
         let api = &op.api;
+        // Refused before anything is written: an administrator's
+        // configuration is imported, never taken over.
+        let existing = api
+            .apps()
+            .find_configurations(&name)
+            .await
+            .or_diag("Cannot look for an existing configuration")?;
+        if let Some(c) = foreign_configuration(api, &existing)
+            .await
+            .or_diag("Cannot look into the existing configuration")?
+        {
+            return Err(already_exists(tenant, target, &name, &c).into());
+        }
         {
             let partners = api.partners();
             let lock = partners.lock(target).await;
@@ -167,9 +188,7 @@ impl MtoResource for OutboundShare {
             .find_or_instantiate(&name)
             .await
             .or_diag("Cannot create the synchronization configuration")?;
-        if !found.is_new() {
-            mark_adopted(&mut resp.private);
-        }
+        let found_existing = !found.is_new();
         let found = found.into_inner();
         let config = match found.as_slice() {
             [one] => one.clone(),
@@ -185,6 +204,23 @@ impl MtoResource for OutboundShare {
             .into());
             }
         };
+        if !config.marked {
+            api.apps()
+                .mark(&config)
+                .await
+                .or_diag("Cannot tag the configuration as this provider's")?;
+            if found_existing {
+                resp.diags.warning(
+                    "Took over an empty configuration",
+                    format!(
+                        "Tenant {tenant} already had a configuration named {name:?} (service principal {}) without this \
+                         provider's tag, holding no job and no assigned users: what an interrupted apply leaves. It is now \
+                         tagged {OWNERSHIP_TAG:?} and managed by this resource.",
+                        config.service_principal_id
+                    ),
+                );
+            }
+        }
         let config = api
             .apps()
             .complete(config)
@@ -338,6 +374,7 @@ impl MtoResource for OutboundShare {
             resp.planned
                 .set("configuration_name", Value::from(default_name(target)));
         }
+        check_not_foreign(ctx, req, &resp.planned, &mut resp.diags).await;
         check_principals(ctx, req, &mut resp.diags).await;
     }
 
@@ -395,6 +432,79 @@ impl MtoResource for OutboundShare {
             &config,
         ));
         Ok(())
+    }
+}
+
+/// The first of `existing` that this provider did not make: without
+/// [`OWNERSHIP_TAG`], and holding a job or assigned users.
+async fn foreign_configuration(
+    api: &TenantApi<'_>,
+    existing: &[SyncConfiguration],
+) -> Result<Option<SyncConfiguration>, GraphError> {
+    for c in existing.iter().filter(|c| !c.marked) {
+        if !api.apps().is_bare(c).await? {
+            return Ok(Some(c.clone()));
+        }
+    }
+    Ok(None)
+}
+
+/// The import id of a configuration: the short form when it has the
+/// default name, else the one naming its service principal.
+pub fn import_id_of(tenant: &str, target: &str, name: &str, sp: &str) -> String {
+    if name == default_name(target) {
+        format!("{tenant}/{target}")
+    } else {
+        format!("{tenant}/{target}/{sp}")
+    }
+}
+
+fn already_exists(tenant: &str, target: &str, name: &str, c: &SyncConfiguration) -> Diagnostic {
+    let id = import_id_of(tenant, target, name, &c.service_principal_id);
+    Diagnostic::error(
+        "The configuration already exists",
+        format!(
+            "Tenant {tenant} already has a synchronization configuration named {name:?} (service principal {sp}) that this \
+             provider did not create: it has no {OWNERSHIP_TAG:?} tag, and it holds a job or assigned users, for example \
+             from the Microsoft 365 admin center. A create never takes it over. To manage it with this resource, import \
+             it — an import block with id = \"{id}\", or terraform import <this resource's address> {id}. To make a \
+             separate configuration instead, give configuration_name another name.",
+            sp = c.service_principal_id,
+        ),
+    )
+    .at(AttributePath::root().attr("configuration_name"))
+}
+
+/// At plan, for a new share: the create's ownership check, so that an
+/// administrator's configuration is found before anything is applied.
+/// Look-ups Graph refuses are left to the create, which checks again.
+async fn check_not_foreign(
+    ctx: &Ctx<'_, Client>,
+    req: &ModifyPlanRequest<'_>,
+    planned: &Value,
+    diags: &mut Diagnostics,
+) {
+    let (Some(tenant), Some(target), Some(name)) = (
+        req.config.get("tenant_id").as_str(),
+        req.config.get("target_tenant_id").as_str(),
+        planned.get("configuration_name").as_str(),
+    ) else {
+        return;
+    };
+    if !req.prior.is_null() {
+        return;
+    }
+    let Ok(api) = ctx
+        .client
+        .tenant_api(ctx.cancel, tenant, PRINCIPAL_CHECK_TIMEOUT)
+    else {
+        return; // The tenant check reports it.
+    };
+    let Ok(existing) = api.apps().find_configurations(name).await else {
+        return;
+    };
+    if let Ok(Some(c)) = foreign_configuration(&api, &existing).await {
+        diags.push(already_exists(tenant, target, name, &c));
     }
 }
 

@@ -46,6 +46,7 @@ pub const DEFINITION: Definition = Definition {
         attributes: &["tenant_id"],
     },
     unowned_destroy: "resets the templates to Graph's defaults; nothing is deleted, and partner configurations made from the templates keep their settings.",
+    adoption: "The templates always exist in every tenant: a create manages them and adopts nothing.",
 };
 
 fn schema() -> Schema {

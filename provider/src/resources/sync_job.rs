@@ -12,13 +12,20 @@
 //! update (apply restarts it), so drift checks in pipelines catch it.
 //!
 //! Permissions (application): `Synchronization.ReadWrite.All`.
-//! Import id: `<tenant id>/<service principal id>/<job id>`.
+//! Import id: `<sharing tenant id>/<target tenant id>` (the job of the
+//! configuration named `MTO_Sync_<target tenant id>`, as the share's) or
+//! `<tenant id>/<service principal id>/<job id>`.
+//!
+//! Ownership: a create adopts an existing job only on a configuration that
+//! carries this provider's tag (an apply of ours was interrupted); a job on
+//! anyone else's configuration is imported, never taken over.
 
 use std::time::{Duration, Instant};
 
 use super::prelude::*;
 
 use crate::graph::ErrorKind;
+use crate::graph::apps::OWNERSHIP_TAG;
 use crate::graph::directory::b2b_upn_prefix;
 use crate::graph::sync::{ON_DEMAND_CHUNK, SyncJob as Job, SyncSchema, UserMapping};
 use crate::graph::{ReadMode, TenantApi, wait_until};
@@ -139,6 +146,7 @@ pub const DEFINITION: Definition = Definition {
         attributes: &["tenant_id", "service_principal_id"],
     },
     unowned_destroy: "removes the users it provisioned from the target tenant first (unless deprovision_on_destroy = false), then deletes the job; the configuration and its assignments stay.",
+    adoption: "A create adopts an existing job only on a configuration that carries this provider's tag `terraform-provider-mto` (an apply of ours was interrupted); a job on any other configuration is refused, with its import id.",
 };
 
 fn schema() -> Schema {
@@ -525,15 +533,38 @@ impl MtoResource for SyncJob {
         let api = &op.api;
         let sync = api.synchronization(&planned.service_principal_id);
         // One Azure2Azure job per configuration: one left by an interrupted
-        // apply is adopted.
+        // apply of ours is adopted, anyone else's is refused.
         let job = sync
             .find_or_create_job()
             .await
             .or_diag("Cannot create the synchronization job")?;
-        if !job.is_new() {
-            mark_adopted(&mut resp.private);
-        }
+        let adopted = !job.is_new();
         let job = job.into_inner();
+        if adopted {
+            let sp = &planned.service_principal_id;
+            let ours = api
+                .apps()
+                .configuration(sp, ReadMode::AfterWrite)
+                .await
+                .or_diag("Cannot read the synchronization configuration")?
+                .is_some_and(|c| c.marked);
+            if !ours {
+                let id = join_id(&[&planned.tenant_id, sp, &job.id]);
+                return Err(Diagnostic::error(
+                    "The synchronization job already exists",
+                    format!(
+                        "The configuration {sp} in tenant {} already has a synchronization job ({}), and this provider did \
+                         not create the configuration (it has no {OWNERSHIP_TAG:?} tag). A create never takes a job over. To \
+                         manage it with this resource, import it — an import block with id = \"{id}\", or terraform import \
+                         <this resource's address> {id}.",
+                        planned.tenant_id,
+                        job.id,
+                    ),
+                )
+                .at(AttributePath::root().attr("service_principal_id"))
+                .into());
+            }
+        }
         // The job exists from here on: failures keep it in state.
         let mut partial = with_job(planned.clone(), &job);
         partial.status = None;
@@ -755,17 +786,54 @@ impl MtoResource for SyncJob {
         }
     }
 
-    async fn import(&self, _ctx: &Ctx<'_, Client>, id: &str, resp: &mut ImportResponse) -> Outcome {
-        let parts = parse_import_id(
-            id,
-            "<tenant id>/<service principal id>/<job id>",
-            &[3],
-            &[0, 1],
-        )?;
+    async fn import(&self, ctx: &Ctx<'_, Client>, id: &str, resp: &mut ImportResponse) -> Outcome {
+        let shape =
+            "<sharing tenant id>/<target tenant id> or <tenant id>/<service principal id>/<job id>";
+        let parts = parse_import_id(id, shape, &[2, 3], &[0, 1])?;
+        let tenant = parts[0].as_str();
+        let (sp, job) = match parts.as_slice() {
+            [_, sp, job] => (sp.clone(), job.clone()),
+            [_, target] => {
+                let api = ctx
+                    .client
+                    .tenant_api(ctx.cancel, tenant, DEFINITION.timeouts.read)?;
+                let name = super::outbound_share::default_name(target);
+                let found = api
+                    .apps()
+                    .find_configurations(&name)
+                    .await
+                    .or_diag("Cannot look for the configuration")?;
+                let [config] = found.as_slice() else {
+                    return Err(Diagnostic::error(
+                        "Cannot find the configuration",
+                        format!(
+                            "{} configurations are named {name:?} in tenant {tenant}; import with \
+                             <tenant id>/<service principal id>/<job id>.",
+                            found.len()
+                        ),
+                    )
+                    .into());
+                };
+                let sp = config.service_principal_id.clone();
+                let job = api
+                    .synchronization(&sp)
+                    .azure2azure_job()
+                    .await
+                    .or_diag("Cannot look for the synchronization job")?
+                    .ok_or_else(|| {
+                        Diagnostic::error(
+                            "Cannot find the synchronization job",
+                            format!("The configuration {name:?} ({sp}) in tenant {tenant} has no synchronization job yet."),
+                        )
+                    })?;
+                (sp, job.id)
+            }
+            _ => unreachable!("parse_import_id checked the number of parts"),
+        };
         resp.set_state(&SyncJobState {
-            tenant_id: parts[0].clone(),
-            service_principal_id: parts[1].clone(),
-            job_id: Some(parts[2].clone()),
+            tenant_id: tenant.to_owned(),
+            service_principal_id: sp,
+            job_id: Some(job),
             // Configuration only: the default, as a new resource would have.
             deprovision_on_destroy: Some(true),
             ..Default::default()
