@@ -165,3 +165,148 @@ fn a_tenant_id_respelled_in_upper_case_is_an_in_place_change_that_writes_nothing
     assert_eq!(after["id"], before["id"], "same object");
     ws.assert_plan_empty();
 }
+
+const SYNC_TEMPLATE: &str = "518e5f48-1fc8-4c48-9387-9fdf28b0dfe7";
+
+/// What an administrator makes in tenant A for a share with B: the
+/// configuration `MTO_Sync_<B>` (its service principal id) and, with
+/// `with_job`, its Azure2Azure job (its id).
+fn admin_configuration(sb: &Sandbox, with_job: bool) -> (String, Option<String>) {
+    let a = sb.graph(&TENANT_A);
+    let (status, made) = a.post(
+        &format!("/applicationTemplates/{SYNC_TEMPLATE}/instantiate"),
+        serde_json::json!({"displayName": format!("MTO_Sync_{}", TENANT_B.id)}),
+    );
+    assert_eq!(status, 201, "{made}");
+    let sp = made["servicePrincipal"]["id"].as_str().unwrap().to_owned();
+    let job = with_job.then(|| {
+        let (status, job) = a.post(
+            &format!("/servicePrincipals/{sp}/synchronization/jobs"),
+            serde_json::json!({"templateId": "Azure2Azure"}),
+        );
+        assert_eq!(status, 201, "{job}");
+        job["id"].as_str().unwrap().to_owned()
+    });
+    (sp, job)
+}
+
+fn configurations_named_for_b(sb: &Sandbox) -> Vec<serde_json::Value> {
+    let (_, r) = sb.graph(&TENANT_A).get(&format!(
+        "/servicePrincipals?$filter=displayName eq 'MTO_Sync_{}'",
+        TENANT_B.id
+    ));
+    r["value"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn a_new_share_over_an_administrators_configuration_fails_at_plan_with_its_import_id() {
+    let sb = Sandbox::standard();
+    let (sp, job) = admin_configuration(&sb, true);
+    let ws = Workspace::new();
+    ws.write_config(&share_config(&sb));
+    let (a, b) = (TENANT_A.id, TENANT_B.id);
+    sb.reset_stats();
+    ws.run(&["plan"]).assert_failure_mentions(&[
+        "The configuration already exists",
+        &sp,
+        "did not create",
+        &format!("id = \"{a}/{b}\""),
+        "configuration_name",
+    ]);
+    assert_eq!(
+        sb.graph_writes(),
+        Vec::<String>::new(),
+        "the plan writes nothing"
+    );
+
+    // An apply refuses too, and creates nothing, not even the acceptance's
+    // counterpart on the sharing side.
+    ws.apply()
+        .assert_failure_mentions(&["The configuration already exists"]);
+    assert_eq!(
+        configurations_named_for_b(&sb).len(),
+        1,
+        "no second configuration"
+    );
+    let (status, _) = sb
+        .graph(&TENANT_A)
+        .get(&format!("/policies/crossTenantAccessPolicy/partners/{b}"));
+    assert_eq!(status, 404, "the share wrote nothing in A");
+
+    // The way out the message gives: import it, and its job by the short id.
+    let job = job.unwrap();
+    ws.write_config(&format!(
+        r#"{config}
+import {{
+  to = mto_outbound_share.a_to_b
+  id = "{a}/{b}"
+}}
+
+import {{
+  to = mto_sync_job.a_to_b
+  id = "{a}/{b}"
+}}
+
+resource "mto_sync_job" "a_to_b" {{
+  tenant_id            = mto_outbound_share.a_to_b.tenant_id
+  service_principal_id = mto_outbound_share.a_to_b.service_principal_id
+  enabled              = false
+}}
+"#,
+        config = share_config(&sb)
+    ));
+    let plan = ws.run(&["plan"]);
+    plan.assert_success();
+    for fragment in [
+        format!("mto_outbound_share.a_to_b: Preparing import... [id={a}/{b}]"),
+        format!("mto_sync_job.a_to_b: Preparing import... [id={a}/{b}]"),
+        "2 to import".to_owned(),
+    ] {
+        assert!(
+            plan.stdout.contains(&fragment),
+            "missing {fragment:?}:\n{}",
+            plan.output()
+        );
+    }
+    assert!(
+        !plan
+            .stdout
+            .contains("mto_outbound_share.a_to_b will be created"),
+        "{}",
+        plan.output()
+    );
+    ws.apply().assert_success();
+    let imported = ws.resource_values("mto_sync_job.a_to_b");
+    assert_eq!(imported["job_id"], job.as_str());
+    assert_eq!(imported["service_principal_id"], sp.as_str());
+    let tags = &configurations_named_for_b(&sb)[0]["tags"];
+    assert!(
+        !tags.to_string().contains("terraform-provider-mto"),
+        "an import marks nothing: {tags}"
+    );
+}
+
+#[test]
+fn a_share_takes_over_an_empty_untagged_configuration_with_a_warning_and_tags_it() {
+    let sb = Sandbox::standard();
+    let (sp, _) = admin_configuration(&sb, false);
+    let ws = Workspace::new();
+    ws.write_config(&share_config(&sb));
+    let r = ws.apply();
+    r.assert_success();
+    let out = mto_e2e::unwrap_lines(&r.output());
+    assert!(out.contains("Took over an empty configuration"), "{out}");
+    let found = configurations_named_for_b(&sb);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["id"], sp.as_str(), "the empty one, not a new one");
+    assert!(
+        found[0]["tags"]
+            .to_string()
+            .contains("terraform-provider-mto"),
+        "{found:?}"
+    );
+    ws.assert_plan_empty();
+    // Now it is this state's: its destroy does not warn.
+    let destroy = ws.run(&["plan", "-destroy"]);
+    assert!(!destroy.output().contains(UNOWNED), "{}", destroy.output());
+}
