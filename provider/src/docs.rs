@@ -90,6 +90,11 @@ pub const DATA_SOURCES: &[TypeFacts] = &[
         permission_note: None,
         import_id: None,
     },
+    TypeFacts {
+        type_name: "mto_inventory",
+        permission_note: None,
+        import_id: None,
+    },
 ];
 
 fn type_label(t: &Type) -> String {

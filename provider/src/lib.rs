@@ -184,6 +184,9 @@ impl Provider for MtoProvider {
             )),
             Arc::new(data_sources::Adapter(data_sources::users::UsersData)),
             Arc::new(data_sources::Adapter(data_sources::sync_job::SyncJobData)),
+            Arc::new(data_sources::Adapter(
+                data_sources::inventory::InventoryData,
+            )),
         ]
     }
 

@@ -59,6 +59,15 @@ pub const DATA_SOURCES: &[(&str, &[&str])] = &[
     ("mto_organization", &["MultiTenantOrganization.Read.All"]),
     ("mto_users", &["User.Read.All"]),
     ("mto_sync_job", &["Synchronization.Read.All"]),
+    (
+        "mto_inventory",
+        &[
+            "MultiTenantOrganization.Read.All",
+            "Policy.Read.All",
+            "Application.Read.All",
+            "Synchronization.Read.All",
+        ],
+    ),
 ];
 
 /// Permissions Graph documents as also granting another (higher-privileged
@@ -72,6 +81,15 @@ const ALSO_GRANTED_BY: &[(&str, &[&str])] = &[
     (
         "Application.ReadWrite.All",
         &["Application.ReadWrite.OwnedBy", "Directory.ReadWrite.All"],
+    ),
+    (
+        "Application.Read.All",
+        &[
+            "Application.ReadWrite.All",
+            "Application.ReadWrite.OwnedBy",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
     ),
     (
         "AppRoleAssignment.ReadWrite.All",

@@ -12,6 +12,7 @@ fn example_dirs() -> Vec<PathBuf> {
         root.join("provider"),
         root.join("function"),
         root.join("mesh"),
+        root.join("adopt"),
     ];
     for group in ["resources", "data-sources", "functions"] {
         for entry in std::fs::read_dir(root.join(group)).expect("examples directory") {

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real terraform binary, this provider and (for
 //! resources) a private sandbox. One binary, one module per area.
 
+mod adoption;
 mod auth;
 mod bad_input;
 mod examples;

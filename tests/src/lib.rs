@@ -947,3 +947,176 @@ pub fn flatten(v: &serde_json::Value) -> std::collections::BTreeMap<String, Stri
     walk("", v, &mut out);
     out
 }
+
+/// The quick start's tenants as the admin center sees them: display name,
+/// tenant id, and Graph access as the tenant's app.
+pub fn quickstart_graphs(sb: &Sandbox) -> Vec<(String, String, GraphApi)> {
+    quickstart_seed()["tenants"]
+        .as_array()
+        .expect("tenants")
+        .iter()
+        .map(|t| {
+            let s = |v: &serde_json::Value| v.as_str().expect("string").to_owned();
+            let app = &t["apps"][0];
+            let token = sb.token(&s(&t["id"]), &s(&app["clientId"]), &s(&app["clientSecret"]));
+            (
+                s(&t["displayName"]),
+                s(&t["id"]),
+                sb.graph_with_token(token),
+            )
+        })
+        .collect()
+}
+
+/// Builds the quick start's mesh the way an administrator does it in the
+/// Microsoft 365 admin center and the Entra admin center, through Graph
+/// alone and without this provider: the first tenant creates the
+/// organization and adds the others, they join; then for every ordered pair
+/// the target allows user synchronization and automatic redemption inbound,
+/// and the source allows redemption outbound, instantiates
+/// `MTO_Sync_<target>`, aims it at the target, creates and starts its job
+/// with users provisioned as members shown in the address list, and assigns
+/// `shared[source]`. Returns once every tenant is active.
+pub fn admin_center_mesh(sb: &Sandbox, organization: &str, shared: &[&[&str]]) {
+    use serde_json::json;
+    let tenants = quickstart_graphs(sb);
+    let (_, owner_id, owner) = &tenants[0];
+    let created = owner.put(
+        "/tenantRelationships/multiTenantOrganization",
+        json!({"displayName": organization}),
+    );
+    assert!(
+        matches!(created, 200 | 201),
+        "create the organization: {created}"
+    );
+    for (name, id, _) in &tenants[1..] {
+        let (status, body) = owner.post(
+            "/tenantRelationships/multiTenantOrganization/tenants",
+            json!({"tenantId": id, "displayName": name}),
+        );
+        assert_eq!(status, 201, "add {name}: {body}");
+    }
+    for (name, _, g) in &tenants[1..] {
+        assert_eq!(
+            g.patch(
+                "/tenantRelationships/multiTenantOrganization/joinRequest",
+                json!({"addedByTenantId": owner_id}),
+            ),
+            204,
+            "{name} joins"
+        );
+    }
+    for (name, _, g) in &tenants[1..] {
+        g.eventually(60, &format!("{name} active"), |g| {
+            let (_, j) = g.get("/tenantRelationships/multiTenantOrganization/joinRequest");
+            j["memberState"] == "active"
+        });
+    }
+    const PARTNERS: &str = "/policies/crossTenantAccessPolicy/partners";
+    for (target_name, target_id, target) in &tenants {
+        for (_, source_id, _) in tenants.iter().filter(|t| &t.1 != target_id) {
+            // The join made the partner configuration; the admin turns it on.
+            let redeem = json!({"automaticUserConsentSettings": {"inboundAllowed": true}});
+            target.eventually(30, &format!("{target_name} sees its partner"), |g| {
+                g.patch(&format!("{PARTNERS}/{source_id}"), redeem.clone()) == 204
+            });
+            let allowed = json!({"userSyncInbound": {"isSyncAllowed": true}});
+            let path = format!("{PARTNERS}/{source_id}/identitySynchronization");
+            if target.patch(&path, allowed.clone()) != 204 {
+                assert_eq!(target.put(&path, allowed), 204, "{target_name} allows sync");
+            }
+        }
+    }
+    for (i, (source_name, _, source)) in tenants.iter().enumerate() {
+        for (_, target_id, _) in tenants.iter().filter(|t| &t.0 != source_name) {
+            // A complex property is replaced as a whole: the inbound half
+            // this tenant set as a target goes with it.
+            let redeem = json!({"automaticUserConsentSettings": {"inboundAllowed": true, "outboundAllowed": true}});
+            assert_eq!(
+                source.patch(&format!("{PARTNERS}/{target_id}"), redeem),
+                204
+            );
+            let (status, made) = source.post(
+                "/applicationTemplates/518e5f48-1fc8-4c48-9387-9fdf28b0dfe7/instantiate",
+                json!({"displayName": format!("MTO_Sync_{target_id}")}),
+            );
+            assert_eq!(status, 201, "{made}");
+            let sp = made["servicePrincipal"]["id"]
+                .as_str()
+                .expect("sp id")
+                .to_owned();
+            let base = format!("/servicePrincipals/{sp}/synchronization");
+            assert_eq!(
+                source.put(
+                    &format!("{base}/secrets"),
+                    json!({"value": [
+                        {"key": "CompanyId", "value": target_id},
+                        {"key": "AuthenticationType", "value": "SyncPolicy"},
+                        {"key": "SyncNotificationSettings", "value": "{\"Enabled\":false,\"DeleteThresholdEnabled\":false}"},
+                        {"key": "SyncAll", "value": "false"}
+                    ]}),
+                ),
+                204
+            );
+            let (status, job) = source.post(
+                &format!("{base}/jobs"),
+                json!({"templateId": "Azure2Azure"}),
+            );
+            assert_eq!(status, 201, "{job}");
+            let job = job["id"].as_str().expect("job id").to_owned();
+            // Users arrive as members shown in the address list.
+            let schema_path = format!("{base}/jobs/{job}/schema");
+            let (_, mut schema) = source.get(&schema_path);
+            for rule in schema["synchronizationRules"]
+                .as_array_mut()
+                .expect("rules")
+            {
+                for mapping in rule["objectMappings"].as_array_mut().expect("mappings") {
+                    if mapping["sourceObjectName"] != "User" {
+                        continue;
+                    }
+                    let list = mapping["attributeMappings"]
+                        .as_array_mut()
+                        .expect("attributes");
+                    list.retain(|m| {
+                        let t = m["targetAttributeName"].as_str().unwrap_or_default();
+                        !t.eq_ignore_ascii_case("userType")
+                            && !t.eq_ignore_ascii_case("showInAddressList")
+                    });
+                    for (target_attr, value) in
+                        [("userType", "Member"), ("showInAddressList", "True")]
+                    {
+                        list.push(json!({
+                            "targetAttributeName": target_attr,
+                            "source": {"type": "Constant", "name": value, "expression": format!("\"{value}\""), "parameters": []},
+                            "flowType": "Always", "flowBehavior": "FlowWhenChanged", "matchingPriority": 0,
+                            "defaultValue": null, "exportMissingReferences": false
+                        }));
+                    }
+                }
+            }
+            assert_eq!(source.put(&schema_path, schema), 204, "set the mappings");
+            let (_, sp_doc) = source.get(&format!("/servicePrincipals/{sp}"));
+            let role = sp_doc["appRoles"]
+                .as_array()
+                .and_then(|r| {
+                    r.iter()
+                        .find(|r| {
+                            r["value"] == "msiam_access" || r["displayName"] == "msiam_access"
+                        })
+                        .or_else(|| r.first())
+                })
+                .map(|r| r["id"].as_str().unwrap_or_default().to_owned())
+                .unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".to_owned());
+            for user in shared[i] {
+                let (status, body) = source.post(
+                    &format!("/servicePrincipals/{sp}/appRoleAssignedTo"),
+                    json!({"principalId": user, "resourceId": sp, "appRoleId": role}),
+                );
+                assert_eq!(status, 201, "assign {user}: {body}");
+            }
+            let (status, _) = source.post(&format!("{base}/jobs/{job}/start"), json!({}));
+            assert_eq!(status, 204, "start the job");
+        }
+    }
+}

@@ -8,6 +8,7 @@
 //! `Result`; [`Adapter`] makes it a `tfplugin::DataSource`.
 
 pub mod configured_tenants;
+pub mod inventory;
 pub mod organization;
 pub mod sync_job;
 pub mod users;

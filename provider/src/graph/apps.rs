@@ -160,6 +160,20 @@ impl Apps<'_> {
             .collect())
     }
 
+    /// Every synchronization configuration of the tenant (service principals
+    /// made from the synchronization template), for discovery.
+    pub async fn all_configurations(self) -> Result<Vec<SyncConfiguration>> {
+        let filter = format!(
+            "applicationTemplateId eq {}",
+            odata_str(SYNC_CONFIGURATION_TEMPLATE_ID)
+        );
+        let sps: Vec<ServicePrincipal> = self
+            .api
+            .list(&format!("/servicePrincipals?$filter={}", q(&filter)))
+            .await?;
+        Ok(sps.iter().map(ServicePrincipal::configuration).collect())
+    }
+
     /// Instantiates a new configuration named `name`. Never resent blindly:
     /// see [`Apps::find_or_instantiate`].
     pub async fn instantiate(self, name: &str) -> Result<SyncConfiguration> {

@@ -196,6 +196,24 @@ impl<'a> Partners<'a> {
         Ok(p?.zip(s?))
     }
 
+    /// Every partner configuration of the tenant with its identity
+    /// synchronization policy (`None` when it has none), for discovery.
+    pub async fn all(self) -> Result<Vec<(PartnerConfiguration, Option<IdentitySyncPolicy>)>> {
+        let items: Vec<PartnerConfiguration> = self
+            .api
+            .list(&format!("{PARTNERS}?$expand=identitySynchronization"))
+            .await?;
+        let mut out = Vec::with_capacity(items.len());
+        for p in items {
+            let sync = match &p.identity_synchronization {
+                Some(s) => s.clone(),
+                None => self.sync_policy(&p.tenant_id, ReadMode::Refresh).await?,
+            };
+            out.push((p, sync));
+        }
+        Ok(out)
+    }
+
     /// For refresh: the partner configuration and its sync policy (`None`
     /// when there is none), read from one `$expand`ed list of the tenant's
     /// partners shared by every refresh in this provider process — a plan
