@@ -310,3 +310,108 @@ fn a_share_takes_over_an_empty_untagged_configuration_with_a_warning_and_tags_it
     let destroy = ws.run(&["plan", "-destroy"]);
     assert!(!destroy.output().contains(UNOWNED), "{}", destroy.output());
 }
+
+#[test]
+fn destroying_one_of_two_shares_to_a_target_keeps_redemption_for_the_other() {
+    let sb = Sandbox::standard();
+    let users = mto_e2e::test_users(&TENANT_A);
+    let (a, b) = (TENANT_A.id, TENANT_B.id);
+    let two = |both: bool| {
+        let mut hcl = format!(
+            r#"{provider}
+resource "mto_inbound_acceptance" "b_from_a" {{
+  tenant_id        = "{b}"
+  source_tenant_id = "{a}"
+}}
+
+resource "mto_outbound_share" "members" {{
+  tenant_id        = mto_inbound_acceptance.b_from_a.source_tenant_id
+  target_tenant_id = mto_inbound_acceptance.b_from_a.tenant_id
+  user_ids         = ["{first}"]
+}}
+"#,
+            provider = sb.provider_block(&[&TENANT_A, &TENANT_B]),
+            first = users[0].0,
+        );
+        if both {
+            hcl.push_str(&format!(
+                r#"
+resource "mto_outbound_share" "guests" {{
+  tenant_id          = mto_inbound_acceptance.b_from_a.source_tenant_id
+  target_tenant_id   = mto_inbound_acceptance.b_from_a.tenant_id
+  configuration_name = "Guests to B"
+  user_ids           = ["{second}"]
+}}
+"#,
+                second = users[1].0,
+            ));
+        }
+        hcl
+    };
+    let ws = Workspace::new();
+    ws.write_config(&two(true));
+    ws.apply().assert_success();
+    ws.write_config(&two(false));
+    ws.apply().assert_success();
+    let (_, partner) = sb
+        .graph(&TENANT_A)
+        .get(&format!("/policies/crossTenantAccessPolicy/partners/{b}"));
+    assert_eq!(
+        partner["automaticUserConsentSettings"]["outboundAllowed"], true,
+        "the remaining share still redeems: {partner}"
+    );
+    ws.assert_plan_empty();
+    // The last one turns it off.
+    ws.destroy().assert_success();
+    let (_, partner) = sb
+        .graph(&TENANT_A)
+        .get(&format!("/policies/crossTenantAccessPolicy/partners/{b}"));
+    assert_ne!(
+        partner["automaticUserConsentSettings"]["outboundAllowed"], true,
+        "{partner}"
+    );
+}
+
+#[test]
+fn what_an_interrupted_apply_of_ours_left_is_adopted_share_and_job_alike() {
+    let sb = Sandbox::standard();
+    // An apply that was killed after it tagged the configuration and made
+    // the job: the next one must finish it, not refuse it.
+    let (sp, job) = admin_configuration(&sb, true);
+    let a = sb.graph(&TENANT_A);
+    assert_eq!(
+        a.patch(
+            &format!("/servicePrincipals/{sp}"),
+            serde_json::json!({"tags": ["WindowsAzureActiveDirectoryIntegratedApp", "terraform-provider-mto"]}),
+        ),
+        204
+    );
+    let ws = Workspace::new();
+    ws.write_config(&format!(
+        r#"{}
+resource "mto_sync_job" "a_to_b" {{
+  tenant_id            = mto_outbound_share.a_to_b.tenant_id
+  service_principal_id = mto_outbound_share.a_to_b.service_principal_id
+}}
+"#,
+        share_config(&sb)
+    ));
+    let r = ws.apply();
+    r.assert_success();
+    assert!(
+        !r.output().contains("Took over"),
+        "ours, silently finished:\n{}",
+        r.output()
+    );
+    assert_eq!(configurations_named_for_b(&sb).len(), 1);
+    assert_eq!(
+        ws.resource_values("mto_outbound_share.a_to_b")["service_principal_id"],
+        sp.as_str()
+    );
+    assert_eq!(
+        ws.resource_values("mto_sync_job.a_to_b")["job_id"],
+        job.unwrap().as_str()
+    );
+    let destroy = ws.run(&["plan", "-destroy"]);
+    assert!(!destroy.output().contains(UNOWNED), "{}", destroy.output());
+}

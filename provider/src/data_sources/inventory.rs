@@ -23,15 +23,12 @@ use tfplugin::{Attribute, Block, DataSourceReadResponse, ObjectNesting, Schema, 
 
 use super::TenantDataSource;
 use crate::diag::OrDiag;
-use crate::graph::apps::SyncConfiguration;
+use crate::graph::ReadMode;
 use crate::graph::partners::Direction;
-use crate::graph::{ReadMode, TenantApi};
 use crate::operation::{Op, Outcome};
 use crate::resources::outbound_share::{default_name, import_id_of};
 
 const TIMEOUT: Duration = Duration::from_secs(300);
-/// The name prefix the admin center gives configurations: `MTO_Sync_<target>`.
-const ADMIN_CENTER_PREFIX: &str = "MTO_Sync_";
 
 pub struct InventoryData;
 
@@ -411,7 +408,12 @@ impl TenantDataSource for InventoryData {
         let mut outbound_shares = BTreeMap::new();
         let mut sync_jobs = BTreeMap::new();
         for c in &configurations {
-            let Some(target) = target_of(api, c).await? else {
+            let target = api
+                .apps()
+                .target_of(c)
+                .await
+                .or_diag("Cannot read a configuration's target")?;
+            let Some(target) = target else {
                 continue; // Not aimed at a tenant yet: nothing a share would import.
             };
             let key = format!("{mine}_to_{}", keys.of(&target));
@@ -493,36 +495,6 @@ impl TenantDataSource for InventoryData {
     }
 }
 
-/// The tenant a configuration synchronizes to: its saved `CompanyId`
-/// secret, else the tenant id in an admin-center name `MTO_Sync_<id>`.
-async fn target_of(
-    api: &TenantApi<'_>,
-    c: &SyncConfiguration,
-) -> Result<Option<String>, tfplugin::Diagnostic> {
-    let from_secret = api
-        .synchronization(&c.service_principal_id)
-        .target_tenant()
-        .await
-        .or_diag("Cannot read a configuration's target")?;
-    Ok(from_secret.or_else(|| {
-        c.display_name
-            .strip_prefix(ADMIN_CENTER_PREFIX)
-            .filter(|id| uuid_like(id))
-            .map(str::to_owned)
-    }))
-}
-
-fn uuid_like(s: &str) -> bool {
-    s.len() == 36
-        && s.char_indices().all(|(i, ch)| {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                ch == '-'
-            } else {
-                ch.is_ascii_hexdigit()
-            }
-        })
-}
-
 /// Tenant keys: the ones given, else from the organization's names.
 #[derive(Default)]
 struct Keys {
@@ -600,12 +572,5 @@ mod tests {
         assert_eq!(keys.of("AAAA"), "contoso_a");
         assert_eq!(keys.of("bbbb"), "b");
         assert_eq!(keys.of("cccc"), "cccc");
-    }
-
-    #[test]
-    fn only_admin_center_names_with_a_tenant_id_name_a_target() {
-        assert!(uuid_like("bbbbbbbb-0000-4000-8000-00000000000b"));
-        assert!(!uuid_like("bbbbbbbb-0000-4000-8000-00000000000"));
-        assert!(!uuid_like("Sales share"));
     }
 }

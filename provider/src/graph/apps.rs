@@ -25,6 +25,8 @@ pub const SYNC_CONFIGURATION_TEMPLATE_ID: &str = "518e5f48-1fc8-4c48-9387-9fdf28
 /// configuration it instantiates: how a later create tells a configuration
 /// an interrupted apply of ours left behind from an administrator's.
 pub const OWNERSHIP_TAG: &str = "terraform-provider-mto";
+/// The name the admin center gives a configuration: `MTO_Sync_<target>`.
+const ADMIN_CENTER_PREFIX: &str = "MTO_Sync_";
 /// The app role that assignments of a synchronization configuration use.
 const ACCESS_ROLE: &str = "msiam_access";
 const NO_ROLE: &str = "00000000-0000-0000-0000-000000000000";
@@ -172,6 +174,41 @@ impl Apps<'_> {
             .list(&format!("/servicePrincipals?$filter={}", q(&filter)))
             .await?;
         Ok(sps.iter().map(ServicePrincipal::configuration).collect())
+    }
+
+    /// The tenant a configuration synchronizes to: its saved `CompanyId`
+    /// secret, else the tenant id in an admin-center name `MTO_Sync_<id>`.
+    pub async fn target_of(self, c: &SyncConfiguration) -> Result<Option<String>> {
+        let from_secret = self
+            .api
+            .synchronization(&c.service_principal_id)
+            .target_tenant()
+            .await?;
+        Ok(from_secret.or_else(|| {
+            c.display_name
+                .strip_prefix(ADMIN_CENTER_PREFIX)
+                .filter(|id| is_guid(id))
+                .map(str::to_owned)
+        }))
+    }
+
+    /// The other configurations of this tenant that synchronize to
+    /// `target` (all but service principal `except`).
+    pub async fn others_to(self, target: &str, except: &str) -> Result<Vec<SyncConfiguration>> {
+        let mut out = Vec::new();
+        for c in self.all_configurations().await? {
+            if c.service_principal_id.eq_ignore_ascii_case(except) {
+                continue;
+            }
+            if self
+                .target_of(&c)
+                .await?
+                .is_some_and(|t| t.eq_ignore_ascii_case(target))
+            {
+                out.push(c);
+            }
+        }
+        Ok(out)
     }
 
     /// Instantiates a new configuration named `name`. Never resent blindly:
@@ -348,9 +385,29 @@ impl Apps<'_> {
     }
 }
 
+/// `8-4-4-4-12` hexadecimal digits.
+fn is_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, ch)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                ch == '-'
+            } else {
+                ch.is_ascii_hexdigit()
+            }
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_admin_center_names_with_a_tenant_id_name_a_target() {
+        assert!(is_guid("bbbbbbbb-0000-4000-8000-00000000000b"));
+        assert!(!is_guid("bbbbbbbb-0000-4000-8000-00000000000"));
+        assert!(!is_guid("bbbbbbbb_0000-4000-8000-00000000000b"));
+        assert!(!is_guid("Sales share"));
+    }
 
     #[test]
     fn the_access_role_is_found_by_value_or_name() {

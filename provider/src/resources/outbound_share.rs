@@ -98,7 +98,7 @@ pub const DEFINITION: Definition = Definition {
         object: "the cross-tenant synchronization configuration and outbound automatic redemption",
         attributes: &["tenant_id", "target_tenant_id", "configuration_name"],
     },
-    unowned_destroy: "deletes the configuration's application with its service principal, job, secrets and assignments, and turns off outbound automatic redemption; the partner configuration stays. Users already synchronized stay in the target tenant unless an mto_sync_job with deprovision_on_destroy removed them first.",
+    unowned_destroy: "deletes the configuration's application with its service principal, job, secrets and assignments, and turns off outbound automatic redemption unless another configuration still synchronizes to the target; the partner configuration stays. Users already synchronized stay in the target tenant unless an mto_sync_job with deprovision_on_destroy removed them first.",
     adoption: "Every configuration this provider instantiates gets the tag `terraform-provider-mto` on its service principal. A create adopts a configuration of the same name only when it has the tag (an apply of ours was interrupted) or holds nothing (no job, no assigned users; the apply warns); any other configuration is refused at plan, with its import id.",
 };
 
@@ -333,6 +333,17 @@ impl MtoResource for OutboundShare {
                 .delete_application(app)
                 .await
                 .or_diag("Cannot delete the synchronization configuration")?;
+        }
+        // Another configuration to the same target (a Guest/Member split,
+        // an administrator's) still needs outbound redemption.
+        let sp = prior.service_principal_id.as_deref().unwrap_or_default();
+        let others = api
+            .apps()
+            .others_to(&prior.target_tenant_id, sp)
+            .await
+            .or_diag("Cannot look for other configurations to the target")?;
+        if !others.is_empty() {
+            return Ok(());
         }
         let created = op.private.get::<bool>(CREATED_PARTNER).unwrap_or(false);
         let partners = api.partners();
