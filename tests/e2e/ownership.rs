@@ -315,24 +315,9 @@ fn a_share_takes_over_an_empty_untagged_configuration_with_a_warning_and_tags_it
 fn destroying_one_of_two_shares_to_a_target_keeps_redemption_for_the_other() {
     let sb = Sandbox::standard();
     let users = mto_e2e::test_users(&TENANT_A);
-    let (a, b) = (TENANT_A.id, TENANT_B.id);
+    let b = TENANT_B.id;
     let two = |both: bool| {
-        let mut hcl = format!(
-            r#"{provider}
-resource "mto_inbound_acceptance" "b_from_a" {{
-  tenant_id        = "{b}"
-  source_tenant_id = "{a}"
-}}
-
-resource "mto_outbound_share" "members" {{
-  tenant_id        = mto_inbound_acceptance.b_from_a.source_tenant_id
-  target_tenant_id = mto_inbound_acceptance.b_from_a.tenant_id
-  user_ids         = ["{first}"]
-}}
-"#,
-            provider = sb.provider_block(&[&TENANT_A, &TENANT_B]),
-            first = users[0].0,
-        );
+        let mut hcl = share_config(&sb);
         if both {
             hcl.push_str(&format!(
                 r#"
