@@ -231,7 +231,7 @@ impl TenantDataSource for InventoryData {
                 import_and_address("its `mto_outbound_share`").to_vec(),
             ]
             .concat(),
-            "Synchronization configurations whose target is known, by `<this key>_to_<target key>`.",
+            "Synchronization configurations whose target is known, by `<this key>_to_<target key>` (followed by `_<name in snake case>` for a configuration not named `MTO_Sync_<target tenant id>`).",
         );
         let jobs = nested(
             "sync_jobs",
@@ -416,7 +416,12 @@ impl TenantDataSource for InventoryData {
             let Some(target) = target else {
                 continue; // Not aimed at a tenant yet: nothing a share would import.
             };
-            let key = format!("{mine}_to_{}", keys.of(&target));
+            // Two configurations to one target (a Guest/Member split): the
+            // one with another name than the admin center's is told apart.
+            let mut key = format!("{mine}_to_{}", keys.of(&target));
+            if c.display_name != default_name(&target) {
+                key = format!("{key}_{}", snake(&c.display_name));
+            }
             let sp = c.service_principal_id.as_str();
             let assigned = api
                 .apps()
