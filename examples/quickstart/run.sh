@@ -9,7 +9,7 @@
 #
 #   examples/quickstart/run.sh [--keep] [--json] [--faults SPEC]
 #
-#   --keep         leave the sandbox running and say how to reach it
+#   --keep         leave the sandbox running and say how to reach it (and its dashboard)
 #   --json         print the People Search matrix as JSON
 #   --faults SPEC  inject Graph faults, e.g. 'throttle=0.2,unavailable=0.05,lag=2s'
 #
@@ -135,6 +135,7 @@ if [ "$keep" = 1 ]; then
   cat >&2 <<MSG
 
 The sandbox keeps running (pid $sandbox_pid) with its data in $work/sandbox.
+  Dashboard:  $url/   (tenants, shares, who finds whom, recent requests)
   Graph:      $url/v1.0   (token: POST $url/<tenant>/oauth2/v2.0/token)
   Terraform:  cd $work && TF_CLI_CONFIG_FILE=$work/cli.tfrc TF_VAR_sandbox_url=$url terraform plan
   Stop it:    kill $sandbox_pid

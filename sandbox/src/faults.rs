@@ -101,18 +101,31 @@ pub async fn fault_layer(State(state): State<AppState>, req: Request, next: Next
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    match outcome {
-        Outcome::Pass => next.run(req).await,
-        Outcome::Throttle => ApiError::Throttled {
-            retry_after: RETRY_AFTER_SECS,
-        }
-        .into_response(),
-        Outcome::Unavailable => ApiError::Unavailable {
-            retry_after: RETRY_AFTER_SECS,
-        }
-        .into_response(),
-    }
+    let (mut resp, fault) = match outcome {
+        Outcome::Pass => return next.run(req).await,
+        Outcome::Throttle => (
+            ApiError::Throttled {
+                retry_after: RETRY_AFTER_SECS,
+            }
+            .into_response(),
+            "throttle",
+        ),
+        Outcome::Unavailable => (
+            ApiError::Unavailable {
+                retry_after: RETRY_AFTER_SECS,
+            }
+            .into_response(),
+            "unavailable",
+        ),
+    };
+    resp.extensions_mut().insert(InjectedFault(fault));
+    resp
 }
+
+/// Marks a response the fault layer made instead of Graph's, for the
+/// request log.
+#[derive(Clone, Copy, Debug)]
+pub struct InjectedFault(pub &'static str);
 
 #[cfg(test)]
 mod tests {

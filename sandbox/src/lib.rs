@@ -35,6 +35,7 @@ pub mod assertion;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod directory;
 pub mod error;
 pub mod faults;

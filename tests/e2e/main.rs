@@ -4,6 +4,7 @@
 mod adoption;
 mod auth;
 mod bad_input;
+mod dashboard;
 mod examples;
 mod hung_graph;
 mod lifecycle;

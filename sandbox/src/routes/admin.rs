@@ -6,6 +6,8 @@
 //! POST /_sandbox/stats/reset   204
 //! GET  /_sandbox/faults        the fault settings
 //! PUT  /_sandbox/faults        replace them (same JSON fields; missing ones are 0) → 200
+//! GET  /_sandbox/dashboard     the dashboard's snapshot (organizations, shares, People Search,
+//!                              recent requests); the page itself is `GET /`
 //! POST /_sandbox/sync/run      run a synchronization cycle of every started job now (optional
 //!                              {"tenantId","servicePrincipalId","jobId"} narrows it) and answer
 //!                              when they finished: {"jobs":[per-job summary],"durationMs"}
@@ -35,8 +37,32 @@ pub fn routes() -> Router<AppState> {
         .route("/stats/reset", post(reset_stats))
         .route("/faults", get(get_faults).put(put_faults))
         .route("/sync/run", post(run_sync))
+        .route("/dashboard", get(dashboard))
         .nest("/oidc", super::oidc::routes())
         .layer(middleware::from_fn(loopback_only))
+}
+
+/// `GET /`: the dashboard page (see [`crate::dashboard`]), loopback only.
+pub fn dashboard_page() -> Router<AppState> {
+    Router::new()
+        .route("/", get(dashboard_html))
+        .layer(middleware::from_fn(loopback_only))
+}
+
+async fn dashboard_html() -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        crate::dashboard::PAGE,
+    )
+        .into_response()
+}
+
+async fn dashboard(State(st): State<AppState>) -> Result<Response, ApiError> {
+    let snap = crate::dashboard::snapshot(&st).await?;
+    Ok(json_response(StatusCode::OK, &snap))
 }
 
 async fn loopback_only(req: Request, next: Next) -> Response {

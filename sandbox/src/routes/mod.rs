@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1.0", v1)
         .nest("/beta", beta)
         .nest("/_sandbox", admin::routes())
+        .merge(admin::dashboard_page())
         .fallback(unknown_path)
         .method_not_allowed_fallback(method_not_allowed)
         // `request_layer` enforces the limit while buffering; this lets extractors take it all.
@@ -471,6 +472,19 @@ async fn request_layer(State(state): State<AppState>, req: Request, next: Next) 
     }
     let status = resp.status().as_u16();
     let ms = start.elapsed().as_secs_f64() * 1000.0;
+    if !path.starts_with("/_sandbox") && path != "/" {
+        state.stats.log(crate::stats::LoggedRequest {
+            method: method.as_str(),
+            path: &path,
+            status,
+            ms,
+            batch_inner: inner,
+            fault: resp
+                .extensions()
+                .get::<crate::faults::InjectedFault>()
+                .map(|f| f.0),
+        });
+    }
     tracing::info!(
         target: "mto_sandbox::access",
         "{method} {path} {status} {ms:.1}ms request-id={request_id}{}",
