@@ -140,12 +140,13 @@ fn retire_c(faults: Value) {
         .expect("C's credentials in local.tenants");
     let without_c_credentials = main.replace(&format!("{c_line}\n"), "");
     ws.write_file("main.tf", &without_c_credentials);
-    ws.run(&["plan", "-var", WITHOUT_C]).assert_failure_mentions(&[
-        "Tenant not configured",
-        "no longer has credentials",
-        "in two changes",
-        "terraform state rm",
-    ]);
+    ws.run(&["plan", "-var", WITHOUT_C])
+        .assert_failure_mentions(&[
+            "Tenant not configured",
+            "no longer has credentials",
+            "in two changes",
+            "terraform state rm",
+        ]);
     ws.write_file("main.tf", &main);
 
     // One line: C leaves the membership list.

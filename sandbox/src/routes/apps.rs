@@ -84,7 +84,26 @@ const SP_PROPS: &[&str] = &[
     "tags",
 ];
 
-const FILTER_PROPS: &[&str] = &["id", "appId", "displayName", "applicationTemplateId"];
+const APPLICATION_FILTER: &[&str] = &[
+    "id",
+    "appId",
+    "displayName",
+    "applicationTemplateId",
+    "signInAudience",
+    "tags/$it",
+    "identifierUris/$it",
+];
+
+const SP_FILTER: &[&str] = &[
+    "id",
+    "appId",
+    "displayName",
+    "applicationTemplateId",
+    "accountEnabled",
+    "servicePrincipalType",
+    "tags/$it",
+    "servicePrincipalNames/$it",
+];
 
 static APPLICATIONS: Listing = Listing {
     kind: kind::APPLICATION,
@@ -92,8 +111,9 @@ static APPLICATIONS: Listing = Listing {
     type_name: "application",
     props: APPLICATION_PROPS,
     default: &[],
-    filter_props: FILTER_PROPS,
+    filter_props: APPLICATION_FILTER,
     search_props: &["displayName"],
+    order_props: &["displayName"],
     odata_type: None,
 };
 
@@ -103,8 +123,9 @@ static SERVICE_PRINCIPALS: Listing = Listing {
     type_name: "servicePrincipal",
     props: SP_PROPS,
     default: &[],
-    filter_props: FILTER_PROPS,
+    filter_props: SP_FILTER,
     search_props: &["displayName"],
+    order_props: &["displayName"],
     odata_type: None,
 };
 
@@ -367,6 +388,7 @@ pub async fn list_assignments(
         let token = PageToken {
             q: params.0,
             after: last.id.clone(),
+            offset: None,
         }
         .encode();
         body.insert(

@@ -75,8 +75,11 @@ static GROUPS: Listing = Listing {
         "mail",
         "securityEnabled",
         "mailEnabled",
+        "groupTypes/$it",
+        "proxyAddresses/$it",
     ],
     search_props: &["displayName", "description", "mailNickname"],
+    order_props: &["displayName"],
     odata_type: None,
 };
 

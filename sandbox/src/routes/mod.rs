@@ -555,6 +555,12 @@ impl FromRequestParts<AppState> for Ctx {
         let query = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
             .map(|q| QueryParams(q.0))
             .map_err(|_| ApiError::bad_request("The query specified in the URI is not valid."))?;
+        let template = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map(|m| m.as_str())
+            .unwrap_or("");
+        query.check_options(query_options(&parts.method, template))?;
         Ok(Ctx {
             caller,
             version,
@@ -563,6 +569,48 @@ impl FromRequestParts<AppState> for Ctx {
             query,
             visible_before: state.faults.visible_before(),
         })
+    }
+}
+
+/// The system query options a route serves; any other one is refused (400) rather than
+/// ignored. `template` is the matched route (`/v1.0/users/{id}`); writes accept none, except
+/// that their unknown options are reported first.
+fn query_options(method: &axum::http::Method, template: &str) -> &'static [&'static str] {
+    const LIST: &[&str] = &[
+        "$filter",
+        "$select",
+        "$search",
+        "$top",
+        "$count",
+        "$skiptoken",
+        "$orderby",
+    ];
+    const SELECT: &[&str] = &["$select"];
+    if method != axum::http::Method::GET {
+        return &[];
+    }
+    let rel = template
+        .strip_prefix("/v1.0")
+        .or_else(|| template.strip_prefix("/beta"))
+        .unwrap_or(template);
+    match rel {
+        "/users"
+        | "/groups"
+        | "/applications"
+        | "/servicePrincipals"
+        | "/directory/deletedItems/microsoft.graph.user" => LIST,
+        "/users/$count" => &["$filter", "$search"],
+        "/tenantRelationships/multiTenantOrganization/tenants" => &["$filter", "$select"],
+        "/policies/crossTenantAccessPolicy/partners"
+        | "/policies/crossTenantAccessPolicy/partners/{tenantId}" => &["$select", "$expand"],
+        "/servicePrincipals/{id}/appRoleAssignedTo" => &["$top", "$skiptoken"],
+        "/servicePrincipals/{id}/synchronization/templates"
+        | "/servicePrincipals/{id}/synchronization/jobs"
+        | "/servicePrincipals/{id}/synchronization/jobs/{jobId}"
+        | "/servicePrincipals/{id}/synchronization/jobs/{jobId}/schema"
+        | "/servicePrincipals/{id}/synchronization/secrets"
+        | "/servicePrincipals/{id}/appRoleAssignedTo/{assignmentId}" => &[],
+        _ => SELECT,
     }
 }
 

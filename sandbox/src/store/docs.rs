@@ -237,6 +237,49 @@ pub fn list(
     rows.map(|r| to_doc(r?)).collect()
 }
 
+/// Page through documents of a kind sorted by `order` (property names from a fixed allow-list,
+/// `true` = descending; strings compare ignoring case, ties in key order): `limit` documents
+/// after the first `offset`.
+#[allow(clippy::too_many_arguments)]
+pub fn list_ordered(
+    conn: &Conn,
+    tenant: &str,
+    kind: &str,
+    filter: &SqlFilter,
+    order: &[(String, bool)],
+    offset: usize,
+    limit: usize,
+    visible_before: i64,
+) -> Result<Vec<Doc>, StoreError> {
+    let mut sql = String::from(
+        "SELECT key, body, created_ms FROM docs WHERE tenant_id = ? AND kind = ? AND created_ms <= ?",
+    );
+    let mut p: Vec<SqlValue> = vec![
+        tenant.to_string().into(),
+        kind.to_string().into(),
+        visible_before.into(),
+    ];
+    if !filter.sql.is_empty() {
+        sql.push_str(" AND (");
+        sql.push_str(&filter.sql);
+        sql.push(')');
+        p.extend(filter.params.iter().cloned());
+    }
+    sql.push_str(" ORDER BY ");
+    for (prop, desc) in order {
+        let dir = if *desc { "DESC" } else { "ASC" };
+        sql.push_str(&format!(
+            "lower(json_extract(body, '$.{prop}')) {dir}, json_extract(body, '$.{prop}') {dir}, "
+        ));
+    }
+    sql.push_str("key LIMIT ? OFFSET ?");
+    p.push((limit as i64).into());
+    p.push((offset as i64).into());
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(p), row_doc)?;
+    rows.map(|r| to_doc(r?)).collect()
+}
+
 /// Count documents of a kind matching a filter.
 pub fn count(
     conn: &Conn,

@@ -12,6 +12,7 @@ mod harness;
 mod identity;
 mod limits;
 mod mto;
+mod odata;
 mod policy;
 mod scope;
 mod sync;
