@@ -722,3 +722,20 @@ pub async fn member_upns(sb: &Sandbox, t: &Tenant, group: &str) -> Vec<String> {
 pub fn in_b(upn: &str) -> String {
     format!("{}#EXT#@{}", upn.replace('@', "_"), B.domain)
 }
+
+/// The per-subject reports of a provisionOnDemand answer: `value` is a JSON string holding one
+/// report (one subject) or an array of them; `key` a JSON string `{result, details}`.
+pub fn on_demand_reports(r: &Resp) -> Vec<Value> {
+    let key: Value = serde_json::from_str(r.json["key"].as_str().unwrap()).unwrap();
+    assert!(
+        matches!(
+            key["result"].as_str(),
+            Some("Success" | "Skipped" | "Failure")
+        ),
+        "{key}"
+    );
+    match serde_json::from_str::<Value>(r.json["value"].as_str().unwrap()).unwrap() {
+        Value::Array(a) => a,
+        one => vec![one],
+    }
+}
