@@ -35,6 +35,14 @@ use crate::util::{now_ms, object, parse_guid};
 
 const APPLICATION_PROPS: &[&str] = &[
     "id",
+    "addIns",
+    "groupMembershipClaims",
+    "isDeviceOnlyAuthSupported",
+    "isFallbackPublicClient",
+    "optionalClaims",
+    "parentalControlSettings",
+    "publicClient",
+    "tokenEncryptionKeyId",
     "appId",
     "applicationTemplateId",
     "appRoles",
@@ -57,6 +65,11 @@ const APPLICATION_PROPS: &[&str] = &[
 
 const SP_PROPS: &[&str] = &[
     "id",
+    "addIns",
+    "alternativeNames",
+    "endpoints",
+    "publisherName",
+    "tokenEncryptionKeyId",
     "accountEnabled",
     "appDisplayName",
     "appId",
@@ -236,8 +249,9 @@ pub async fn get_service_principal(
     get_one(&st, &ctx, &SERVICE_PRINCIPALS, &id).await
 }
 
-/// PATCH accepts `displayName`, `description`, `notes` and `tags`; every other property belongs
-/// to the template (400).
+/// PATCH accepts `displayName`, `description`, `notes` and `tags` (and a service principal's
+/// `appRoleAssignmentRequired`, as the update page's example sets it; the engine's scope is the
+/// assignments either way); every other property belongs to the template (400).
 fn check_patch(body: &Map<String, Value>, known: &[&str], type_name: &str) -> Result<(), ApiError> {
     for (k, v) in body {
         if k.starts_with("@odata.") {
@@ -252,6 +266,7 @@ fn check_patch(body: &Map<String, Value>, known: &[&str], type_name: &str) -> Re
             "displayName" => v.as_str().is_some_and(|s| !s.trim().is_empty()),
             "description" | "notes" => v.is_string() || v.is_null(),
             "tags" => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+            "appRoleAssignmentRequired" if type_name == "servicePrincipal" => v.is_boolean(),
             _ => {
                 return Err(ApiError::request_bad_request(format!(
                     "Property '{k}' cannot be changed on a cross-tenant synchronization configuration."

@@ -4,6 +4,7 @@
 
 mod apps;
 mod batch;
+mod conformance;
 mod errors;
 mod faults;
 mod group_sync;
