@@ -283,7 +283,7 @@ fn graph_routes() -> Router<AppState> {
         )
         .route("/$batch", post(batch::batch))
         .fallback(unknown_graph_segment)
-        .method_not_allowed_fallback(method_not_allowed)
+        .method_not_allowed_fallback(graph_method_not_allowed)
 }
 
 /// Route templates under a version prefix, used to name the first unknown segment of a path.
@@ -332,7 +332,9 @@ fn unknown_segment(path: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn unknown_graph_segment(OriginalUri(uri): OriginalUri) -> ApiError {
+/// Under a Graph version the caller is authenticated first (401), as Graph does for every path,
+/// before its path or method is judged.
+async fn unknown_graph_segment(_caller: Caller, OriginalUri(uri): OriginalUri) -> ApiError {
     let path = uri.path();
     // Strip the version segment.
     let rel = path
@@ -359,6 +361,10 @@ async fn unknown_path() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+async fn graph_method_not_allowed(_caller: Caller) -> ApiError {
     ApiError::MethodNotAllowed
 }
 

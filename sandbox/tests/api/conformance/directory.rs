@@ -125,6 +125,39 @@ pub const CASES: &[Case] = &[
         ..BASE
     },
     Case {
+        page: "../concepts/query-parameters.md",
+        example: "a misspelt system query option is refused, not ignored",
+        url: "/v1.0/users?$filtr=displayName eq 'Annie Archer'",
+        status: 400,
+        enums: &[("/error/code", &["Request_BadRequest"])],
+        choice: Some(50),
+        ..BASE
+    },
+    Case {
+        page: "../concepts/query-parameters.md",
+        example: "sort with $orderby=displayName desc",
+        url: "/v1.0/users?$orderby=displayName desc&$select=displayName",
+        shape: &[
+            ("/@odata.context", Suffix("$metadata#users(displayName)")),
+            ("/value/0/displayName", Str),
+        ],
+        ..BASE
+    },
+    Case {
+        page: "../concepts/aad-advanced-queries.md",
+        example: "$orderby with $filter outside an advanced query: Sorting not supported",
+        url: "/v1.0/users?$filter=accountEnabled eq true&$orderby=displayName",
+        status: 400,
+        enums: &[
+            ("/error/code", &["Request_UnsupportedQuery"]),
+            (
+                "/error/message",
+                &["Sorting not supported for current query."],
+            ),
+        ],
+        ..BASE
+    },
+    Case {
         page: "v1.0/api/user-post-users.md",
         example: "create a user",
         method: "POST",

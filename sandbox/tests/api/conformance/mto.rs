@@ -94,7 +94,7 @@ pub const CASES: &[Case] = &[
     },
     Case {
         page: "v1.0/api/multitenantorganization-post-tenants.md",
-        example: "add a tenant",
+        example: "add a tenant (the example shows transitionDetails null)",
         method: "POST",
         url: "/v1.0/tenantRelationships/multiTenantOrganization/tenants",
         body: r#"{"tenantId": "{B}", "displayName": "Contoso B"}"#,
@@ -239,6 +239,42 @@ pub const CASES: &[Case] = &[
             ("/error/innerError/date", Str),
         ],
         enums: &[("/error/code", &["Directory_ObjectNotFound"])],
+        ..BASE
+    },
+    Case {
+        page: "v1.0/api/multitenantorganization-post-tenants.md",
+        example: "a tenant already pending or active: 400 Request_BadRequest",
+        method: "POST",
+        url: "/v1.0/tenantRelationships/multiTenantOrganization/tenants",
+        body: r#"{"tenantId": "{A}", "displayName": "Contoso A"}"#,
+        status: 400,
+        enums: &[
+            ("/error/code", &["Request_BadRequest"]),
+            (
+                "/error/message",
+                &["Tenant is already being added in Multi-Tenant Organization."],
+            ),
+        ],
+        ..BASE
+    },
+    Case {
+        page: "../concepts/errors.md",
+        example: "no token: 401 before anything else, also for a method the path does not have",
+        who: Who::Nobody,
+        method: "DELETE",
+        url: "/v1.0/tenantRelationships/multiTenantOrganization",
+        status: 401,
+        enums: &[("/error/code", &["InvalidAuthenticationToken"])],
+        ..BASE
+    },
+    Case {
+        page: "../concepts/errors.md",
+        example: "a method the path does not have: 405",
+        method: "DELETE",
+        url: "/v1.0/tenantRelationships/multiTenantOrganization",
+        status: 405,
+        shape: &[("/error/code", Str), ("/error/message", Str)],
+        choice: Some(18),
         ..BASE
     },
 ];
