@@ -414,9 +414,11 @@ impl Parser {
                 ));
             }
         };
+        // A lambda is a tree level and a parenthesis, like `not(`: two levels of descent.
+        self.descend()?;
         self.descend()?;
         let (body, h) = self.or()?;
-        self.depth -= 1;
+        self.depth -= 2;
         self.expect(Tok::RParen)?;
         if h + 1 > MAX_FILTER_DEPTH {
             return Err(too_deep());
@@ -932,6 +934,12 @@ mod tests {
             vec!["id eq 'x'"; 5000].join(" or "),
             vec!["id eq 'x'"; 5000].join(" and "),
             "(".repeat(200_000),
+            format!(
+                "{}c eq 'x'{}",
+                "identities/any(c:".repeat(5000),
+                ")".repeat(5000)
+            ),
+            format!("id in ({})", vec!["'x'"; 5000].join(",")),
         ] {
             let e = parse_filter(&hostile).unwrap_err();
             assert_eq!(e.status().as_u16(), 400, "{e}");
@@ -982,6 +990,84 @@ mod tests {
             .unwrap();
         assert_eq!(s, vec!["displayName".to_string(), "id".to_string()]);
         assert!(parse_select(Some("nope"), &["id"], "user").is_err());
+    }
+
+    #[test]
+    fn lambdas_bind_their_variable_and_evaluate_on_elements() {
+        let f =
+            parse_filter("identities/any(c:c/issuerAssignedId eq 'j@x.com' and c/issuer eq 'B2C')")
+                .unwrap()
+                .canonicalize(
+                    &["identities/issuer", "identities/issuerAssignedId"],
+                    "User",
+                )
+                .unwrap();
+        let hit = obj(json!({"identities": [{"issuer": "b2c", "issuerAssignedId": "J@x.com"}]}));
+        let miss = obj(json!({"identities": [{"issuer": "b2c"}, {"issuerAssignedId": "j@x.com"}]}));
+        assert!(f.eval(&hit));
+        assert!(!f.eval(&miss));
+        assert!(!f.eval(&obj(json!({}))));
+        let p = parse_filter("proxyAddresses/any(p:startswith(p,'SMTP:'))")
+            .unwrap()
+            .canonicalize(&["proxyAddresses/$it"], "User")
+            .unwrap();
+        assert!(p.eval(&obj(json!({"proxyAddresses": ["x500:a", "smtp:a@b.c"]}))));
+        assert!(!p.eval(&obj(json!({"proxyAddresses": ["x500:a"]}))));
+        let any = parse_filter("groupTypes/any()").unwrap();
+        assert!(any.eval(&obj(json!({"groupTypes": ["Unified"]}))));
+        assert!(!any.eval(&obj(json!({"groupTypes": []}))));
+        // The body may only use its variable; all() and direct use of a collection are refused.
+        assert!(parse_filter("identities/any(c:issuer eq 'x')").is_err());
+        assert!(parse_filter("identities/any(c c/issuer eq 'x')").is_err());
+        assert!(parse_filter("identities/all(c:c/issuer eq 'x')").is_err());
+        for (f, allowed) in [
+            ("proxyAddresses eq 'x'", &["proxyAddresses/$it"][..]),
+            (
+                "identities/any(c:c/other eq 'x')",
+                &["identities/issuer"][..],
+            ),
+            ("mail/any(m:m eq 'x')", &["mail"][..]),
+        ] {
+            let e = parse_filter(f)
+                .unwrap()
+                .canonicalize(allowed, "User")
+                .unwrap_err();
+            assert_eq!(e.status().as_u16(), 400, "{f}");
+        }
+    }
+
+    #[test]
+    fn in_lists_match_any_literal() {
+        let f = parse_filter("displayName in ('Amy', 'bob') and accountEnabled eq true").unwrap();
+        assert!(f.eval(&obj(json!({"displayName": "BOB", "accountEnabled": true}))));
+        assert!(!f.eval(&obj(json!({"displayName": "Carl", "accountEnabled": true}))));
+        assert!(parse_filter("displayName in ()").is_err());
+        assert!(parse_filter("displayName in ('a'").is_err());
+    }
+
+    #[test]
+    fn orderby_parses_directions_and_refuses_what_graph_refuses() {
+        let known = &["displayName", "jobTitle"];
+        let o = parse_orderby(Some("DisplayName desc"), known, &["displayName"], "user").unwrap();
+        assert_eq!(o, vec![("displayName".to_string(), true)]);
+        let o = parse_orderby(Some("displayName"), known, &["displayName"], "user").unwrap();
+        assert_eq!(o, vec![("displayName".to_string(), false)]);
+        let e = parse_orderby(Some("jobTitle"), known, &["displayName"], "user").unwrap_err();
+        assert_eq!(e.to_string().contains("Sorting not supported"), true, "{e}");
+        assert!(parse_orderby(Some("nope"), known, &["displayName"], "user").is_err());
+        assert!(parse_orderby(Some("displayName up"), known, &["displayName"], "user").is_err());
+        assert!(parse_orderby(Some(""), known, &["displayName"], "user").is_err());
+    }
+
+    #[test]
+    fn unknown_and_unserved_system_query_options_are_refused() {
+        let q = |k: &str| QueryParams(vec![(k.to_string(), "1".to_string())]);
+        assert!(q("$top").check_options(&["$top"]).is_ok());
+        assert!(q("$TOP").check_options(&["$top"]).is_ok());
+        assert!(q("api-version").check_options(&[]).is_ok());
+        let e = q("$topp").check_options(&["$top"]).unwrap_err();
+        assert!(e.to_string().contains("Unrecognized query argument"), "{e}");
+        assert!(q("$orderby").check_options(&["$top"]).is_err());
     }
 
     #[test]

@@ -255,3 +255,23 @@ async fn batch_inner_urls_may_be_written_unencoded() {
     assert_eq!(by_id("5")["status"], 400);
     assert_eq!(by_id("5")["body"]["error"]["code"], "Request_BadRequest");
 }
+
+#[tokio::test]
+async fn hostile_lambdas_and_in_lists_are_400_not_a_crash() {
+    let sb = Sandbox::new();
+    let tok = sb.token(&A).await;
+    for f in [
+        format!(
+            "{}c eq 'x'{}",
+            "identities/any(c:".repeat(3000),
+            ")".repeat(3000)
+        ),
+        format!("displayName in ({})", vec!["'x'"; 3000].join(",")),
+        "identities/any(c:c/issuer eq 'x' and c/issuerAssignedId/any(d:d eq 'y'))".to_string(),
+    ] {
+        let url = format!("/v1.0/users?$filter={}", f.replace(' ', "%20"));
+        let r = sb.get(&url, &tok).await;
+        r.expect(400);
+    }
+    sb.get("/v1.0/users", &tok).await.expect(200);
+}
