@@ -303,7 +303,7 @@ pub const CASES: &[Case] = &[
         page: "v1.0/api/group-list.md",
         example: "get only Microsoft 365 groups (groupTypes/any)",
         who: Who::B,
-        url: "/v1.0/groups?$filter=groupTypes/any(c:c eq 'Unified')&$select=id,displayName,groupTypes",
+        url: "/v1.0/groups?$filter=groupTypes/any(c:c+eq+'Unified')&$select=id,displayName,groupTypes",
         shape: &[("/value", Arr)],
         ..BASE
     },

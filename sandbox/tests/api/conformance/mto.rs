@@ -5,7 +5,10 @@ use super::{BASE, Case, Who};
 use crate::harness::*;
 
 const MTO: &[(&str, super::Ty)] = &[
-    ("/@odata.context", Str),
+    (
+        "/@odata.context",
+        Suffix("$metadata#tenantRelationships/multiTenantOrganization/$entity"),
+    ),
     ("/id", Guid),
     ("/createdDateTime", Time),
     ("/displayName", Str),
@@ -14,6 +17,10 @@ const MTO: &[(&str, super::Ty)] = &[
 ];
 const MTO_STATE: &[(&str, &[&str])] = &[("/state", &["active", "inactive", "unknownFutureValue"])];
 const MEMBER: &[(&str, super::Ty)] = &[
+    (
+        "/@odata.context",
+        Suffix("$metadata#tenantRelationships/multiTenantOrganization/tenants/$entity"),
+    ),
     ("/tenantId", Guid),
     ("/displayName", Str),
     ("/role", Str),

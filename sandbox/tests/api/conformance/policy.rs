@@ -175,8 +175,13 @@ pub const CASES: &[Case] = &[
         example: "get the partner configuration template",
         url: "/v1.0/policies/crossTenantAccessPolicy/templates/multiTenantOrganizationPartnerConfiguration",
         shape: &[
-            ("/@odata.context", Str),
-            ("/id", Str),
+            (
+                "/@odata.context",
+                Suffix(
+                    "$metadata#policies/crossTenantAccessPolicy/templates/multiTenantOrganizationPartnerConfiguration/$entity",
+                ),
+            ),
+            ("/id", Guid),
             ("/templateApplicationLevel", Str),
             ("/inboundTrust", ObjOrNull),
             ("/b2bCollaborationInbound", ObjOrNull),
@@ -211,13 +216,27 @@ pub const CASES: &[Case] = &[
         example: "create a partner configuration",
         method: "POST",
         url: "/v1.0/policies/crossTenantAccessPolicy/partners",
-        body: r#"{"tenantId": "{B}", "b2bDirectConnectOutbound": {"usersAndGroups": {"accessType": "blocked", "targets": [{"target": "{groupA}", "targetType": "group"}]}}}"#,
+        body: r#"{"tenantId": "{B}", "b2bDirectConnectOutbound": {"usersAndGroups": {"accessType": "blocked", "targets": [{"target": "{groupA}", "targetType": "group"}]}}, "b2bDirectConnectInbound": {"applications": {"accessType": "allowed", "targets": [{"target": "Office365", "targetType": "application"}]}}}"#,
         status: 201,
         shape: PARTNER,
-        enums: &[(
-            "/b2bDirectConnectOutbound/usersAndGroups/accessType",
-            ACCESS,
-        )],
+        enums: &[
+            (
+                "/b2bDirectConnectOutbound/usersAndGroups/accessType",
+                ACCESS,
+            ),
+            (
+                "/b2bDirectConnectInbound/applications/accessType",
+                &["allowed"],
+            ),
+            (
+                "/b2bDirectConnectInbound/applications/targets/*/targetType",
+                &["application"],
+            ),
+            (
+                "/b2bDirectConnectInbound/applications/targets/*/target",
+                &["Office365"],
+            ),
+        ],
         ..BASE
     },
     Case {
