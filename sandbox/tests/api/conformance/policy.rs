@@ -313,6 +313,37 @@ pub const CASES: &[Case] = &[
         ..BASE
     },
     Case {
+        page: "beta/api/crosstenantidentitysyncpolicypartner-update.md",
+        example: "beta: allow inbound group synchronization",
+        method: "PATCH",
+        url: "/beta/policies/crossTenantAccessPolicy/partners/{B}/identitySynchronization",
+        body: r#"{"groupSyncInbound": {"isSyncAllowed": true}}"#,
+        status: 204,
+        ..BASE
+    },
+    Case {
+        page: "beta/api/crosstenantidentitysyncpolicypartner-get.md",
+        example: "beta: the policy with groupSyncInbound",
+        url: "/beta/policies/crossTenantAccessPolicy/partners/{B}/identitySynchronization",
+        shape: &[
+            ("/tenantId", Guid),
+            ("/userSyncInbound/isSyncAllowed", Bool),
+            ("/groupSyncInbound/isSyncAllowed", Bool),
+        ],
+        ..BASE
+    },
+    Case {
+        page: "v1.0/resources/crosstenantidentitysyncpolicypartner.md",
+        example: "v1.0 has no groupSyncInbound: 400",
+        method: "PATCH",
+        url: "/v1.0/policies/crossTenantAccessPolicy/partners/{B}/identitySynchronization",
+        body: r#"{"groupSyncInbound": {"isSyncAllowed": true}}"#,
+        status: 400,
+        shape: &[("/error/code", Str)],
+        choice: Some(43),
+        ..BASE
+    },
+    Case {
         page: "v1.0/api/crosstenantidentitysyncpolicypartner-delete.md",
         example: "delete the identity synchronization policy",
         method: "DELETE",
