@@ -218,6 +218,17 @@ impl Sandbox {
         self.call("GET", uri, Some(token), None).await
     }
 
+    /// `GET` with `ConsistencyLevel: eventual` (an advanced query); spaces in `uri` are encoded.
+    pub async fn get_eventual(&self, uri: &str, token: &str) -> Resp {
+        let req = Request::get(uri.replace(' ', "%20"))
+            .header("host", "sandbox.test")
+            .header("authorization", format!("Bearer {token}"))
+            .header("consistencylevel", "eventual")
+            .body(Body::empty())
+            .unwrap();
+        self.send(req).await
+    }
+
     /// Raw token request with a form body.
     pub async fn token_request(&self, tenant: &str, form: &str) -> Resp {
         let req = Request::builder()

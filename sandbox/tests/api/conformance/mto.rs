@@ -4,6 +4,15 @@ use super::Ty::*;
 use super::{BASE, Case, Who};
 use crate::harness::*;
 
+const STATUS: &[&str] = &[
+    "notStarted",
+    "running",
+    "succeeded",
+    "failed",
+    "unknownFutureValue",
+];
+const STATE: &[&str] = &["pending", "active", "removed", "unknownFutureValue"];
+const ROLE: &[&str] = &["owner", "member", "unknownFutureValue"];
 const MTO: &[(&str, super::Ty)] = &[
     (
         "/@odata.context",
@@ -31,29 +40,11 @@ const MEMBER: &[(&str, super::Ty)] = &[
     ("/transitionDetails", ObjOrNull),
 ];
 const MEMBER_ENUMS: &[(&str, &[&str])] = &[
-    ("/role", &["owner", "member", "unknownFutureValue"]),
-    (
-        "/state",
-        &["pending", "active", "removed", "unknownFutureValue"],
-    ),
-    (
-        "/transitionDetails/desiredState",
-        &["pending", "active", "removed", "unknownFutureValue"],
-    ),
-    (
-        "/transitionDetails/desiredRole",
-        &["owner", "member", "unknownFutureValue"],
-    ),
-    (
-        "/transitionDetails/status",
-        &[
-            "notStarted",
-            "running",
-            "succeeded",
-            "failed",
-            "unknownFutureValue",
-        ],
-    ),
+    ("/role", ROLE),
+    ("/state", STATE),
+    ("/transitionDetails/desiredState", STATE),
+    ("/transitionDetails/desiredRole", ROLE),
+    ("/transitionDetails/status", STATUS),
 ];
 
 pub const CASES: &[Case] = &[
@@ -126,13 +117,7 @@ pub const CASES: &[Case] = &[
             ("/value/*/addedDateTime", Time),
             ("/value/*/transitionDetails", ObjOrNull),
         ],
-        enums: &[
-            ("/value/*/role", &["owner", "member", "unknownFutureValue"]),
-            (
-                "/value/*/state",
-                &["pending", "active", "removed", "unknownFutureValue"],
-            ),
-        ],
+        enums: &[("/value/*/role", ROLE), ("/value/*/state", STATE)],
         ..BASE
     },
     Case {
@@ -203,25 +188,10 @@ pub const CASES: &[Case] = &[
             ("/transitionDetails/details", StrOrNull),
         ],
         enums: &[
-            (
-                "/memberState",
-                &["pending", "active", "removed", "unknownFutureValue"],
-            ),
-            ("/role", &["owner", "member", "unknownFutureValue"]),
-            (
-                "/transitionDetails/desiredMemberState",
-                &["pending", "active", "removed", "unknownFutureValue"],
-            ),
-            (
-                "/transitionDetails/status",
-                &[
-                    "notStarted",
-                    "running",
-                    "succeeded",
-                    "failed",
-                    "unknownFutureValue",
-                ],
-            ),
+            ("/memberState", STATE),
+            ("/role", ROLE),
+            ("/transitionDetails/desiredMemberState", STATE),
+            ("/transitionDetails/status", STATUS),
         ],
         ..BASE
     },
