@@ -20,7 +20,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::users::{Listing, list_paged};
+use super::users::{Listing, count_paged, list_paged};
 use super::{
     Ctx, check_properties, entity_fragment, expect_object, json_response, no_content, with_context,
 };
@@ -195,6 +195,24 @@ pub async fn instantiate(
 pub async fn list_applications(State(st): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
     ctx.caller.require(Access::ApplicationRead)?;
     list_paged(&st, &ctx, &APPLICATIONS).await
+}
+
+/// `GET /applications/$count` (text; needs `ConsistencyLevel: eventual`).
+pub async fn count_applications(
+    State(st): State<AppState>,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::ApplicationRead)?;
+    count_paged(&st, &ctx, &APPLICATIONS).await
+}
+
+/// `GET /servicePrincipals/$count` (text; needs `ConsistencyLevel: eventual`).
+pub async fn count_service_principals(
+    State(st): State<AppState>,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::ApplicationRead)?;
+    count_paged(&st, &ctx, &SERVICE_PRINCIPALS).await
 }
 
 /// `GET /servicePrincipals`.

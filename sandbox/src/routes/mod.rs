@@ -222,8 +222,10 @@ fn graph_routes() -> Router<AppState> {
         .route("/users/$count", get(users::count_users))
         .route("/users/{id}", get(users::get_user).patch(users::patch_user).delete(users::delete_user))
         .route("/directory/deletedItems/microsoft.graph.user", get(users::list_deleted_users))
+        .route("/directory/deletedItems/microsoft.graph.user/$count", get(users::count_deleted_users))
         .route("/directory/deletedItems/{id}", get(users::get_deleted_item))
         .route("/groups", get(groups::list_groups).post(groups::create_group))
+        .route("/groups/$count", get(groups::count_groups))
         .route(
             "/groups/{id}",
             get(groups::get_group).patch(groups::patch_group).delete(groups::delete_group),
@@ -233,11 +235,13 @@ fn graph_routes() -> Router<AppState> {
         .route("/groups/{id}/members/{memberId}/$ref", delete(groups::remove_member))
         .route("/applicationTemplates/{id}/instantiate", post(apps::instantiate))
         .route("/applications", get(apps::list_applications))
+        .route("/applications/$count", get(apps::count_applications))
         .route(
             "/applications/{id}",
             get(apps::get_application).patch(apps::patch_application).delete(apps::delete_application),
         )
         .route("/servicePrincipals", get(apps::list_service_principals))
+        .route("/servicePrincipals/$count", get(apps::count_service_principals))
         .route(
             "/servicePrincipals/{id}",
             get(apps::get_service_principal)
@@ -605,7 +609,11 @@ fn query_options(method: &axum::http::Method, template: &str) -> &'static [&'sta
         | "/applications"
         | "/servicePrincipals"
         | "/directory/deletedItems/microsoft.graph.user" => LIST,
-        "/users/$count" => &["$filter", "$search"],
+        "/users/$count"
+        | "/groups/$count"
+        | "/applications/$count"
+        | "/servicePrincipals/$count"
+        | "/directory/deletedItems/microsoft.graph.user/$count" => &["$filter", "$search"],
         "/tenantRelationships/multiTenantOrganization/tenants" => &["$filter", "$select"],
         "/policies/crossTenantAccessPolicy/partners"
         | "/policies/crossTenantAccessPolicy/partners/{tenantId}" => &["$select", "$expand"],

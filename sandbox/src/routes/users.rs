@@ -3,6 +3,7 @@
 //! ```text
 //! GET|POST          /users                 ($select, $filter, $search, $top, $count, $skiptoken)
 //! GET               /users/$count          (text; needs ConsistencyLevel: eventual)
+//! GET               /directory/deletedItems/microsoft.graph.user/$count
 //! GET|PATCH|DELETE  /users/{id | userPrincipalName}
 //! GET               /directory/deletedItems/microsoft.graph.user
 //! GET               /directory/deletedItems/{id}
@@ -412,19 +413,38 @@ pub async fn list_users(State(st): State<AppState>, ctx: Ctx) -> Result<Response
     list_paged(&st, &ctx, &USERS).await
 }
 
-/// `GET /users/$count` — plain-text count; needs `ConsistencyLevel: eventual`.
-pub async fn count_users(State(st): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
-    ctx.caller.require(Access::UserRead)?;
-    let p = plan(&ctx, &USERS, true)?;
+/// `GET /{collection}/$count` of a document kind — a plain-text count; needs
+/// `ConsistencyLevel: eventual`.
+pub(crate) async fn count_paged(
+    st: &AppState,
+    ctx: &Ctx,
+    l: &'static Listing,
+) -> Result<Response, ApiError> {
+    let p = plan(ctx, l, true)?;
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
     let n = st
         .store
-        .read(move |c| docs::count(c, &t, kind::USER, &p.filter, vb))
+        .read(move |c| docs::count(c, &t, l.kind, &p.filter, vb))
         .await?;
     let mut r = n.to_string().into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     Ok(r)
+}
+
+/// `GET /users/$count`.
+pub async fn count_users(State(st): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::UserRead)?;
+    count_paged(&st, &ctx, &USERS).await
+}
+
+/// `GET /directory/deletedItems/microsoft.graph.user/$count`.
+pub async fn count_deleted_users(
+    State(st): State<AppState>,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::UserRead)?;
+    count_paged(&st, &ctx, &DELETED_USERS).await
 }
 
 /// `GET /users/{id | userPrincipalName}`.

@@ -191,6 +191,14 @@ pub const CASES: &[Case] = &[
         ..BASE
     },
     Case {
+        page: "v1.0/api/application-list.md",
+        example: "get only a count of applications",
+        url: "/v1.0/applications/$count",
+        headers: EVENTUAL,
+        shape: &[("", Int)],
+        ..BASE
+    },
+    Case {
         page: "v1.0/api/application-get.md",
         example: "get an application",
         url: "/v1.0/applications/{app}",
@@ -251,6 +259,14 @@ pub const CASES: &[Case] = &[
         example: "filter by appId",
         url: "/v1.0/servicePrincipals?$filter=appId eq '{appId}'&$select=id,appId",
         shape: &[("/value/0/id", Guid), ("/value/0/appId", Guid)],
+        ..BASE
+    },
+    Case {
+        page: "v1.0/api/serviceprincipal-list.md",
+        example: "get only a count of service principals",
+        url: "/v1.0/servicePrincipals/$count",
+        headers: EVENTUAL,
+        shape: &[("", Int)],
         ..BASE
     },
     Case {

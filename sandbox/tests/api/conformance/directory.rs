@@ -112,6 +112,7 @@ pub const CASES: &[Case] = &[
         example: "get only a count of users",
         url: "/v1.0/users/$count",
         headers: EVENTUAL,
+        shape: &[("", Int)],
         ..BASE
     },
     Case {
@@ -244,6 +245,14 @@ pub const CASES: &[Case] = &[
         ..BASE
     },
     Case {
+        page: "v1.0/api/directory-deleteditems-list.md",
+        example: "count deleted users",
+        url: "/v1.0/directory/deletedItems/microsoft.graph.user/$count",
+        headers: EVENTUAL,
+        shape: &[("", Int)],
+        ..BASE
+    },
+    Case {
         page: "v1.0/api/directory-deleteditems-get.md",
         example: "get a deleted user",
         url: "/v1.0/directory/deletedItems/{adele}",
@@ -314,6 +323,25 @@ pub const CASES: &[Case] = &[
         url: "/v1.0/groups?$search=\"displayName:shared\"&$orderby=displayName&$count=true",
         headers: EVENTUAL,
         shape: &[("/@odata.count", Int), ("/value/0/displayName", Str)],
+        ..BASE
+    },
+    Case {
+        page: "v1.0/api/group-list.md",
+        example: "get only a count of groups",
+        who: Who::B,
+        url: "/v1.0/groups/$count",
+        headers: EVENTUAL,
+        shape: &[("", Int)],
+        ..BASE
+    },
+    Case {
+        page: "v1.0/api/group-list.md",
+        example: "a count without ConsistencyLevel: eventual is refused",
+        who: Who::B,
+        url: "/v1.0/groups/$count",
+        status: 400,
+        enums: &[("/error/code", &["Request_BadRequest"])],
+        choice: Some(19),
         ..BASE
     },
     Case {
