@@ -505,7 +505,7 @@ pub struct Ctx {
     /// `http(s)://host:port` of the sandbox ([`crate::config::Config::base_url`]; never the
     /// request's `Host` header, which a client controls).
     pub base: String,
-    /// Whether the `ConsistencyLevel: eventual` header was sent.
+    /// Whether `ConsistencyLevel: eventual` was sent (header or query parameter).
     pub eventual: bool,
     /// Query options.
     pub query: QueryParams,
@@ -571,6 +571,12 @@ impl FromRequestParts<AppState> for Ctx {
             .map(|m| m.as_str())
             .unwrap_or("");
         query.check_options(query_options(&parts.method, template))?;
+        // Graph also takes the advanced-query switch as a query parameter, as its user-list
+        // examples write it (`?$count=true&ConsistencyLevel=eventual&$filter=…`).
+        let eventual = eventual
+            || query
+                .get("ConsistencyLevel")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("eventual"));
         Ok(Ctx {
             caller,
             version,

@@ -108,6 +108,13 @@ pub const CASES: &[Case] = &[
         ..BASE
     },
     Case {
+        page: "beta/api/user-list.md",
+        example: "ConsistencyLevel=eventual as a query parameter, with $count and endsWith",
+        url: "/beta/users?$count=true&ConsistencyLevel=eventual&$filter=endsWith(mail,'@contosoa.com')",
+        shape: &[("/@odata.count", Int), ("/value/0/mail", Str)],
+        ..BASE
+    },
+    Case {
         page: "v1.0/api/user-list.md",
         example: "get only a count of users",
         url: "/v1.0/users/$count",
