@@ -177,6 +177,16 @@ pub const CASES: &[Case] = &[
         ..BASE
     },
     Case {
+        page: "v1.0/api/user-post-users.md",
+        example: "the same userPrincipalName again: 400",
+        method: "POST",
+        url: "/v1.0/users",
+        body: r#"{"accountEnabled": true, "displayName": "Adele Vance", "mailNickname": "AdeleV", "userPrincipalName": "AdeleV@{domainA}", "passwordProfile": {"forceChangePasswordNextSignIn": true, "password": "xWwvJ]6NMw+bWH-d"}}"#,
+        status: 400,
+        enums: &[("/error/code", &["Request_BadRequest"])],
+        ..BASE
+    },
+    Case {
         page: "v1.0/api/user-get.md",
         example: "get a user by id",
         url: "/v1.0/users/{adele}",

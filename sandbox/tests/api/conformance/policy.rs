@@ -240,6 +240,17 @@ pub const CASES: &[Case] = &[
         ..BASE
     },
     Case {
+        page: "v1.0/api/crosstenantaccesspolicy-post-partners.md",
+        example: "a second configuration for the same tenant: 409",
+        method: "POST",
+        url: "/v1.0/policies/crossTenantAccessPolicy/partners",
+        body: r#"{"tenantId": "{B}"}"#,
+        status: 409,
+        enums: &[("/error/code", &["Request_MultipleObjectsWithSameKeyValue"])],
+        choice: Some(13),
+        ..BASE
+    },
+    Case {
         page: "v1.0/api/crosstenantaccesspolicy-list-partners.md",
         example: "list the partner configurations",
         url: "/v1.0/policies/crossTenantAccessPolicy/partners",
@@ -275,6 +286,20 @@ pub const CASES: &[Case] = &[
         url: "/v1.0/policies/crossTenantAccessPolicy/partners/{B}/identitySynchronization",
         body: r#"{"displayName": "Contoso B", "userSyncInbound": {"isSyncAllowed": true}}"#,
         status: 204,
+        ..BASE
+    },
+    Case {
+        page: "v1.0/api/crosstenantaccesspolicyconfigurationpartner-put-identitysynchronization.md",
+        example: "a second PUT: 409 with ConflictingObjects details",
+        method: "PUT",
+        url: "/v1.0/policies/crossTenantAccessPolicy/partners/{B}/identitySynchronization",
+        body: r#"{"displayName": "Contoso B", "userSyncInbound": {"isSyncAllowed": true}}"#,
+        status: 409,
+        shape: &[("/error/details", Arr), ("/error/details/0/code", Str)],
+        enums: &[
+            ("/error/code", &["Request_MultipleObjectsWithSameKeyValue"]),
+            ("/error/details/0/code", &["ConflictingObjects"]),
+        ],
         ..BASE
     },
     Case {
