@@ -97,6 +97,19 @@ const SP_PROPS: &[&str] = &[
     "tags",
 ];
 
+/// Every property of an app role assignment (`$select`).
+const ASSIGNMENT_PROPS: &[&str] = &[
+    "id",
+    "appRoleId",
+    "createdDateTime",
+    "deletedDateTime",
+    "principalDisplayName",
+    "principalId",
+    "principalType",
+    "resourceDisplayName",
+    "resourceId",
+];
+
 const APPLICATION_FILTER: &[&str] = &[
     "id",
     "appId",
@@ -401,6 +414,8 @@ pub async fn list_assignments(
         None => (ctx.query.clone(), None),
     };
     let top = parse_top(params.get("$top"), 100, 999)?;
+    let select =
+        crate::query::parse_select(params.get("$select"), ASSIGNMENT_PROPS, "appRoleAssignment")?;
     let t = ctx.tenant().to_string();
     let sp_id = sp.key.clone();
     let rows = st
@@ -432,10 +447,11 @@ pub async fn list_assignments(
             )),
         );
     }
-    body.insert(
-        "value".into(),
-        Value::Array(rows.into_iter().map(|a| a.body).collect()),
-    );
+    let value = rows
+        .into_iter()
+        .map(|a| Value::Object(project(&object(a.body), select.as_deref(), &[])))
+        .collect();
+    body.insert("value".into(), Value::Array(value));
     Ok(json_response(StatusCode::OK, &Value::Object(body)))
 }
 
@@ -513,6 +529,7 @@ pub async fn get_assignment(
     GraphPath((id, aid)): GraphPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::AppRoleAssignmentRead)?;
+    let select = ctx.select(ASSIGNMENT_PROPS, "appRoleAssignment")?;
     let sp = load_sp(&st, &ctx, &id).await?;
     let t = ctx.tenant().to_string();
     let sp_id = sp.key.clone();
@@ -526,7 +543,7 @@ pub async fn get_assignment(
             "servicePrincipals('{}')/appRoleAssignedTo/$entity",
             sp.key
         )),
-        object(a.body),
+        project(&object(a.body), select.as_deref(), &[]),
     );
     Ok(json_response(StatusCode::OK, &body))
 }

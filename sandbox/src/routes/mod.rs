@@ -623,13 +623,12 @@ fn query_options(method: &axum::http::Method, template: &str) -> &'static [&'sta
         "/tenantRelationships/multiTenantOrganization/tenants" => &["$filter", "$select"],
         "/policies/crossTenantAccessPolicy/partners"
         | "/policies/crossTenantAccessPolicy/partners/{tenantId}" => &["$select", "$expand"],
-        "/servicePrincipals/{id}/appRoleAssignedTo" => &["$top", "$skiptoken"],
+        "/servicePrincipals/{id}/appRoleAssignedTo" => &["$top", "$skiptoken", "$select"],
         "/servicePrincipals/{id}/synchronization/templates"
         | "/servicePrincipals/{id}/synchronization/jobs"
         | "/servicePrincipals/{id}/synchronization/jobs/{jobId}"
         | "/servicePrincipals/{id}/synchronization/jobs/{jobId}/schema"
-        | "/servicePrincipals/{id}/synchronization/secrets"
-        | "/servicePrincipals/{id}/appRoleAssignedTo/{assignmentId}" => &[],
+        | "/servicePrincipals/{id}/synchronization/secrets" => &[],
         _ => SELECT,
     }
 }

@@ -319,6 +319,17 @@ pub const CASES: &[Case] = &[
         ..BASE
     },
     Case {
+        page: "v1.0/api/serviceprincipal-list-approleassignedto.md",
+        example: "list with $select",
+        url: "/v1.0/servicePrincipals/{sp}/appRoleAssignedTo?$select=principalDisplayName,principalType",
+        shape: &[
+            ("/value/0/principalDisplayName", Str),
+            ("/value/0/principalType", Str),
+            ("/value/0/id", Absent),
+        ],
+        ..BASE
+    },
+    Case {
         page: "v1.0/resources/approleassignment.md",
         example: "read one app role assignment",
         url: "/v1.0/servicePrincipals/{sp}/appRoleAssignedTo/{assignment}",
