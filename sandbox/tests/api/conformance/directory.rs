@@ -50,7 +50,10 @@ const VISIBILITY: &[(&str, &[&str])] =
     &[("/visibility", &["Public", "Private", "HiddenMembership"])];
 const NOT_FOUND: &[(&str, super::Ty)] = &[
     ("/error/code", Str),
-    ("/error/message", Str),
+    (
+        "/error/message",
+        Suffix("does not exist or one of its queried reference-property objects are not present."),
+    ),
     ("/error/innerError/date", Str),
     ("/error/innerError/request-id", Guid),
     ("/error/innerError/client-request-id", Guid),
@@ -478,7 +481,13 @@ pub const CASES: &[Case] = &[
         url: "/v1.0/groups",
         body: r#"{"displayName": "x", "mailEnabled": false, "mailNickname": "x", "securityEnabled": true}"#,
         status: 403,
-        enums: &[("/error/code", &["Authorization_RequestDenied"])],
+        enums: &[
+            ("/error/code", &["Authorization_RequestDenied"]),
+            (
+                "/error/message",
+                &["Insufficient privileges to complete the operation."],
+            ),
+        ],
         ..BASE
     },
 ];
