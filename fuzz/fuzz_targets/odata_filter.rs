@@ -22,7 +22,16 @@ const SEED: &str = r#"{"tenants":[{"id":"aaaaaaaa-0000-4000-8000-00000000000a","
   "users":[{"displayName":"U","userPrincipalName":"u@a.onmicrosoft.com","mail":"u@a.com"}],
   "groups":[{"displayName":"G","members":["u@a.onmicrosoft.com"]}]}]}"#;
 
-const PROPS: &[&str] = &["id", "displayName", "mail", "userPrincipalName", "accountEnabled", "tenantId"];
+const PROPS: &[&str] = &[
+    "id",
+    "displayName",
+    "mail",
+    "userPrincipalName",
+    "accountEnabled",
+    "tenantId",
+    "identities/issuer",
+    "proxyAddresses/$it",
+];
 
 const PATHS: &[&str] = &[
     "/v1.0/users",

@@ -77,6 +77,22 @@ pub enum Filter {
         /// Suffix.
         value: String,
     },
+    /// `prop in ('a','b')`: equal to one of the literals.
+    In {
+        /// Property.
+        prop: String,
+        /// Literals.
+        values: Vec<Lit>,
+    },
+    /// `prop/any(x: body)` over a multi-valued property; inside `body` the element is the
+    /// property [`ELEMENT`] (a primitive element) or its own properties (`x/issuer` → `issuer`).
+    /// `prop/any()` (no body) matches a non-empty collection.
+    Any {
+        /// The multi-valued property.
+        prop: String,
+        /// The condition on one element, if any.
+        body: Option<Box<Filter>>,
+    },
     /// `$search` clause `"prop:term"`: a word of the property starts with `term`.
     Token {
         /// Property.
@@ -94,7 +110,11 @@ enum Tok {
     LParen,
     RParen,
     Comma,
+    Colon,
 }
+
+/// The name a lambda body gives the element itself (`p` in `proxyAddresses/any(p:p eq 'x')`).
+pub const ELEMENT: &str = "$it";
 
 fn invalid_filter(detail: &str) -> ApiError {
     ApiError::bad_request(format!("Invalid filter clause: {detail}"))
@@ -118,6 +138,10 @@ fn lex(s: &str) -> Result<Vec<Tok>, ApiError> {
             }
             ',' => {
                 out.push(Tok::Comma);
+                i += 1
+            }
+            ':' => {
+                out.push(Tok::Colon);
                 i += 1
             }
             '\'' => {
@@ -278,17 +302,17 @@ impl Parser {
                 self.expect(Tok::RParen)?;
                 Ok(f)
             }
-            Some(Tok::Ident(name)) => self.comparison(name).map(|f| (f, 1)),
+            Some(Tok::Ident(name)) => self.comparison(name),
             _ => Err(invalid_filter("expected an expression")),
         }
     }
 
-    /// `startswith(prop,'x')`, `endswith(prop,'x')` or `prop op literal`, after `name`.
-    fn comparison(&mut self, name: String) -> Result<Filter, ApiError> {
+    /// `startswith(prop,'x')`, `endswith(prop,'x')`, `prop/any(x: …)`, `prop in (…)` or
+    /// `prop op literal`, after `name`.
+    fn comparison(&mut self, name: String) -> Result<Parsed, ApiError> {
         let lower = name.to_ascii_lowercase();
-        if (lower == "startswith" || lower == "endswith")
-            && self.toks.get(self.pos) == Some(&Tok::LParen)
-        {
+        let call = self.toks.get(self.pos) == Some(&Tok::LParen);
+        if (lower == "startswith" || lower == "endswith") && call {
             self.pos += 1;
             let prop = match self.next() {
                 Some(Tok::Ident(p)) => p,
@@ -300,15 +324,23 @@ impl Parser {
                 _ => return Err(invalid_filter("expected a string literal")),
             };
             self.expect(Tok::RParen)?;
-            return Ok(if lower == "startswith" {
+            let f = if lower == "startswith" {
                 Filter::StartsWith { prop, value }
             } else {
                 Filter::EndsWith { prop, value }
-            });
+            };
+            return Ok((f, 1));
+        }
+        if call && let Some((prop, op)) = name.rsplit_once('/') {
+            return self.lambda(prop, op);
         }
         let op = match self.next() {
             Some(Tok::Ident(o)) if o.eq_ignore_ascii_case("eq") => Op::Eq,
             Some(Tok::Ident(o)) if o.eq_ignore_ascii_case("ne") => Op::Ne,
+            Some(Tok::Ident(o)) if o.eq_ignore_ascii_case("in") => {
+                let values = self.literal_list()?;
+                return Ok((Filter::In { prop: name, values }, 1));
+            }
             Some(Tok::Ident(o)) => {
                 return Err(ApiError::unsupported_query(format!(
                     "Unsupported query operator '{o}'."
@@ -316,19 +348,89 @@ impl Parser {
             }
             _ => return Err(invalid_filter("expected an operator")),
         };
-        let value = match self.next() {
-            Some(Tok::Str(s)) => Lit::Str(s),
-            Some(Tok::Num(n)) => Lit::Num(n),
-            Some(Tok::Ident(i)) if i == "true" => Lit::Bool(true),
-            Some(Tok::Ident(i)) if i == "false" => Lit::Bool(false),
-            Some(Tok::Ident(i)) if i == "null" => Lit::Null,
-            _ => return Err(invalid_filter("expected a literal")),
+        let value = self.literal()?;
+        Ok((
+            Filter::Cmp {
+                prop: name,
+                op,
+                value,
+            },
+            1,
+        ))
+    }
+
+    fn literal(&mut self) -> Result<Lit, ApiError> {
+        match self.next() {
+            Some(Tok::Str(s)) => Ok(Lit::Str(s)),
+            Some(Tok::Num(n)) => Ok(Lit::Num(n)),
+            Some(Tok::Ident(i)) if i == "true" => Ok(Lit::Bool(true)),
+            Some(Tok::Ident(i)) if i == "false" => Ok(Lit::Bool(false)),
+            Some(Tok::Ident(i)) if i == "null" => Ok(Lit::Null),
+            _ => Err(invalid_filter("expected a literal")),
+        }
+    }
+
+    /// `('a', 'b', …)` after `in`: at least one literal, at most [`MAX_FILTER_DEPTH`] (Graph's
+    /// directory allows 15).
+    fn literal_list(&mut self) -> Result<Vec<Lit>, ApiError> {
+        self.expect(Tok::LParen)?;
+        let mut values = vec![self.literal()?];
+        loop {
+            match self.next() {
+                Some(Tok::Comma) => values.push(self.literal()?),
+                Some(Tok::RParen) => break,
+                _ => return Err(invalid_filter("expected ',' or ')' in an 'in' list")),
+            }
+            if values.len() > MAX_FILTER_DEPTH {
+                return Err(too_deep());
+            }
+        }
+        Ok(values)
+    }
+
+    /// `prop/any(x: body)` or `prop/any()`, the parenthesis next.
+    fn lambda(&mut self, prop: &str, op: &str) -> Result<Parsed, ApiError> {
+        if !op.eq_ignore_ascii_case("any") {
+            return Err(ApiError::unsupported_query(format!(
+                "Unsupported query lambda operator '{op}'."
+            )));
+        }
+        self.pos += 1; // (
+        if self.toks.get(self.pos) == Some(&Tok::RParen) {
+            self.pos += 1;
+            return Ok((
+                Filter::Any {
+                    prop: prop.to_string(),
+                    body: None,
+                },
+                1,
+            ));
+        }
+        let var = match (self.next(), self.next()) {
+            (Some(Tok::Ident(v)), Some(Tok::Colon)) if !v.contains('/') => v,
+            _ => {
+                return Err(invalid_filter(
+                    "expected 'variable:' in a lambda expression",
+                ));
+            }
         };
-        Ok(Filter::Cmp {
-            prop: name,
-            op,
-            value,
-        })
+        // A lambda is a tree level and a parenthesis, like `not(`: two levels of descent.
+        self.descend()?;
+        self.descend()?;
+        let (body, h) = self.or()?;
+        self.depth -= 2;
+        self.expect(Tok::RParen)?;
+        if h + 1 > MAX_FILTER_DEPTH {
+            return Err(too_deep());
+        }
+        let body = body.bind(&var)?;
+        Ok((
+            Filter::Any {
+                prop: prop.to_string(),
+                body: Some(Box::new(body)),
+            },
+            h + 1,
+        ))
     }
 }
 
@@ -420,21 +522,97 @@ impl Filter {
             Filter::And(a, b) | Filter::Or(a, b) => a.is_advanced() || b.is_advanced(),
             Filter::Not(_) | Filter::EndsWith { .. } => true,
             Filter::Cmp { op, .. } => *op == Op::Ne,
-            Filter::StartsWith { .. } | Filter::Token { .. } => false,
+            Filter::Any { body, .. } => body.as_ref().is_some_and(|b| b.is_advanced()),
+            Filter::StartsWith { .. } | Filter::Token { .. } | Filter::In { .. } => false,
         }
     }
 
+    /// Apply `f` to every property name that is not inside a nested lambda's body.
+    fn map_props(
+        self,
+        f: &mut impl FnMut(String) -> Result<String, ApiError>,
+    ) -> Result<Filter, ApiError> {
+        Ok(match self {
+            Filter::And(a, b) => Filter::And(Box::new(a.map_props(f)?), Box::new(b.map_props(f)?)),
+            Filter::Or(a, b) => Filter::Or(Box::new(a.map_props(f)?), Box::new(b.map_props(f)?)),
+            Filter::Not(a) => Filter::Not(Box::new(a.map_props(f)?)),
+            Filter::Cmp { prop, op, value } => Filter::Cmp {
+                prop: f(prop)?,
+                op,
+                value,
+            },
+            Filter::StartsWith { prop, value } => Filter::StartsWith {
+                prop: f(prop)?,
+                value,
+            },
+            Filter::EndsWith { prop, value } => Filter::EndsWith {
+                prop: f(prop)?,
+                value,
+            },
+            Filter::In { prop, values } => Filter::In {
+                prop: f(prop)?,
+                values,
+            },
+            Filter::Any { prop, body } => Filter::Any {
+                prop: f(prop)?,
+                body,
+            },
+            Filter::Token { prop, term } => Filter::Token {
+                prop: f(prop)?,
+                term,
+            },
+        })
+    }
+
+    /// Rewrite a lambda body's references to its variable `var`: `var` becomes [`ELEMENT`],
+    /// `var/p` becomes `p`; any other property is an error (the body may only look at the
+    /// element).
+    fn bind(self, var: &str) -> Result<Filter, ApiError> {
+        self.map_props(&mut |p: String| {
+            if p == var {
+                return Ok(ELEMENT.to_string());
+            }
+            match p.split_once('/') {
+                Some((v, rest)) if v == var && !rest.is_empty() => Ok(rest.to_string()),
+                _ => Err(invalid_filter(&format!(
+                    "'{p}' is not the lambda variable '{var}' or one of its properties"
+                ))),
+            }
+        })
+    }
+
     /// Replace property names by their canonical spelling from `allowed`, or fail with Graph's
-    /// unsupported-filter error naming `type_name`.
+    /// unsupported-filter error naming `type_name`. A multi-valued property is filterable only
+    /// through `any()`, listed as `prop/sub` entries: `proxyAddresses/$it` (the element itself,
+    /// [`ELEMENT`]) or `identities/issuer` (a property of each element).
     pub fn canonicalize(self, allowed: &[&str], type_name: &str) -> Result<Filter, ApiError> {
-        let fix = |p: String| {
-            canonical(&p, allowed).ok_or_else(|| {
-                ApiError::unsupported_query(format!(
-                    "Unsupported or invalid query filter clause specified for property '{p}' of resource '{type_name}'."
-                ))
-            })
+        let unsupported = |p: &str| {
+            ApiError::unsupported_query(format!(
+                "Unsupported or invalid query filter clause specified for property '{p}' of resource '{type_name}'."
+            ))
         };
         Ok(match self {
+            Filter::Any { prop, body } => {
+                let mut canon = None;
+                let mut subs: Vec<&str> = Vec::new();
+                for a in allowed {
+                    if let Some((head, sub)) = a.split_once('/')
+                        && head.eq_ignore_ascii_case(&prop)
+                    {
+                        canon = Some(head);
+                        subs.push(sub);
+                    }
+                }
+                let canon = canon.ok_or_else(|| unsupported(&prop))?;
+                let body = match body {
+                    Some(b) => Some(Box::new(b.canonicalize(&subs, type_name)?)),
+                    None => None,
+                };
+                Filter::Any {
+                    prop: canon.to_string(),
+                    body,
+                }
+            }
             Filter::And(a, b) => Filter::And(
                 Box::new(a.canonicalize(allowed, type_name)?),
                 Box::new(b.canonicalize(allowed, type_name)?),
@@ -444,20 +622,12 @@ impl Filter {
                 Box::new(b.canonicalize(allowed, type_name)?),
             ),
             Filter::Not(a) => Filter::Not(Box::new(a.canonicalize(allowed, type_name)?)),
-            Filter::Cmp { prop, op, value } => Filter::Cmp {
-                prop: fix(prop)?,
-                op,
-                value,
-            },
-            Filter::StartsWith { prop, value } => Filter::StartsWith {
-                prop: fix(prop)?,
-                value,
-            },
-            Filter::EndsWith { prop, value } => Filter::EndsWith {
-                prop: fix(prop)?,
-                value,
-            },
             t @ Filter::Token { .. } => t,
+            other => other.map_props(&mut |p: String| {
+                canonical(&p, allowed)
+                    .filter(|c| !c.contains('/'))
+                    .ok_or_else(|| unsupported(&p))
+            })?,
         })
     }
 
@@ -479,6 +649,28 @@ impl Filter {
                 };
                 if *op == Op::Eq { eq } else { !eq }
             }
+            Filter::In { prop, values } => values.iter().any(|value| {
+                Filter::Cmp {
+                    prop: prop.clone(),
+                    op: Op::Eq,
+                    value: value.clone(),
+                }
+                .eval(obj)
+            }),
+            Filter::Any { prop, body } => match get(prop) {
+                Value::Array(items) => match body {
+                    None => !items.is_empty(),
+                    Some(b) => items.iter().any(|item| match item {
+                        Value::Object(m) => b.eval(m),
+                        v => {
+                            let mut m = Map::new();
+                            m.insert(ELEMENT.to_string(), v.clone());
+                            b.eval(&m)
+                        }
+                    }),
+                },
+                _ => false,
+            },
             Filter::StartsWith { prop, value } => {
                 lower(get(prop)).is_some_and(|s| s.starts_with(&value.to_lowercase()))
             }
@@ -549,6 +741,103 @@ pub fn project(
     out
 }
 
+/// The OData system query options (`$`-prefixed) Graph knows; any other `$` option is refused.
+pub const SYSTEM_QUERY_OPTIONS: &[&str] = &[
+    "$filter",
+    "$select",
+    "$expand",
+    "$orderby",
+    "$top",
+    "$skip",
+    "$count",
+    "$search",
+    "$skiptoken",
+    "$deltatoken",
+    "$format",
+];
+
+impl QueryParams {
+    /// Refuse unknown or misspelt system query options (`$filtr`) and known ones that `route`
+    /// does not support (`supported`), instead of ignoring them.
+    pub fn check_options(&self, supported: &[&str]) -> Result<(), ApiError> {
+        for (k, _) in &self.0 {
+            if !k.starts_with('$') {
+                continue;
+            }
+            if !SYSTEM_QUERY_OPTIONS
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(k))
+            {
+                // UNCONFIRMED code: the directory's message for an unknown query argument.
+                return Err(ApiError::request_bad_request(format!(
+                    "Unrecognized query argument specified: '{k}'."
+                )));
+            }
+            if !supported.iter().any(|o| o.eq_ignore_ascii_case(k)) {
+                return Err(ApiError::bad_request(format!(
+                    "The query specified in the URI is not valid. Query option '{}' is not allowed.",
+                    k.trim_start_matches('$')
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parse `$orderby` (`prop [asc|desc]`, comma-separated) against the properties of a type:
+/// an unknown property is a 400 naming it, a known one that is not in `sortable` Graph's
+/// "Sorting not supported for current query.". Returns canonical names, `true` = descending.
+pub fn parse_orderby(
+    raw: Option<&str>,
+    known: &[&str],
+    sortable: &[&str],
+    type_name: &str,
+) -> Result<Vec<(String, bool)>, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for item in raw.split(',').map(str::trim) {
+        let mut words = item.split_whitespace();
+        let Some(prop) = words.next() else {
+            return Err(ApiError::bad_request(format!(
+                "Invalid $orderby value '{raw}'."
+            )));
+        };
+        let desc = match words.next() {
+            None => false,
+            Some(d) if d.eq_ignore_ascii_case("asc") => false,
+            Some(d) if d.eq_ignore_ascii_case("desc") => true,
+            Some(d) => {
+                return Err(ApiError::bad_request(format!(
+                    "Syntax error at position {} in '{raw}': '{d}' is not 'asc' or 'desc'.",
+                    raw.find(d).unwrap_or(0)
+                )));
+            }
+        };
+        if words.next().is_some() {
+            return Err(ApiError::bad_request(format!(
+                "Invalid $orderby value '{raw}'."
+            )));
+        }
+        let c = canonical(prop, known).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "Could not find a property named '{prop}' on type 'microsoft.graph.{type_name}'."
+            ))
+        })?;
+        if !sortable.contains(&c.as_str()) {
+            return Err(sorting_not_supported());
+        }
+        out.push((c, desc));
+    }
+    Ok(out)
+}
+
+/// Graph's answer to an `$orderby` it refuses.
+pub fn sorting_not_supported() -> ApiError {
+    ApiError::unsupported_query("Sorting not supported for current query.")
+}
+
 /// Parse `$top` (1..=max).
 pub fn parse_top(raw: Option<&str>, default: usize, max: usize) -> Result<usize, ApiError> {
     match raw {
@@ -569,6 +858,9 @@ pub struct PageToken {
     pub q: Vec<(String, String)>,
     /// Key of the last item of the previous page.
     pub after: String,
+    /// With `$orderby`: how many items the previous pages held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<usize>,
 }
 
 impl PageToken {
@@ -642,6 +934,12 @@ mod tests {
             vec!["id eq 'x'"; 5000].join(" or "),
             vec!["id eq 'x'"; 5000].join(" and "),
             "(".repeat(200_000),
+            format!(
+                "{}c eq 'x'{}",
+                "identities/any(c:".repeat(5000),
+                ")".repeat(5000)
+            ),
+            format!("id in ({})", vec!["'x'"; 5000].join(",")),
         ] {
             let e = parse_filter(&hostile).unwrap_err();
             assert_eq!(e.status().as_u16(), 400, "{e}");
@@ -695,10 +993,89 @@ mod tests {
     }
 
     #[test]
+    fn lambdas_bind_their_variable_and_evaluate_on_elements() {
+        let f =
+            parse_filter("identities/any(c:c/issuerAssignedId eq 'j@x.com' and c/issuer eq 'B2C')")
+                .unwrap()
+                .canonicalize(
+                    &["identities/issuer", "identities/issuerAssignedId"],
+                    "User",
+                )
+                .unwrap();
+        let hit = obj(json!({"identities": [{"issuer": "b2c", "issuerAssignedId": "J@x.com"}]}));
+        let miss = obj(json!({"identities": [{"issuer": "b2c"}, {"issuerAssignedId": "j@x.com"}]}));
+        assert!(f.eval(&hit));
+        assert!(!f.eval(&miss));
+        assert!(!f.eval(&obj(json!({}))));
+        let p = parse_filter("proxyAddresses/any(p:startswith(p,'SMTP:'))")
+            .unwrap()
+            .canonicalize(&["proxyAddresses/$it"], "User")
+            .unwrap();
+        assert!(p.eval(&obj(json!({"proxyAddresses": ["x500:a", "smtp:a@b.c"]}))));
+        assert!(!p.eval(&obj(json!({"proxyAddresses": ["x500:a"]}))));
+        let any = parse_filter("groupTypes/any()").unwrap();
+        assert!(any.eval(&obj(json!({"groupTypes": ["Unified"]}))));
+        assert!(!any.eval(&obj(json!({"groupTypes": []}))));
+        // The body may only use its variable; all() and direct use of a collection are refused.
+        assert!(parse_filter("identities/any(c:issuer eq 'x')").is_err());
+        assert!(parse_filter("identities/any(c c/issuer eq 'x')").is_err());
+        assert!(parse_filter("identities/all(c:c/issuer eq 'x')").is_err());
+        for (f, allowed) in [
+            ("proxyAddresses eq 'x'", &["proxyAddresses/$it"][..]),
+            (
+                "identities/any(c:c/other eq 'x')",
+                &["identities/issuer"][..],
+            ),
+            ("mail/any(m:m eq 'x')", &["mail"][..]),
+        ] {
+            let e = parse_filter(f)
+                .unwrap()
+                .canonicalize(allowed, "User")
+                .unwrap_err();
+            assert_eq!(e.status().as_u16(), 400, "{f}");
+        }
+    }
+
+    #[test]
+    fn in_lists_match_any_literal() {
+        let f = parse_filter("displayName in ('Amy', 'bob') and accountEnabled eq true").unwrap();
+        assert!(f.eval(&obj(json!({"displayName": "BOB", "accountEnabled": true}))));
+        assert!(!f.eval(&obj(json!({"displayName": "Carl", "accountEnabled": true}))));
+        assert!(parse_filter("displayName in ()").is_err());
+        assert!(parse_filter("displayName in ('a'").is_err());
+    }
+
+    #[test]
+    fn orderby_parses_directions_and_refuses_what_graph_refuses() {
+        let known = &["displayName", "jobTitle"];
+        let o = parse_orderby(Some("DisplayName desc"), known, &["displayName"], "user").unwrap();
+        assert_eq!(o, vec![("displayName".to_string(), true)]);
+        let o = parse_orderby(Some("displayName"), known, &["displayName"], "user").unwrap();
+        assert_eq!(o, vec![("displayName".to_string(), false)]);
+        let e = parse_orderby(Some("jobTitle"), known, &["displayName"], "user").unwrap_err();
+        assert!(e.to_string().contains("Sorting not supported"), "{e}");
+        assert!(parse_orderby(Some("nope"), known, &["displayName"], "user").is_err());
+        assert!(parse_orderby(Some("displayName up"), known, &["displayName"], "user").is_err());
+        assert!(parse_orderby(Some(""), known, &["displayName"], "user").is_err());
+    }
+
+    #[test]
+    fn unknown_and_unserved_system_query_options_are_refused() {
+        let q = |k: &str| QueryParams(vec![(k.to_string(), "1".to_string())]);
+        assert!(q("$top").check_options(&["$top"]).is_ok());
+        assert!(q("$TOP").check_options(&["$top"]).is_ok());
+        assert!(q("api-version").check_options(&[]).is_ok());
+        let e = q("$topp").check_options(&["$top"]).unwrap_err();
+        assert!(e.to_string().contains("Unrecognized query argument"), "{e}");
+        assert!(q("$orderby").check_options(&["$top"]).is_err());
+    }
+
+    #[test]
     fn page_token_round_trips() {
         let t = PageToken {
             q: vec![("$top".into(), "2".into())],
             after: "abc".into(),
+            offset: None,
         };
         let d = PageToken::decode(&t.encode()).unwrap();
         assert_eq!(d.after, "abc");

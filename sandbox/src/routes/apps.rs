@@ -20,7 +20,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::users::{Listing, list_paged};
+use super::users::{Listing, count_paged, list_paged};
 use super::{
     Ctx, check_properties, entity_fragment, expect_object, json_response, no_content, with_context,
 };
@@ -35,6 +35,14 @@ use crate::util::{now_ms, object, parse_guid};
 
 const APPLICATION_PROPS: &[&str] = &[
     "id",
+    "addIns",
+    "groupMembershipClaims",
+    "isDeviceOnlyAuthSupported",
+    "isFallbackPublicClient",
+    "optionalClaims",
+    "parentalControlSettings",
+    "publicClient",
+    "tokenEncryptionKeyId",
     "appId",
     "applicationTemplateId",
     "appRoles",
@@ -57,6 +65,11 @@ const APPLICATION_PROPS: &[&str] = &[
 
 const SP_PROPS: &[&str] = &[
     "id",
+    "addIns",
+    "alternativeNames",
+    "endpoints",
+    "publisherName",
+    "tokenEncryptionKeyId",
     "accountEnabled",
     "appDisplayName",
     "appId",
@@ -84,7 +97,39 @@ const SP_PROPS: &[&str] = &[
     "tags",
 ];
 
-const FILTER_PROPS: &[&str] = &["id", "appId", "displayName", "applicationTemplateId"];
+/// Every property of an app role assignment (`$select`).
+const ASSIGNMENT_PROPS: &[&str] = &[
+    "id",
+    "appRoleId",
+    "createdDateTime",
+    "deletedDateTime",
+    "principalDisplayName",
+    "principalId",
+    "principalType",
+    "resourceDisplayName",
+    "resourceId",
+];
+
+const APPLICATION_FILTER: &[&str] = &[
+    "id",
+    "appId",
+    "displayName",
+    "applicationTemplateId",
+    "signInAudience",
+    "tags/$it",
+    "identifierUris/$it",
+];
+
+const SP_FILTER: &[&str] = &[
+    "id",
+    "appId",
+    "displayName",
+    "applicationTemplateId",
+    "accountEnabled",
+    "servicePrincipalType",
+    "tags/$it",
+    "servicePrincipalNames/$it",
+];
 
 static APPLICATIONS: Listing = Listing {
     kind: kind::APPLICATION,
@@ -92,8 +137,9 @@ static APPLICATIONS: Listing = Listing {
     type_name: "application",
     props: APPLICATION_PROPS,
     default: &[],
-    filter_props: FILTER_PROPS,
+    filter_props: APPLICATION_FILTER,
     search_props: &["displayName"],
+    order_props: &["displayName"],
     odata_type: None,
 };
 
@@ -103,8 +149,9 @@ static SERVICE_PRINCIPALS: Listing = Listing {
     type_name: "servicePrincipal",
     props: SP_PROPS,
     default: &[],
-    filter_props: FILTER_PROPS,
+    filter_props: SP_FILTER,
     search_props: &["displayName"],
+    order_props: &["displayName"],
     odata_type: None,
 };
 
@@ -163,6 +210,24 @@ pub async fn list_applications(State(st): State<AppState>, ctx: Ctx) -> Result<R
     list_paged(&st, &ctx, &APPLICATIONS).await
 }
 
+/// `GET /applications/$count` (text; needs `ConsistencyLevel: eventual`).
+pub async fn count_applications(
+    State(st): State<AppState>,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::ApplicationRead)?;
+    count_paged(&st, &ctx, &APPLICATIONS).await
+}
+
+/// `GET /servicePrincipals/$count` (text; needs `ConsistencyLevel: eventual`).
+pub async fn count_service_principals(
+    State(st): State<AppState>,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::ApplicationRead)?;
+    count_paged(&st, &ctx, &SERVICE_PRINCIPALS).await
+}
+
 /// `GET /servicePrincipals`.
 pub async fn list_service_principals(
     State(st): State<AppState>,
@@ -215,8 +280,9 @@ pub async fn get_service_principal(
     get_one(&st, &ctx, &SERVICE_PRINCIPALS, &id).await
 }
 
-/// PATCH accepts `displayName`, `description`, `notes` and `tags`; every other property belongs
-/// to the template (400).
+/// PATCH accepts `displayName`, `description`, `notes` and `tags` (and a service principal's
+/// `appRoleAssignmentRequired`, as the update page's example sets it; the engine's scope is the
+/// assignments either way); every other property belongs to the template (400).
 fn check_patch(body: &Map<String, Value>, known: &[&str], type_name: &str) -> Result<(), ApiError> {
     for (k, v) in body {
         if k.starts_with("@odata.") {
@@ -231,6 +297,7 @@ fn check_patch(body: &Map<String, Value>, known: &[&str], type_name: &str) -> Re
             "displayName" => v.as_str().is_some_and(|s| !s.trim().is_empty()),
             "description" | "notes" => v.is_string() || v.is_null(),
             "tags" => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+            "appRoleAssignmentRequired" if type_name == "servicePrincipal" => v.is_boolean(),
             _ => {
                 return Err(ApiError::request_bad_request(format!(
                     "Property '{k}' cannot be changed on a cross-tenant synchronization configuration."
@@ -347,6 +414,8 @@ pub async fn list_assignments(
         None => (ctx.query.clone(), None),
     };
     let top = parse_top(params.get("$top"), 100, 999)?;
+    let select =
+        crate::query::parse_select(params.get("$select"), ASSIGNMENT_PROPS, "appRoleAssignment")?;
     let t = ctx.tenant().to_string();
     let sp_id = sp.key.clone();
     let rows = st
@@ -367,6 +436,7 @@ pub async fn list_assignments(
         let token = PageToken {
             q: params.0,
             after: last.id.clone(),
+            offset: None,
         }
         .encode();
         body.insert(
@@ -377,10 +447,11 @@ pub async fn list_assignments(
             )),
         );
     }
-    body.insert(
-        "value".into(),
-        Value::Array(rows.into_iter().map(|a| a.body).collect()),
-    );
+    let value = rows
+        .into_iter()
+        .map(|a| Value::Object(project(&object(a.body), select.as_deref(), &[])))
+        .collect();
+    body.insert("value".into(), Value::Array(value));
     Ok(json_response(StatusCode::OK, &Value::Object(body)))
 }
 
@@ -458,6 +529,7 @@ pub async fn get_assignment(
     GraphPath((id, aid)): GraphPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     ctx.caller.require(Access::AppRoleAssignmentRead)?;
+    let select = ctx.select(ASSIGNMENT_PROPS, "appRoleAssignment")?;
     let sp = load_sp(&st, &ctx, &id).await?;
     let t = ctx.tenant().to_string();
     let sp_id = sp.key.clone();
@@ -471,7 +543,7 @@ pub async fn get_assignment(
             "servicePrincipals('{}')/appRoleAssignedTo/$entity",
             sp.key
         )),
-        object(a.body),
+        project(&object(a.body), select.as_deref(), &[]),
     );
     Ok(json_response(StatusCode::OK, &body))
 }

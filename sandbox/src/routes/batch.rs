@@ -224,6 +224,26 @@ pub async fn batch(
     ))
 }
 
+/// Percent-encode what may not appear in a URI as is: Graph accepts inner URLs written the
+/// way its documentation writes them, with spaces and quotes unencoded
+/// (`/users?$filter=displayName eq 'Alice'`). Existing `%xx` escapes are kept.
+fn encode_url(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    for b in url.bytes() {
+        if b.is_ascii_graphic()
+            && !matches!(
+                b,
+                b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
+            )
+        {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 async fn run_inner(
     app: &axum::Router,
     version: ApiVersion,
@@ -257,7 +277,7 @@ async fn run_inner(
     {
         return fail(invalid("Nested batch requests are not supported."));
     }
-    let uri = format!("/{}{rel}", version.segment());
+    let uri = format!("/{}{}", version.segment(), encode_url(&rel));
     let mut builder = Request::builder().method(r.method.clone()).uri(&uri);
     for (k, v) in &r.headers {
         if k.eq_ignore_ascii_case("authorization") || k.eq_ignore_ascii_case("host") {
@@ -320,4 +340,26 @@ async fn run_inner(
         Some(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
     };
     (status, Value::Object(headers), body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode_url;
+
+    #[test]
+    fn inner_urls_are_encoded_only_where_a_uri_needs_it() {
+        assert_eq!(
+            encode_url("/users?$filter=displayName eq 'Alice'"),
+            "/users?$filter=displayName%20eq%20'Alice'"
+        );
+        assert_eq!(
+            encode_url("/users?$search=\"displayName:a b\""),
+            "/users?$search=%22displayName:a%20b%22"
+        );
+        assert_eq!(
+            encode_url("/users?$filter=a%20eq%201"),
+            "/users?$filter=a%20eq%201"
+        );
+        assert_eq!(encode_url("/users/é"), "/users/%C3%A9");
+    }
 }

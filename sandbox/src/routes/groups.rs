@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::users::{Listing, USER_DEFAULT, USER_PROPS, list_paged};
+use super::users::{Listing, USER_DEFAULT, USER_PROPS, count_paged, list_paged};
 use super::{
     Ctx, collection_fragment, entity_fragment, expect_object, json_response, no_content,
     with_context,
@@ -75,10 +75,19 @@ static GROUPS: Listing = Listing {
         "mail",
         "securityEnabled",
         "mailEnabled",
+        "groupTypes/$it",
+        "proxyAddresses/$it",
     ],
     search_props: &["displayName", "description", "mailNickname"],
+    order_props: &["displayName"],
     odata_type: None,
 };
+
+/// `GET /groups/$count` (text; needs `ConsistencyLevel: eventual`).
+pub async fn count_groups(State(st): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::GroupRead)?;
+    count_paged(&st, &ctx, &GROUPS).await
+}
 
 /// `GET /groups`.
 pub async fn list_groups(State(st): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {

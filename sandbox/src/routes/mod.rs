@@ -223,8 +223,10 @@ fn graph_routes() -> Router<AppState> {
         .route("/users/$count", get(users::count_users))
         .route("/users/{id}", get(users::get_user).patch(users::patch_user).delete(users::delete_user))
         .route("/directory/deletedItems/microsoft.graph.user", get(users::list_deleted_users))
+        .route("/directory/deletedItems/microsoft.graph.user/$count", get(users::count_deleted_users))
         .route("/directory/deletedItems/{id}", get(users::get_deleted_item))
         .route("/groups", get(groups::list_groups).post(groups::create_group))
+        .route("/groups/$count", get(groups::count_groups))
         .route(
             "/groups/{id}",
             get(groups::get_group).patch(groups::patch_group).delete(groups::delete_group),
@@ -234,11 +236,13 @@ fn graph_routes() -> Router<AppState> {
         .route("/groups/{id}/members/{memberId}/$ref", delete(groups::remove_member))
         .route("/applicationTemplates/{id}/instantiate", post(apps::instantiate))
         .route("/applications", get(apps::list_applications))
+        .route("/applications/$count", get(apps::count_applications))
         .route(
             "/applications/{id}",
             get(apps::get_application).patch(apps::patch_application).delete(apps::delete_application),
         )
         .route("/servicePrincipals", get(apps::list_service_principals))
+        .route("/servicePrincipals/$count", get(apps::count_service_principals))
         .route(
             "/servicePrincipals/{id}",
             get(apps::get_service_principal)
@@ -284,7 +288,7 @@ fn graph_routes() -> Router<AppState> {
         )
         .route("/$batch", post(batch::batch))
         .fallback(unknown_graph_segment)
-        .method_not_allowed_fallback(method_not_allowed)
+        .method_not_allowed_fallback(graph_method_not_allowed)
 }
 
 /// Route templates under a version prefix, used to name the first unknown segment of a path.
@@ -333,7 +337,9 @@ fn unknown_segment(path: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn unknown_graph_segment(OriginalUri(uri): OriginalUri) -> ApiError {
+/// Under a Graph version the caller is authenticated first (401), as Graph does for every path,
+/// before its path or method is judged.
+async fn unknown_graph_segment(_caller: Caller, OriginalUri(uri): OriginalUri) -> ApiError {
     let path = uri.path();
     // Strip the version segment.
     let rel = path
@@ -360,6 +366,10 @@ async fn unknown_path() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+async fn graph_method_not_allowed(_caller: Caller) -> ApiError {
     ApiError::MethodNotAllowed
 }
 
@@ -509,7 +519,7 @@ pub struct Ctx {
     /// `http(s)://host:port` of the sandbox ([`crate::config::Config::base_url`]; never the
     /// request's `Host` header, which a client controls).
     pub base: String,
-    /// Whether the `ConsistencyLevel: eventual` header was sent.
+    /// Whether `ConsistencyLevel: eventual` was sent (header or query parameter).
     pub eventual: bool,
     /// Query options.
     pub query: QueryParams,
@@ -569,6 +579,18 @@ impl FromRequestParts<AppState> for Ctx {
         let query = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
             .map(|q| QueryParams(q.0))
             .map_err(|_| ApiError::bad_request("The query specified in the URI is not valid."))?;
+        let template = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map(|m| m.as_str())
+            .unwrap_or("");
+        query.check_options(query_options(&parts.method, template))?;
+        // Graph also takes the advanced-query switch as a query parameter, as its user-list
+        // examples write it (`?$count=true&ConsistencyLevel=eventual&$filter=…`).
+        let eventual = eventual
+            || query
+                .get("ConsistencyLevel")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("eventual"));
         Ok(Ctx {
             caller,
             version,
@@ -577,6 +599,51 @@ impl FromRequestParts<AppState> for Ctx {
             query,
             visible_before: state.faults.visible_before(),
         })
+    }
+}
+
+/// The system query options a route serves; any other one is refused (400) rather than
+/// ignored. `template` is the matched route (`/v1.0/users/{id}`); writes accept none, except
+/// that their unknown options are reported first.
+fn query_options(method: &axum::http::Method, template: &str) -> &'static [&'static str] {
+    const LIST: &[&str] = &[
+        "$filter",
+        "$select",
+        "$search",
+        "$top",
+        "$count",
+        "$skiptoken",
+        "$orderby",
+    ];
+    const SELECT: &[&str] = &["$select"];
+    if method != axum::http::Method::GET {
+        return &[];
+    }
+    let rel = template
+        .strip_prefix("/v1.0")
+        .or_else(|| template.strip_prefix("/beta"))
+        .unwrap_or(template);
+    match rel {
+        "/users"
+        | "/groups"
+        | "/applications"
+        | "/servicePrincipals"
+        | "/directory/deletedItems/microsoft.graph.user" => LIST,
+        "/users/$count"
+        | "/groups/$count"
+        | "/applications/$count"
+        | "/servicePrincipals/$count"
+        | "/directory/deletedItems/microsoft.graph.user/$count" => &["$filter", "$search"],
+        "/tenantRelationships/multiTenantOrganization/tenants" => &["$filter", "$select"],
+        "/policies/crossTenantAccessPolicy/partners"
+        | "/policies/crossTenantAccessPolicy/partners/{tenantId}" => &["$select", "$expand"],
+        "/servicePrincipals/{id}/appRoleAssignedTo" => &["$top", "$skiptoken", "$select"],
+        "/servicePrincipals/{id}/synchronization/templates"
+        | "/servicePrincipals/{id}/synchronization/jobs"
+        | "/servicePrincipals/{id}/synchronization/jobs/{jobId}"
+        | "/servicePrincipals/{id}/synchronization/jobs/{jobId}/schema"
+        | "/servicePrincipals/{id}/synchronization/secrets" => &[],
+        _ => SELECT,
     }
 }
 

@@ -31,10 +31,6 @@ use crate::sync::engine::{JobKey, OnDemandResult, Outcome};
 use crate::sync::{policy, schema, status};
 use crate::util::{new_guid, now_ms, parse_guid, rfc3339};
 
-/// The `key` of a provisionOnDemand answer for CTS (reference §6.9).
-pub const STATUS_INFO_KEY: &str =
-    "Microsoft.Identity.Health.CPP.Common.DataContracts.SyncFabric.StatusInfo";
-
 /// Secret keys whose values `GET .../secrets` shows in clear; every other value reads `*`.
 /// UNCONFIRMED which keys Graph masks; these carry no credential.
 pub const NON_SECRET_KEYS: &[&str] = &[
@@ -659,13 +655,111 @@ pub async fn provision_on_demand(
     }
     let results = crate::sync::provision_on_demand(&st, key, subjects).await?;
     let now = rfc3339(now_ms());
-    let steps: Vec<Value> = results.iter().flat_map(|r| steps(r, &now)).collect();
+    let reports: Vec<(&'static str, Value, Value)> =
+        results.iter().map(|r| report(r, &now)).collect();
+    // `key` sums up the run as the documented example does; `value` is the subject's report (an
+    // array of reports for several subjects: UNCONFIRMED, the documented examples have one).
+    let result = if reports.iter().any(|r| r.0 == "Failure") {
+        "Failure"
+    } else if reports.iter().all(|r| r.0 == "Success") {
+        "Success"
+    } else {
+        "Skipped"
+    };
+    let details = reports
+        .iter()
+        .find(|r| r.0 == result)
+        .map(|r| r.1.clone())
+        .unwrap_or_else(|| json!({}));
+    let key = json!({"result": result, "details": details}).to_string();
+    let mut values: Vec<Value> = reports.into_iter().map(|r| r.2).collect();
+    let value = if values.len() == 1 {
+        values.remove(0)
+    } else {
+        Value::Array(values)
+    };
     let out = json!({
         "@odata.context": ctx.context("microsoft.graph.stringKeyStringValuePair"),
-        "key": STATUS_INFO_KEY,
-        "value": Value::Array(steps).to_string(),
+        "key": key,
+        "value": value.to_string(),
     });
     Ok(json_response(StatusCode::OK, &out))
+}
+
+/// One subject's on-demand report, as the documented example shows it: its overall status
+/// (`Success`, `Skipped` or `Failure`), the `details` of the answer's `key`
+/// (`errorCode`/`errorMessage` unless it succeeded) and the report itself (`action`,
+/// `provisioningSteps`, `statusInfo`, source and target identities and systems, …).
+fn report(r: &OnDemandResult, ts: &str) -> (&'static str, Value, Value) {
+    let steps = steps(r, ts);
+    let last = steps.last().cloned().unwrap_or(Value::Null);
+    let failed = steps.iter().find(|s| s["status"] == "Failure");
+    let status = if failed.is_some() {
+        "Failure"
+    } else if steps.iter().any(|s| s["status"] == "Skipped") {
+        "Skipped"
+    } else {
+        "Success"
+    };
+    let (error_code, error_message) = match (failed, &last["details"]) {
+        (Some(f), _) => (
+            f["details"]["ErrorCode"].as_str().map(str::to_string),
+            f["description"].as_str().map(str::to_string),
+        ),
+        (None, d) if status == "Skipped" => (
+            d["SkipReason"].as_str().map(str::to_string),
+            last["description"].as_str().map(str::to_string),
+        ),
+        _ => (None, None),
+    };
+    let action = match r.outcome.as_ref().ok() {
+        Some(Outcome::Created { .. }) if status == "Success" => "Create",
+        Some(Outcome::Updated { .. } | Outcome::Restored { .. }) => "Update",
+        Some(Outcome::Deleted { .. }) => "Delete",
+        _ => "Other",
+    };
+    let target_id = match r.outcome.as_ref().ok() {
+        Some(
+            Outcome::Created { target_id }
+            | Outcome::Updated { target_id, .. }
+            | Outcome::Restored { target_id }
+            | Outcome::Unchanged { target_id }
+            | Outcome::Deleted { target_id },
+        ) => Some(target_id.clone()),
+        _ => r.matched.clone(),
+    };
+    let modified: Vec<Value> = r
+        .values
+        .iter()
+        .map(|(k, v)| json!({"displayName": k, "oldValue": null, "newValue": as_text(v)}))
+        .collect();
+    let details = if status == "Success" {
+        json!({})
+    } else {
+        json!({"errorCode": error_code, "errorMessage": error_message})
+    };
+    let value = json!({
+        "action": action,
+        "changeId": new_guid(),
+        "startTime": ts,
+        "endTime": ts,
+        "modifiedProperties": modified,
+        "provisioningSteps": steps,
+        "reportableIdentifier": r.upn.clone().unwrap_or_else(|| r.object_id.clone()),
+        "statusInfo": {
+            "status": status,
+            "errorCode": error_code,
+            "reason": error_message,
+            "additionalDetails": null,
+            "errorCategory": if status == "Failure" { json!("NonServiceFailure") } else { Value::Null },
+            "recommendedAction": null,
+        },
+        "sourceIdentity": {"id": r.object_id, "type": "User", "displayName": r.display_name, "details": null},
+        "sourceSystem": {"id": null, "name": "Azure Active Directory", "details": null},
+        "targetIdentity": {"id": target_id, "type": "User", "displayName": null, "details": null},
+        "targetSystem": {"id": null, "name": "Azure Active Directory (target tenant)", "details": null},
+    });
+    (status, details, value)
 }
 
 fn yes(b: bool) -> &'static str {

@@ -3,6 +3,7 @@
 //! ```text
 //! GET|POST          /users                 ($select, $filter, $search, $top, $count, $skiptoken)
 //! GET               /users/$count          (text; needs ConsistencyLevel: eventual)
+//! GET               /directory/deletedItems/microsoft.graph.user/$count
 //! GET|PATCH|DELETE  /users/{id | userPrincipalName}
 //! GET               /directory/deletedItems/microsoft.graph.user
 //! GET               /directory/deletedItems/{id}
@@ -25,7 +26,10 @@ use crate::AppState;
 use crate::auth::Access;
 use crate::directory::users;
 use crate::error::{ApiError, GraphJson, GraphPath};
-use crate::query::{PageToken, QueryParams, parse_filter, parse_search, parse_top, project};
+use crate::query::{
+    PageToken, QueryParams, parse_filter, parse_orderby, parse_search, parse_top, project,
+    sorting_not_supported,
+};
 use crate::store::docs::{self, kind};
 use crate::store::filter::SqlFilter;
 use crate::util::{now_ms, parse_guid};
@@ -139,6 +143,18 @@ pub const USER_FILTER: &[&str] = &[
     "department",
     "mailNickname",
     "employeeId",
+    "companyName",
+    "country",
+    "city",
+    "creationType",
+    "externalUserState",
+    "identities/issuer",
+    "identities/issuerAssignedId",
+    "identities/signInType",
+    "proxyAddresses/$it",
+    "otherMails/$it",
+    "imAddresses/$it",
+    "businessPhones/$it",
 ];
 
 /// Properties usable in `$search` on users.
@@ -203,12 +219,16 @@ pub(crate) struct Listing {
     pub default: &'static [&'static str],
     pub filter_props: &'static [&'static str],
     pub search_props: &'static [&'static str],
+    /// Properties `$orderby` accepts (with `$filter` only as an advanced query).
+    pub order_props: &'static [&'static str],
     /// `@odata.type` added to each item (for deletedItems).
     pub odata_type: Option<&'static str>,
 }
 
 struct Plan {
     filter: SqlFilter,
+    order: Vec<(String, bool)>,
+    offset: usize,
     select: Option<Vec<String>>,
     top: usize,
     after: Option<String>,
@@ -217,10 +237,10 @@ struct Plan {
 }
 
 fn plan(ctx: &Ctx, l: &Listing, for_count: bool) -> Result<Plan, ApiError> {
-    let (params, after, continuation) = match ctx.query.get("$skiptoken") {
+    let (params, after, offset, continuation) = match ctx.query.get("$skiptoken") {
         Some(tok) => {
             let t = PageToken::decode(tok)?;
-            (QueryParams(t.q), Some(t.after), true)
+            (QueryParams(t.q), Some(t.after), t.offset.unwrap_or(0), true)
         }
         None => (
             QueryParams(
@@ -232,6 +252,7 @@ fn plan(ctx: &Ctx, l: &Listing, for_count: bool) -> Result<Plan, ApiError> {
                     .collect(),
             ),
             None,
+            0,
             false,
         ),
     };
@@ -248,6 +269,16 @@ fn plan(ctx: &Ctx, l: &Listing, for_count: bool) -> Result<Plan, ApiError> {
     }
     let select = crate::query::parse_select(params.get("$select"), l.props, l.type_name)?;
     let top = parse_top(params.get("$top"), 100, 999)?;
+    let order = parse_orderby(params.get("$orderby"), l.props, l.order_props, l.type_name)?;
+    // Sorting a filtered list is an advanced query (Graph: "Sorting not supported for current
+    // query." without `ConsistencyLevel: eventual` and `$count=true`).
+    if !order.is_empty()
+        && params.get("$filter").is_some()
+        && !continuation
+        && !(ctx.eventual && (count || for_count))
+    {
+        return Err(sorting_not_supported());
+    }
     let mut filter = SqlFilter::default();
     if let Some(f) = params.get("$filter") {
         let f = parse_filter(f)?.canonicalize(l.filter_props, l.type_name)?;
@@ -268,6 +299,8 @@ fn plan(ctx: &Ctx, l: &Listing, for_count: bool) -> Result<Plan, ApiError> {
     }
     Ok(Plan {
         filter,
+        order,
+        offset,
         select,
         top,
         after,
@@ -285,10 +318,15 @@ pub(crate) async fn list_paged(
     let p = plan(ctx, l, false)?;
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
     let (filter, after, top, count) = (p.filter.clone(), p.after.clone(), p.top, p.count);
+    let (order, offset) = (p.order.clone(), p.offset);
     let (rows, total) = st
         .store
         .read(move |c| {
-            let rows = docs::list(c, &t, l.kind, &filter, after.as_deref(), top + 1, vb)?;
+            let rows = if order.is_empty() {
+                docs::list(c, &t, l.kind, &filter, after.as_deref(), top + 1, vb)?
+            } else {
+                docs::list_ordered(c, &t, l.kind, &filter, &order, offset, top + 1, vb)?
+            };
             let total = if count {
                 Some(docs::count(c, &t, l.kind, &filter, vb)?)
             } else {
@@ -320,6 +358,7 @@ pub(crate) async fn list_paged(
         let token = PageToken {
             q: p.params,
             after: last,
+            offset: (!p.order.is_empty()).then_some(p.offset + top),
         }
         .encode();
         body.insert(
@@ -339,6 +378,7 @@ static USERS: Listing = Listing {
     default: USER_DEFAULT,
     filter_props: USER_FILTER,
     search_props: USER_SEARCH,
+    order_props: &["displayName", "userPrincipalName"],
     odata_type: None,
 };
 
@@ -363,6 +403,7 @@ static DELETED_USERS: Listing = Listing {
     ],
     filter_props: USER_FILTER,
     search_props: USER_SEARCH,
+    order_props: &["displayName", "userPrincipalName", "deletedDateTime"],
     odata_type: Some("#microsoft.graph.user"),
 };
 
@@ -372,19 +413,38 @@ pub async fn list_users(State(st): State<AppState>, ctx: Ctx) -> Result<Response
     list_paged(&st, &ctx, &USERS).await
 }
 
-/// `GET /users/$count` — plain-text count; needs `ConsistencyLevel: eventual`.
-pub async fn count_users(State(st): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
-    ctx.caller.require(Access::UserRead)?;
-    let p = plan(&ctx, &USERS, true)?;
+/// `GET /{collection}/$count` of a document kind — a plain-text count; needs
+/// `ConsistencyLevel: eventual`.
+pub(crate) async fn count_paged(
+    st: &AppState,
+    ctx: &Ctx,
+    l: &'static Listing,
+) -> Result<Response, ApiError> {
+    let p = plan(ctx, l, true)?;
     let (t, vb) = (ctx.tenant().to_string(), ctx.visible_before);
     let n = st
         .store
-        .read(move |c| docs::count(c, &t, kind::USER, &p.filter, vb))
+        .read(move |c| docs::count(c, &t, l.kind, &p.filter, vb))
         .await?;
     let mut r = n.to_string().into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     Ok(r)
+}
+
+/// `GET /users/$count`.
+pub async fn count_users(State(st): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::UserRead)?;
+    count_paged(&st, &ctx, &USERS).await
+}
+
+/// `GET /directory/deletedItems/microsoft.graph.user/$count`.
+pub async fn count_deleted_users(
+    State(st): State<AppState>,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::UserRead)?;
+    count_paged(&st, &ctx, &DELETED_USERS).await
 }
 
 /// `GET /users/{id | userPrincipalName}`.

@@ -202,6 +202,41 @@ pub fn delete(conn: &Conn, tenant: &str, kind: &str, key: &str) -> Result<bool, 
     Ok(n == 1)
 }
 
+/// `SELECT {columns} FROM docs` of a tenant's visible documents of a kind matching `filter`,
+/// with its parameters; callers append `AND …`, `ORDER BY …` and `LIMIT …`.
+fn select_visible(
+    columns: &str,
+    tenant: &str,
+    kind: &str,
+    filter: &SqlFilter,
+    visible_before: i64,
+) -> (String, Vec<SqlValue>) {
+    let mut sql =
+        format!("SELECT {columns} FROM docs WHERE tenant_id = ? AND kind = ? AND created_ms <= ?");
+    let mut p: Vec<SqlValue> = vec![
+        tenant.to_string().into(),
+        kind.to_string().into(),
+        visible_before.into(),
+    ];
+    if !filter.sql.is_empty() {
+        sql.push_str(" AND (");
+        sql.push_str(&filter.sql);
+        sql.push(')');
+        p.extend(filter.params.iter().cloned());
+    }
+    (sql, p)
+}
+
+/// Run a query of `key, body, created_ms` rows.
+fn fetch(conn: &Conn, sql: &str, p: Vec<SqlValue>) -> Result<Vec<Doc>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params_from_iter(p), row_doc)?;
+    rows.map(|r| to_doc(r?)).collect()
+}
+
+/// The columns [`fetch`] reads.
+const DOC_COLUMNS: &str = "key, body, created_ms";
+
 /// Page through documents of a kind in key order.
 pub fn list(
     conn: &Conn,
@@ -212,29 +247,42 @@ pub fn list(
     limit: usize,
     visible_before: i64,
 ) -> Result<Vec<Doc>, StoreError> {
-    let mut sql = String::from(
-        "SELECT key, body, created_ms FROM docs WHERE tenant_id = ? AND kind = ? AND created_ms <= ?",
-    );
-    let mut p: Vec<SqlValue> = vec![
-        tenant.to_string().into(),
-        kind.to_string().into(),
-        visible_before.into(),
-    ];
+    let (mut sql, mut p) = select_visible(DOC_COLUMNS, tenant, kind, filter, visible_before);
     if let Some(a) = after {
         sql.push_str(" AND key > ?");
         p.push(a.to_string().into());
     }
-    if !filter.sql.is_empty() {
-        sql.push_str(" AND (");
-        sql.push_str(&filter.sql);
-        sql.push(')');
-        p.extend(filter.params.iter().cloned());
-    }
     sql.push_str(" ORDER BY key LIMIT ?");
     p.push((limit as i64).into());
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(p), row_doc)?;
-    rows.map(|r| to_doc(r?)).collect()
+    fetch(conn, &sql, p)
+}
+
+/// Page through documents of a kind sorted by `order` (property names from a fixed allow-list,
+/// `true` = descending; strings compare ignoring case, ties in key order): `limit` documents
+/// after the first `offset`.
+#[allow(clippy::too_many_arguments)]
+pub fn list_ordered(
+    conn: &Conn,
+    tenant: &str,
+    kind: &str,
+    filter: &SqlFilter,
+    order: &[(String, bool)],
+    offset: usize,
+    limit: usize,
+    visible_before: i64,
+) -> Result<Vec<Doc>, StoreError> {
+    let (mut sql, mut p) = select_visible(DOC_COLUMNS, tenant, kind, filter, visible_before);
+    sql.push_str(" ORDER BY ");
+    for (prop, desc) in order {
+        let dir = if *desc { "DESC" } else { "ASC" };
+        sql.push_str(&format!(
+            "lower(json_extract(body, '$.{prop}')) {dir}, json_extract(body, '$.{prop}') {dir}, "
+        ));
+    }
+    sql.push_str("key LIMIT ? OFFSET ?");
+    p.push((limit as i64).into());
+    p.push((offset as i64).into());
+    fetch(conn, &sql, p)
 }
 
 /// Count documents of a kind matching a filter.
@@ -245,20 +293,7 @@ pub fn count(
     filter: &SqlFilter,
     visible_before: i64,
 ) -> Result<i64, StoreError> {
-    let mut sql = String::from(
-        "SELECT count(*) FROM docs WHERE tenant_id = ? AND kind = ? AND created_ms <= ?",
-    );
-    let mut p: Vec<SqlValue> = vec![
-        tenant.to_string().into(),
-        kind.to_string().into(),
-        visible_before.into(),
-    ];
-    if !filter.sql.is_empty() {
-        sql.push_str(" AND (");
-        sql.push_str(&filter.sql);
-        sql.push(')');
-        p.extend(filter.params.iter().cloned());
-    }
+    let (sql, p) = select_visible("count(*)", tenant, kind, filter, visible_before);
     Ok(conn
         .prepare_cached(&sql)?
         .query_row(params_from_iter(p), |r| r.get(0))?)

@@ -6,7 +6,7 @@
 
 use rusqlite::types::Value as SqlValue;
 
-use crate::query::{Filter, Lit, Op};
+use crate::query::{ELEMENT, Filter, Lit, Op};
 
 /// A compiled `WHERE` fragment over `body` with its parameters; empty matches everything.
 #[derive(Clone, Debug, Default)]
@@ -45,13 +45,20 @@ impl SqlFilter {
     /// Compile a filter over the `docs` table. Property names must be canonical (allow-listed):
     /// they are the only part of the SQL text not fixed here.
     pub fn compile(f: &Filter) -> SqlFilter {
-        fn col(prop: &str) -> String {
-            if prop == "id" {
-                "key".to_string()
-            } else {
-                format!("json_extract(body, '$.{prop}')")
+        SqlFilter::compile_in(f, 0)
+    }
+
+    /// Compile inside `depth` nested `any()` lambdas: at depth 0 properties are the document's,
+    /// deeper they are those of the element `je{depth}` of the innermost lambda's collection.
+    fn compile_in(f: &Filter, depth: usize) -> SqlFilter {
+        let col = |prop: &str| -> String {
+            match (depth, prop) {
+                (0, "id") => "key".to_string(),
+                (0, p) => format!("json_extract(body, '$.{p}')"),
+                (d, ELEMENT) => format!("je{d}.value"),
+                (d, p) => format!("json_extract(je{d}.value, '$.{p}')"),
             }
-        }
+        };
         fn like_escape(s: &str) -> String {
             let mut o = String::new();
             for c in s.to_lowercase().chars() {
@@ -64,7 +71,10 @@ impl SqlFilter {
         }
         match f {
             Filter::And(a, b) | Filter::Or(a, b) => {
-                let (x, y) = (SqlFilter::compile(a), SqlFilter::compile(b));
+                let (x, y) = (
+                    SqlFilter::compile_in(a, depth),
+                    SqlFilter::compile_in(b, depth),
+                );
                 let op = if matches!(f, Filter::And(..)) {
                     "AND"
                 } else {
@@ -78,7 +88,7 @@ impl SqlFilter {
                 }
             }
             Filter::Not(a) => {
-                let x = SqlFilter::compile(a);
+                let x = SqlFilter::compile_in(a, depth);
                 SqlFilter {
                     sql: format!("NOT ({})", x.sql),
                     params: x.params,
@@ -107,6 +117,45 @@ impl SqlFilter {
                     }
                 };
                 SqlFilter { sql, params }
+            }
+            Filter::In { prop, values } => {
+                let mut parts = Vec::with_capacity(values.len());
+                let mut params = Vec::new();
+                for value in values {
+                    let x = SqlFilter::compile_in(
+                        &Filter::Cmp {
+                            prop: prop.clone(),
+                            op: Op::Eq,
+                            value: value.clone(),
+                        },
+                        depth,
+                    );
+                    parts.push(format!("({})", x.sql));
+                    params.extend(x.params);
+                }
+                SqlFilter {
+                    sql: parts.join(" OR "),
+                    params,
+                }
+            }
+            Filter::Any { prop, body } => {
+                // The collection is the document's (depth 0) or the current element's.
+                let source = match depth {
+                    0 => format!("body, '$.{prop}'"),
+                    d => format!("je{d}.value, '$.{prop}'"),
+                };
+                let inner = depth + 1;
+                let (cond, params) = match body {
+                    Some(b) => {
+                        let x = SqlFilter::compile_in(b, inner);
+                        (format!(" WHERE {}", x.sql), x.params)
+                    }
+                    None => (String::new(), Vec::new()),
+                };
+                SqlFilter {
+                    sql: format!("EXISTS (SELECT 1 FROM json_each({source}) AS je{inner}{cond})"),
+                    params,
+                }
             }
             Filter::StartsWith { prop, value } => SqlFilter {
                 sql: format!("lower({}) LIKE ? ESCAPE '\\'", col(prop)),

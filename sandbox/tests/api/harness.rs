@@ -218,6 +218,17 @@ impl Sandbox {
         self.call("GET", uri, Some(token), None).await
     }
 
+    /// `GET` with `ConsistencyLevel: eventual` (an advanced query); spaces in `uri` are encoded.
+    pub async fn get_eventual(&self, uri: &str, token: &str) -> Resp {
+        let req = Request::get(uri.replace(' ', "%20"))
+            .header("host", "sandbox.test")
+            .header("authorization", format!("Bearer {token}"))
+            .header("consistencylevel", "eventual")
+            .body(Body::empty())
+            .unwrap();
+        self.send(req).await
+    }
+
     /// Raw token request with a form body.
     pub async fn token_request(&self, tenant: &str, form: &str) -> Resp {
         let req = Request::builder()
@@ -721,4 +732,21 @@ pub async fn member_upns(sb: &Sandbox, t: &Tenant, group: &str) -> Vec<String> {
 /// The B2B user principal name in tenant B of a user of tenant A.
 pub fn in_b(upn: &str) -> String {
     format!("{}#EXT#@{}", upn.replace('@', "_"), B.domain)
+}
+
+/// The per-subject reports of a provisionOnDemand answer: `value` is a JSON string holding one
+/// report (one subject) or an array of them; `key` a JSON string `{result, details}`.
+pub fn on_demand_reports(r: &Resp) -> Vec<Value> {
+    let key: Value = serde_json::from_str(r.json["key"].as_str().unwrap()).unwrap();
+    assert!(
+        matches!(
+            key["result"].as_str(),
+            Some("Success" | "Skipped" | "Failure")
+        ),
+        "{key}"
+    );
+    match serde_json::from_str::<Value>(r.json["value"].as_str().unwrap()).unwrap() {
+        Value::Array(a) => a,
+        one => vec![one],
+    }
 }

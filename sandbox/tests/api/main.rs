@@ -4,6 +4,7 @@
 
 mod apps;
 mod batch;
+mod conformance;
 mod errors;
 mod faults;
 mod group_sync;
@@ -12,6 +13,7 @@ mod harness;
 mod identity;
 mod limits;
 mod mto;
+mod odata;
 mod policy;
 mod scope;
 mod sync;

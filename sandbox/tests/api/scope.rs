@@ -163,10 +163,11 @@ async fn provision_on_demand_reports_a_failed_scoping_filter() {
         )
         .await;
     r.expect(200);
-    let steps: Value = serde_json::from_str(r.json["value"].as_str().unwrap()).unwrap();
-    let scoping = steps
+    let steps: Vec<Value> = on_demand_reports(&r)[0]["provisioningSteps"]
         .as_array()
         .unwrap()
+        .clone();
+    let scoping = steps
         .iter()
         .find(|s| s["name"] == "EntrySynchronizationScoping")
         .unwrap();

@@ -52,15 +52,10 @@ async fn on_demand(sb: &Sandbox, s: &Share, users: &[&str]) -> Resp {
 }
 
 fn on_demand_steps(r: &Resp) -> Vec<Value> {
-    assert_eq!(
-        r.json["key"],
-        "Microsoft.Identity.Health.CPP.Common.DataContracts.SyncFabric.StatusInfo"
-    );
-    serde_json::from_str::<Value>(r.json["value"].as_str().unwrap())
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
+    on_demand_reports(r)
+        .iter()
+        .flat_map(|rep| rep["provisioningSteps"].as_array().unwrap().clone())
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------

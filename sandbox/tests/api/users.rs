@@ -288,7 +288,7 @@ async fn user_filter_supports_eq_startswith_and_or() {
 async fn user_filter_on_unsupported_property_or_operator_is_400() {
     let sb = Sandbox::new();
     let ta = sb.token(&A).await;
-    let r = sb.get("/v1.0/users?$filter=city%20eq%20'x'", &ta).await;
+    let r = sb.get("/v1.0/users?$filter=aboutMe%20eq%20'x'", &ta).await;
     r.expect(400);
     assert_eq!(r.code(), "Request_UnsupportedQuery");
     sb.get("/v1.0/users?$filter=displayName%20gt%20'x'", &ta)
