@@ -142,7 +142,10 @@ mod tests {
         assert_eq!(recent[0]["fault"], "throttle");
         assert_eq!(recent[0]["status"], 429);
         assert_eq!(recent[0]["ms"], 1.2);
-        assert_eq!(recent[1]["path"], format!("/v1.0/users/{}", RECENT_KEPT + 4));
+        assert_eq!(
+            recent[1]["path"],
+            format!("/v1.0/users/{}", RECENT_KEPT + 4)
+        );
         assert_eq!(recent.last().unwrap()["path"], "/v1.0/users/6");
         stats.reset();
         assert!(stats.recent(10).is_empty());
