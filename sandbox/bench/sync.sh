@@ -3,6 +3,10 @@
 #
 #   sandbox/bench/sync.sh            both scenarios
 #   sandbox/bench/sync.sh 10000 1    one scenario: USERS in-scope users shared to TARGETS tenants
+#   sandbox/bench/sync.sh mesh 20 1000   TENANTS tenants of USERS users each, every one sharing
+#                                    with every other (TENANTS x (TENANTS-1) jobs); after the full
+#                                    cycle, 1 % of every tenant's users change, and an incremental
+#                                    cycle runs
 #
 # Scenarios: 10,000 users into 1 target; 100,000 users into 9 targets (9 jobs). For each: seed a
 # fresh data directory, start mto-sandbox under /usr/bin/time -v, configure through Graph
@@ -18,10 +22,16 @@ BIN=target/release/mto-sandbox
 GEN=target/release/examples/sync_bench
 
 scenario() {
-  local users=$1 targets=$2
+  local users=$1 targets=$2 mesh=${3:-}
   local work; work="$(mktemp -d)"
-  echo "== $users users -> $targets target(s) =="
-  "$GEN" seed --users "$users" --targets "$targets" > "$work/seed.json"
+  local topology=(--targets "$targets")
+  if [[ -n "$mesh" ]]; then
+    topology=(--mesh --tenants "$mesh")
+    echo "== mesh of $mesh tenants x $users users =="
+  else
+    echo "== $users users -> $targets target(s) =="
+  fi
+  "$GEN" seed --users "$users" "${topology[@]}" > "$work/seed.json"
   local t0; t0=$(date +%s.%N)
   MTO_SANDBOX_LOG=warn /usr/bin/time -v -o "$work/time.txt" \
     "$BIN" serve --data "$work/data" --seed "$work/seed.json" --sync-interval 1d \
@@ -32,11 +42,18 @@ scenario() {
   [[ -n "$url" ]] || { echo "server did not start"; cat "$work/stderr"; exit 1; }
   local spid; spid="$(cat /proc/$tpid/task/$tpid/children | tr -d ' ')"
   echo "startup incl. seeding: $(echo "$(date +%s.%N) - $t0" | bc) s"
-  "$GEN" setup --url "$url" --targets "$targets" > /dev/null
+  "$GEN" setup --url "$url" "${topology[@]}" > /dev/null
   awk '/^VmRSS|^VmHWM/ {printf "%s %.1f MiB  ", $1, $2/1024} END {print ""}' "/proc/$spid/status" | sed 's/^/RSS before the first cycle: /'
   "$GEN" run --url "$url" --label "first cycle (creates)"
-  "$GEN" run --url "$url" --label "second cycle (steady state)"
-  "$GEN" check --url "$url" --targets "$targets" --users "$users" | tail -n 1
+  if [[ -n "$mesh" ]]; then
+    "$GEN" check --url "$url" "${topology[@]}" --users "$users" | tail -n 1
+    "$GEN" change --url "$url" "${topology[@]}" --users "$users" --percent 1
+    "$GEN" run --url "$url" --label "incremental cycle (1 % changed)"
+    "$GEN" run --url "$url" --label "steady cycle (nothing to do)"
+  else
+    "$GEN" run --url "$url" --label "second cycle (steady state)"
+  fi
+  "$GEN" check --url "$url" "${topology[@]}" --users "$users" | tail -n 1
   awk '/^VmRSS|^VmHWM/ {printf "%s %.1f MiB  ", $1, $2/1024} END {print ""}' "/proc/$spid/status" | sed 's/^/RSS after: /'
   kill -TERM "$spid"
   wait "$tpid" || true
@@ -45,7 +62,9 @@ scenario() {
   rm -rf "$work"
 }
 
-if [[ $# -ge 2 ]]; then
+if [[ "${1:-}" == mesh ]]; then
+  scenario "${3:-1000}" 0 "${2:-20}"
+elif [[ $# -ge 2 ]]; then
   scenario "$1" "$2"
 else
   scenario 10000 1

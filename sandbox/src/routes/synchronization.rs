@@ -372,6 +372,8 @@ pub async fn restart_job(
         // effect with a restart.
         if let Value::Object(m) = body {
             m.remove(crate::sync::engine::SYNC_ALL_IN_EFFECT);
+            // Every restart starts with a full cycle.
+            m.remove(crate::sync::engine::WATERMARK);
         }
         Ok(Some(status::start(body, now_ms())))
     })

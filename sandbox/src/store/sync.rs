@@ -59,6 +59,43 @@ CREATE TABLE IF NOT EXISTS sync_secrets (
     value     TEXT NOT NULL,
     PRIMARY KEY (tenant_id, sp_id, key)
 );
+CREATE TABLE IF NOT EXISTS user_changes (
+    tenant_id TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    seq       INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS user_changes_seq ON user_changes (tenant_id, seq);
+CREATE TABLE IF NOT EXISTS user_change_counter (n INTEGER NOT NULL);
+INSERT INTO user_change_counter SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM user_change_counter);
+CREATE TRIGGER IF NOT EXISTS user_change_on_insert AFTER INSERT ON docs
+WHEN NEW.kind = 'user'
+ AND coalesce(json_extract(NEW.body, '$.userPrincipalName'), '') NOT LIKE '%#EXT#%'
+BEGIN
+    UPDATE user_change_counter SET n = n + 1;
+    INSERT INTO user_changes (tenant_id, key, seq)
+        VALUES (NEW.tenant_id, NEW.key, (SELECT n FROM user_change_counter))
+        ON CONFLICT (tenant_id, key) DO UPDATE SET seq = excluded.seq;
+END;
+CREATE TRIGGER IF NOT EXISTS user_change_on_update AFTER UPDATE ON docs
+WHEN (NEW.kind = 'user' OR OLD.kind = 'user')
+ AND (coalesce(json_extract(NEW.body, '$.userPrincipalName'), '') NOT LIKE '%#EXT#%'
+      OR coalesce(json_extract(OLD.body, '$.userPrincipalName'), '') NOT LIKE '%#EXT#%')
+BEGIN
+    UPDATE user_change_counter SET n = n + 1;
+    INSERT INTO user_changes (tenant_id, key, seq)
+        VALUES (NEW.tenant_id, NEW.key, (SELECT n FROM user_change_counter))
+        ON CONFLICT (tenant_id, key) DO UPDATE SET seq = excluded.seq;
+END;
+CREATE TRIGGER IF NOT EXISTS user_change_on_delete AFTER DELETE ON docs
+WHEN OLD.kind = 'user'
+ AND coalesce(json_extract(OLD.body, '$.userPrincipalName'), '') NOT LIKE '%#EXT#%'
+BEGIN
+    UPDATE user_change_counter SET n = n + 1;
+    INSERT INTO user_changes (tenant_id, key, seq)
+        VALUES (OLD.tenant_id, OLD.key, (SELECT n FROM user_change_counter))
+        ON CONFLICT (tenant_id, key) DO UPDATE SET seq = excluded.seq;
+END;
 CREATE TABLE IF NOT EXISTS sync_entries (
     tenant_id     TEXT NOT NULL,
     job_id        TEXT NOT NULL,
@@ -294,8 +331,11 @@ pub fn user_bodies(
 }
 
 /// Stored bodies of the users among a chunk of **sorted** ids, with one range scan over the
-/// tenant's users (users between them that are not in the chunk are skipped without being
-/// read).
+/// keys of the tenant's users, answered from the primary-key index alone, and one row read per
+/// user in the chunk. Users between them that are not in the chunk are skipped without their
+/// rows being read: in a mesh, a tenant's own users are interleaved with the B2B users every
+/// other tenant's jobs created there, and reading those bodies made a cycle cost the size of
+/// the whole directory instead of the size of the scope.
 pub fn user_bodies_sorted(
     c: &Conn,
     tenant: &str,
@@ -304,12 +344,12 @@ pub fn user_bodies_sorted(
     let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
         return Ok(Vec::new());
     };
-    let mut stmt = c.prepare_cached(
-        "SELECT key, body FROM docs
+    let mut keys = c.prepare_cached(
+        "SELECT key, rowid FROM docs
          WHERE tenant_id = ?1 AND kind = 'user' AND key >= ?2 AND key <= ?3 ORDER BY key",
     )?;
-    let mut rows = stmt.query(params![tenant, first, last])?;
-    let mut out = Vec::with_capacity(ids.len());
+    let mut rows = keys.query(params![tenant, first, last])?;
+    let mut found: Vec<(String, i64)> = Vec::with_capacity(ids.len());
     let mut want = ids.iter().peekable();
     while let Some(r) = rows.next()? {
         let key: String = r.get(0)?;
@@ -317,9 +357,15 @@ pub fn user_bodies_sorted(
             want.next();
         }
         if want.peek().is_some_and(|w| w.as_str() == key.as_str()) {
-            out.push((key, r.get(1)?));
+            found.push((key, r.get(1)?));
             want.next();
         }
+    }
+    drop(rows);
+    let mut body = c.prepare_cached("SELECT body FROM docs WHERE rowid = ?1")?;
+    let mut out = Vec::with_capacity(found.len());
+    for (key, rowid) in found {
+        out.push((key, body.query_row([rowid], |r| r.get(0))?));
     }
     Ok(out)
 }
@@ -815,6 +861,27 @@ pub fn clear_escrows(c: &Conn, tenant: &str, job_id: &str) -> Result<(), StoreEr
     Ok(())
 }
 
+/// The change counter of internal users: every insert, update or delete of a user that is not a
+/// B2B user (`#EXT#` in its UPN) advances it (triggers on `docs`, so every writer — Graph
+/// routes, the seed, the engine — is covered). A cycle reads it before it reads the directory.
+pub fn user_change_mark(c: &Conn) -> Result<i64, StoreError> {
+    Ok(c.prepare_cached("SELECT n FROM user_change_counter")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// The internal users of `tenant` written (created, changed or deleted) after the mark `since`:
+/// what an incremental cycle reads (Graph's delta since the job's watermark).
+pub fn users_changed_since(
+    c: &Conn,
+    tenant: &str,
+    since: i64,
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let mut stmt =
+        c.prepare_cached("SELECT key FROM user_changes WHERE tenant_id = ?1 AND seq > ?2")?;
+    let rows = stmt.query_map(params![tenant, since], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// `restart` with `Watermark`: forget the exported hashes so every user is re-evaluated.
 pub fn reset_watermark(c: &Conn, tenant: &str, job_id: &str) -> Result<(), StoreError> {
     c.execute(
@@ -1011,4 +1078,48 @@ pub fn delete_group_link(
     source_id: &str,
 ) -> Result<(), StoreError> {
     delete_link_in(c, GROUP_LINKS, target_tenant, source_tenant, source_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Store, docs};
+
+    #[test]
+    fn sorted_bodies_skip_the_users_between_the_ones_asked_for() {
+        let store = Store::open(None).unwrap();
+        store
+            .write_blocking(|tx| -> Result<(), StoreError> {
+                for k in ["a1", "a2", "b1", "b2", "c1", "z9"] {
+                    let mut body = serde_json::Map::new();
+                    body.insert("id".into(), k.into());
+                    docs::insert(tx, "t", "user", k, &body, 0)?;
+                }
+                // Another tenant's user inside the key range is never returned.
+                docs::insert(tx, "other", "user", "b0", &serde_json::Map::new(), 0)?;
+                Ok(())
+            })
+            .unwrap();
+        let want: Vec<String> = ["a2", "b0", "c1", "missing"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut sorted = want.clone();
+        sorted.sort();
+        let got = store
+            .read_blocking(|c| user_bodies_sorted(c, "t", &sorted))
+            .unwrap();
+        let keys: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["a2", "c1"]);
+        assert!(
+            got[0].1.contains("\"a2\"") && got[1].1.contains("\"c1\""),
+            "{got:?}"
+        );
+        assert!(
+            store
+                .read_blocking(|c| user_bodies_sorted(c, "t", &[]))
+                .unwrap()
+                .is_empty()
+        );
+    }
 }

@@ -761,6 +761,40 @@ struct Prepared {
 /// back to assigned-only scope requires a restart, so until `restart` the wider scope stays.
 pub const SYNC_ALL_IN_EFFECT: &str = "_syncAllInEffect";
 
+/// The private job property holding the job's watermark: the directory's change mark read at
+/// the start of its last complete cycle, and the fingerprint of what decided the scope and the
+/// mapped values then (schema, target, `SyncAll`). The next cycle is incremental — it reads only
+/// the users written since the mark, as Microsoft's incremental cycles process only changes —
+/// while the fingerprint is the same; otherwise (and after `restart`) it is a full cycle.
+pub const WATERMARK: &str = "_watermark";
+
+/// What an incremental cycle must match to trust its watermark.
+fn scope_fingerprint(rule: &UserRule, target: &str, target_domain: &str, sync_all: bool) -> String {
+    let h = fnv(0xcbf2_9ce4_8422_2325, format!("{rule:?}").as_bytes());
+    let h = fnv(h, target.as_bytes());
+    let h = fnv(h, target_domain.as_bytes());
+    format!("{:016x}", fnv(h, &[u8::from(sync_all)]))
+}
+
+/// The users changed since the job's watermark, or `None` when this cycle must read every user.
+fn changed_since_watermark(
+    store: &Store,
+    key: &JobKey,
+    job: &JobRow,
+    fingerprint: &str,
+) -> Result<Option<HashSet<String>>, StoreError> {
+    let w = &job.body[WATERMARK];
+    let (Some(seq), Some(fp)) = (w["seq"].as_i64(), w["scope"].as_str()) else {
+        return Ok(None);
+    };
+    if fp != fingerprint {
+        return Ok(None);
+    }
+    store
+        .read_blocking(|c| ss::users_changed_since(c, &key.tenant_id, seq))
+        .map(Some)
+}
+
 /// Load the job and decide whether it may run. `Ok(None)`: the job does not exist.
 fn prepare(store: &Store, key: &JobKey, now: i64) -> Result<Option<Prepared>, EngineError> {
     store.read_blocking(|c| {
@@ -923,7 +957,15 @@ pub fn run_cycle(
     let (mut read_time, mut write_time) = (Duration::ZERO, Duration::ZERO);
     // Source users in the user scope (the group phase adds only them as members).
     let mut in_scope: HashSet<String> = HashSet::new();
+    let mut watermark = None;
+    let mut deltas = 0u64;
     if cx.rule.enabled {
+        // The mark is read before anything else, so a user written while the cycle runs is read
+        // again by the next one.
+        let mark = store.read_blocking(ss::user_change_mark)?;
+        let fingerprint = scope_fingerprint(&cx.rule, &cx.target, &cx.target_domain, prep.sync_all);
+        let changed = changed_since_watermark(store, key, &prep.job, &fingerprint)?;
+        watermark = Some(json!({"seq": mark, "scope": fingerprint}));
         let ids = scope_ids(store, key, prep.sync_all)?;
         let mut entries = store.read_blocking(|c| ss::entries(c, &key.tenant_id, &key.job_id))?;
         // Entries of another target (CompanyId changed): forget them, leave their users alone.
@@ -949,8 +991,29 @@ pub fn run_cycle(
         for chunk in ids.chunks(CHUNK) {
             stopped()?;
             let read_started = std::time::Instant::now();
+            // Incremental: a user exported as it is now and not written since the watermark is
+            // still in scope and needs nothing; only the others are read.
+            let to_read: Vec<String> = match &changed {
+                None => chunk.to_vec(),
+                Some(changed) => chunk
+                    .iter()
+                    .filter(|id| {
+                        let settled = entries.get(id.as_str()).is_some_and(|e| {
+                            e.state == state::SYNCED && e.hash != 0 && e.target_id.is_some()
+                        });
+                        if settled && !changed.contains(id.as_str()) {
+                            in_scope.insert((*id).clone());
+                            false
+                        } else {
+                            true
+                        }
+                    })
+                    .cloned()
+                    .collect(),
+            };
             let sources =
-                store.read_blocking(|c| ss::user_bodies_sorted(c, &key.tenant_id, chunk))?;
+                store.read_blocking(|c| ss::user_bodies_sorted(c, &key.tenant_id, &to_read))?;
+            deltas += sources.len() as u64;
             let mut work: Vec<Evaluated> = Vec::new();
             for (id, body) in sources {
                 let Some(doc) = Raw::parse(&body) else {
@@ -1070,6 +1133,8 @@ pub fn run_cycle(
                 groups: prep.groups.enabled,
                 error: g.error.clone(),
                 sync_all: prep.sync_all_secret,
+                imported_deltas: deltas,
+                watermark,
             },
             interval,
         )

@@ -136,6 +136,10 @@ pub struct Execution {
     pub error: Option<Value>,
     /// The `SyncAll` secret was true: the wider scope stays in effect until a restart.
     pub sync_all: bool,
+    /// Users read because they changed since the watermark (all of them in a full cycle).
+    pub imported_deltas: u64,
+    /// The job's new watermark ([`crate::sync::engine::WATERMARK`]), when users were evaluated.
+    pub watermark: Option<Value>,
 }
 
 fn execution(e: &Execution, escrowed: i64, state: &str, error: Value) -> Value {
@@ -148,7 +152,7 @@ fn execution(e: &Execution, escrowed: i64, state: &str, error: Value) -> Value {
         "countExported": e.exported,
         "countExports": e.exported,
         "countImported": e.entitled,
-        "countImportedDeltas": 0,
+        "countImportedDeltas": e.imported_deltas,
         "countImportedReferenceDeltas": 0,
         "error": error,
         "state": state,
@@ -207,6 +211,9 @@ pub fn complete(
     st["quarantine"] = Value::Null;
     if e.sync_all {
         body[crate::sync::engine::SYNC_ALL_IN_EFFECT] = json!(true);
+    }
+    if let Some(w) = &e.watermark {
+        body[crate::sync::engine::WATERMARK] = w.clone();
     }
     let active = schedule_active(&body);
     if active {
@@ -277,6 +284,8 @@ pub fn quarantine(
             groups: false,
             error: None,
             sync_all: false,
+            imported_deltas: 0,
+            watermark: None,
         },
         0,
         "Failed",
