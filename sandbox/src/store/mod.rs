@@ -266,9 +266,11 @@ impl Store {
                 writer.pragma_update(None, "journal_mode", "WAL")?;
                 writer.pragma_update(None, "synchronous", "NORMAL")?;
                 writer.busy_timeout(std::time::Duration::from_secs(5))?;
-                // A 64 MiB page cache (default 2 MiB) keeps the index pages a synchronization
-                // cycle writes in memory; pages are allocated only as the database grows.
-                writer.pragma_update(None, "cache_size", -65536)?;
+                // A 256 MiB page cache (default 2 MiB) keeps the index pages a synchronization
+                // cycle writes in memory; pages are allocated only as the database grows. At
+                // 64 MiB a 380,000-user full cycle (20 tenants x 1,000 users, full mesh) spent
+                // most of its time re-reading index pages: 69 s instead of 53 s.
+                writer.pragma_update(None, "cache_size", -262144)?;
                 // Checkpoint every ~40 MiB of WAL instead of ~4 MiB: bulk writes (a cycle
                 // creating 100k users) copy and fsync hot pages ten times less often.
                 writer.pragma_update(None, "wal_autocheckpoint", 10000)?;
