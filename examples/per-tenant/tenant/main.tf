@@ -40,10 +40,11 @@ variable "organization" {
 }
 
 variable "tenants" {
-  description = "Every tenant of the organization by a short key: its tenant id and display name. No credentials: each admin brings only its own."
+  description = "Every tenant of the organization by a short key: its tenant id, display name, and `retiring = true` while it is being retired (every share to or from it is removed; acceptances and membership stay). No credentials: each admin brings only its own."
   type = map(object({
-    id   = string
-    name = string
+    id       = string
+    name     = string
+    retiring = optional(bool, false)
   }))
   validation {
     condition     = length(var.tenants) >= 2
@@ -106,6 +107,9 @@ locals {
   # Every other tenant, by its key: the peers this tenant accepts from and
   # shares with, and (for the owner) the members it adds.
   peers = { for k, t in var.tenants : k => t if k != var.tenant }
+  # The peers this tenant shares with: none while this tenant is retiring,
+  # and no retiring one.
+  share_with = local.self.retiring ? {} : { for k, t in local.peers : k => t if !t.retiring }
 }
 
 provider "mto" {
@@ -178,7 +182,7 @@ resource "mto_inbound_acceptance" "peer" {
 # ("Tenant … does not accept synchronization from … yet"); the next run
 # completes it.
 resource "mto_outbound_share" "peer" {
-  for_each         = local.peers
+  for_each         = local.share_with
   tenant_id        = local.self.id
   target_tenant_id = each.value.id
   user_ids         = var.shared_users
@@ -187,7 +191,7 @@ resource "mto_outbound_share" "peer" {
 # Provisions the shared users in the peer as B2B members shown in the
 # address list, now (on demand) and at every cycle.
 resource "mto_sync_job" "peer" {
-  for_each             = local.peers
+  for_each             = local.share_with
   tenant_id            = mto_outbound_share.peer[each.key].tenant_id
   service_principal_id = mto_outbound_share.peer[each.key].service_principal_id
   user_type            = "Member"
