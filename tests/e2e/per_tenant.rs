@@ -301,9 +301,14 @@ fn check(order: &[usize]) -> (Report, Vec<String>) {
             "Tenant {} does not accept synchronization from {} yet",
             peer.id, first.id
         );
-        if !text.contains(&want) || !text.contains("mto_inbound_acceptance {") {
+        // The hint names the acceptance the peer's admin must declare.
+        let hint = format!(
+            "mto_inbound_acceptance {{ tenant_id = \"{}\", source_tenant_id = \"{}\" }}",
+            peer.id, first.id
+        );
+        if !text.contains(&want) || !text.contains(&hint) {
             problems.push(format!(
-                "{}: the first apply by {} does not say {want:?} with the mto_inbound_acceptance to declare",
+                "{}: the first apply by {} does not say {want:?} with {hint:?}",
                 report.order, first.key
             ));
         }
