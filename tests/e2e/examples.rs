@@ -13,6 +13,7 @@ fn example_dirs() -> Vec<PathBuf> {
         root.join("function"),
         root.join("mesh"),
         root.join("adopt"),
+        root.join("per-tenant/tenant"),
     ];
     for group in ["resources", "data-sources", "functions"] {
         for entry in std::fs::read_dir(root.join(group)).expect("examples directory") {

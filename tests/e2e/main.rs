@@ -12,6 +12,7 @@ mod membership;
 mod msal;
 mod organization;
 mod ownership;
+mod per_tenant;
 mod policies;
 mod provider_block;
 mod provider_function;
