@@ -420,6 +420,7 @@ async fn the_user_mapping_is_written_only_when_it_changes_and_keeps_the_rest() {
         user_type: "Member".into(),
         show_in_address_list: true,
         delete_out_of_scope: true,
+        ..UserMapping::default()
     };
     sync.set_user_mapping("job", &same).await.unwrap();
     assert!(
@@ -431,7 +432,7 @@ async fn the_user_mapping_is_written_only_when_it_changes_and_keeps_the_rest() {
         "job",
         &UserMapping {
             user_type: "Guest".into(),
-            ..same
+            ..same.clone()
         },
     )
     .await
