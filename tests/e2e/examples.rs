@@ -14,7 +14,7 @@ fn example_dirs() -> Vec<PathBuf> {
         root.join("mesh"),
         root.join("adopt"),
     ];
-    for group in ["resources", "data-sources", "functions"] {
+    for group in ["resources", "data-sources", "functions", "scopes"] {
         for entry in std::fs::read_dir(root.join(group)).expect("examples directory") {
             dirs.push(entry.expect("entry").path());
         }

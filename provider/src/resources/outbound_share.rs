@@ -116,7 +116,11 @@ fn schema() -> Schema {
                  configuration, checks it against the target, and assigns the shared users and groups to it. \
                  The users arrive in the target once an `mto_sync_job` runs on this configuration.\n\n\
                  The target must accept first (`mto_inbound_acceptance` in the target, with this resource \
-                 depending on it): Graph's credential check fails until it does.",
+                 depending on it): Graph's credential check fails until it does.\n\n\
+                 Who is shared: this resource decides who is assigned (`user_ids`/`group_ids`, or everyone with \
+                 `share_all_users`); the `scoping_filter` blocks of the share's `mto_sync_job` narrow that down \
+                 (Graph keeps filters in the job's schema), and its `provision_groups` provisions the shared \
+                 security groups as groups.",
             )
             .attribute(tenant_id_attribute("that shares its users"))
             .attribute(other_tenant_attribute("target_tenant_id", "The tenant that receives the users."))

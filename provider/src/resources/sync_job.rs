@@ -107,6 +107,7 @@ pub struct JobStatus {
     last_successful_execution_time: Option<String>,
     steady_state_last_achieved_time: Option<String>,
     quarantine_reason: Option<String>,
+    last_execution_error: Option<String>,
     exported_count: Option<i64>,
 }
 
@@ -124,6 +125,11 @@ impl JobStatus {
                 .and_then(|e| e.time_ended.clone()),
             steady_state_last_achieved_time: s.steady_state_last_achieved_time.clone(),
             quarantine_reason: s.quarantine_reason(),
+            last_execution_error: s
+                .last_execution
+                .as_ref()
+                .and_then(|e| e.error.as_ref())
+                .and_then(|e| e.text()),
             exported_count: s.last_execution.as_ref().and_then(|e| e.count_exported),
         })
     }
@@ -152,6 +158,9 @@ pub fn status_attribute() -> Attribute {
             Attribute::string("quarantine_reason")
                 .computed()
                 .description("Why the job is quarantined, or null."),
+            Attribute::string("last_execution_error")
+                .computed()
+                .description("What went wrong in the last cycle, as Graph reports it (`code: message`), e.g. groups the target does not accept; null when nothing did."),
             Attribute::number("exported_count")
                 .computed()
                 .description("Objects written to the target in the last cycle."),
@@ -730,7 +739,14 @@ impl MtoResource for SyncJob {
             resp.state = Value::Null;
             return Err(disappeared(job, "during the update").into());
         };
-        resp.set_state(&applied(planned, &current));
+        let mut next = applied(planned, &current);
+        // A plan that changed only mappings kept the status as it was (see
+        // `plan`); the next refresh shows what the job reports then.
+        if planned.status.is_some() {
+            next.status = planned.status.clone();
+            next.schedule_interval = planned.schedule_interval.clone();
+        }
+        resp.set_state(&next);
         warn_missing(&mut resp.diags, &missing);
         Ok(())
     }
@@ -804,6 +820,21 @@ impl MtoResource for SyncJob {
         req: &ModifyPlanRequest<'_>,
         resp: &mut ModifyPlanResponse,
     ) {
+        // A change of mappings, filters or groups alone does not start,
+        // pause or provision anything: the status stays as it is, so the
+        // plan shows only the change itself.
+        if !req.prior.is_null()
+            && !resp.planned.is_null()
+            && ["enabled", "provision_on_demand"]
+                .iter()
+                .all(|a| resp.planned.get(a) == req.prior.get(a))
+        {
+            for a in ["status", "schedule_interval"] {
+                if resp.planned.get(a).is_unknown() {
+                    resp.planned.set(a, req.prior.get(a).clone());
+                }
+            }
+        }
         // Users an earlier apply did not get to provision on demand: plan an
         // update that carries on with them.
         let pending: Vec<String> = resp.private.get(ON_DEMAND_PENDING).unwrap_or_default();

@@ -74,6 +74,28 @@ pub struct Execution {
     pub time_began: Option<String>,
     pub time_ended: Option<String>,
     pub count_exported: Option<i64>,
+    /// What went wrong in the cycle (for example groups the target refused).
+    pub error: Option<ExecutionError>,
+}
+
+/// `synchronizationError` of a cycle.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ExecutionError {
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+impl ExecutionError {
+    /// `code: message`, or whichever of the two Graph gave.
+    pub fn text(&self) -> Option<String> {
+        match (self.code.as_deref(), self.message.as_deref()) {
+            (Some(c), Some(m)) if !c.is_empty() && !m.is_empty() => Some(format!("{c}: {m}")),
+            (Some(c), _) if !c.is_empty() => Some(c.to_owned()),
+            (_, Some(m)) if !m.is_empty() => Some(m.to_owned()),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
