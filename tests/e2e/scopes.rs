@@ -439,7 +439,7 @@ fn invalid_scopes_and_mappings_fail_the_plan_on_their_paths() {
   }
 "#,
         // Terraform points at the attribute's line: the diagnostic's path.
-        &["Unknown scoping filter operator", "operator  = \"LIKE\""],
+        &["Unknown scoping filter operator", "operator = \"LIKE\""],
     );
     check(
         "share_all_users = true",

@@ -291,8 +291,12 @@ fn check_clause(clause: &Value, at: &AttributePath, diags: &mut Diagnostics) {
         return;
     };
     let values_v = clause.get("values");
-    if values_v.is_unknown() {
-        return;
+    if values_v.is_unknown()
+        || values_v
+            .as_slice()
+            .is_some_and(|v| v.iter().any(Value::is_unknown))
+    {
+        return; // Checked again at plan, once known.
     }
     let values = values_v.string_items();
     let values_at = at.attr("values");
@@ -310,12 +314,6 @@ fn check_clause(clause: &Value, at: &AttributePath, diags: &mut Diagnostics) {
             "This operator needs a value",
             format!("{op} compares the attribute with values; give at least one in values."),
         );
-        return;
-    }
-    if values_v
-        .as_slice()
-        .is_some_and(|v| v.iter().any(Value::is_unknown))
-    {
         return;
     }
     for (k, v) in values.iter().enumerate() {
@@ -454,6 +452,16 @@ mod tests {
             clause("country", "REGEX MATCH", &["^(DE|FR)$"]),
         ]);
         assert_eq!(errors(&ok), vec![]);
+    }
+
+    #[test]
+    fn values_unknown_at_validate_are_not_counted_as_missing() {
+        let c = Value::object([
+            ("attribute", Value::from("employeeType")),
+            ("operator", Value::from("EQUALS")),
+            ("values", Value::List(vec![Value::unknown()])),
+        ]);
+        assert_eq!(errors(&filters(vec![c])), vec![]);
     }
 
     #[test]
