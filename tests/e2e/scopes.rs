@@ -315,6 +315,10 @@ fn job_title_mapping(value: &str) -> String {
     target_attribute = "jobTitle"
     constant         = "{value}"
   }}
+  attribute_mapping {{
+    target_attribute = "department"
+    expression       = "Append([department], \" (A)\")"
+  }}
 "#
     )
 }
@@ -334,6 +338,11 @@ fn an_attribute_mapping_change_is_a_one_line_diff_and_reaches_existing_users() {
         r["value"][0]["jobTitle"].clone()
     };
     assert_eq!(title_in_b(&b), "Engineer");
+    let (_, r) = b.get("/users?$filter=startswith(displayName,'Alice A')&$select=department");
+    assert_eq!(
+        r["value"][0]["department"], "Engineering (A)",
+        "an expression mapping is evaluated"
+    );
     ws.assert_plan_empty();
 
     ws.write_config(&config(
