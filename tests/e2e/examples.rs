@@ -15,7 +15,7 @@ fn example_dirs() -> Vec<PathBuf> {
         root.join("adopt"),
         root.join("per-tenant/tenant"),
     ];
-    for group in ["resources", "data-sources", "functions"] {
+    for group in ["resources", "data-sources", "functions", "scopes"] {
         for entry in std::fs::read_dir(root.join(group)).expect("examples directory") {
             dirs.push(entry.expect("entry").path());
         }

@@ -20,4 +20,5 @@ mod quickstart;
 mod release;
 mod resilience;
 mod retirement;
+mod scopes;
 mod sharing;

@@ -657,6 +657,16 @@ impl Sandbox {
         }
     }
 
+    /// The same as [`Sandbox::graph`], against Graph's beta version (for
+    /// beta-only properties such as `groupSyncInbound`).
+    pub fn graph_beta(&self, t: &TestTenant) -> GraphApi {
+        GraphApi {
+            base: format!("{}/beta", self.url),
+            token: self.token(t.id, t.client_id, t.secret),
+            http: reqwest::blocking::Client::new(),
+        }
+    }
+
     /// Request counts since start or the last reset (`/_sandbox/stats`).
     pub fn stats(&self) -> serde_json::Value {
         self.http()

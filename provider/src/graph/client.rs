@@ -20,6 +20,9 @@ use crate::config::ProviderConfig;
 
 /// The Graph API version every call uses unless it says otherwise.
 pub const V1: &str = "v1.0";
+/// Graph's beta version, for the few properties only it carries (a call
+/// opts in with `Call::beta`).
+pub const BETA: &str = "beta";
 /// Longest wait honoured from a `Retry-After` header.
 pub(super) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// Safety net against hot loops; the deadline is the real bound.
@@ -633,6 +636,14 @@ impl<'a> Call<'a> {
         self
     }
 
+    /// Sends the call to Graph's beta version (never batched: a `$batch`
+    /// request belongs to one version).
+    pub(super) fn beta(mut self) -> Call<'a> {
+        self.version = BETA;
+        self.batched = false;
+        self
+    }
+
     /// Retries errors the caller knows to be transient here.
     pub(super) fn retry_if(
         mut self,
@@ -665,7 +676,7 @@ impl<'a> Call<'a> {
 
     /// Lets a GET share a `$batch` round trip with concurrent reads.
     pub(super) fn batched(mut self) -> Call<'a> {
-        self.batched = self.method == Method::GET && self.headers.is_empty();
+        self.batched = self.method == Method::GET && self.headers.is_empty() && self.version == V1;
         self
     }
 

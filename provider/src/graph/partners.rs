@@ -138,6 +138,8 @@ pub struct IdentitySyncPolicy {
     pub tenant_id: Option<String>,
     pub display_name: Option<String>,
     pub user_sync_inbound: Option<SyncAllowed>,
+    /// `groupSyncInbound` (beta only: a v1.0 read never has it).
+    pub group_sync_inbound: Option<SyncAllowed>,
 }
 
 impl IdentitySyncPolicy {
@@ -183,6 +185,24 @@ impl<'a> Partners<'a> {
         mode: ReadMode,
     ) -> Result<Option<IdentitySyncPolicy>> {
         self.api.find(sync_path(partner), mode).await
+    }
+
+    /// `groupSyncInbound.isSyncAllowed` of the identity synchronization
+    /// policy for `partner` (read through `/beta`, the only version that
+    /// has it; null reads as not allowed); `None` when there is no policy.
+    pub async fn group_sync_allowed(self, partner: &str, mode: ReadMode) -> Result<Option<bool>> {
+        let policy: Option<IdentitySyncPolicy> = self
+            .api
+            .get(sync_path(partner))
+            .read_mode(mode)
+            .beta()
+            .optional()
+            .await?;
+        Ok(policy.map(|p| {
+            p.group_sync_inbound
+                .and_then(|g| g.is_sync_allowed)
+                .unwrap_or(false)
+        }))
     }
 
     /// Both halves of an acceptance, read together; `None` when either is
@@ -401,6 +421,20 @@ impl PartnerLock<'_> {
                 .await
         };
         found(done).map(|_| ())
+    }
+
+    /// Sets `groupSyncInbound.isSyncAllowed` of the identity
+    /// synchronization policy (a beta-only property, so through `/beta`).
+    pub async fn set_group_sync(&self, allowed: bool) -> Result<()> {
+        self.api
+            .patch(
+                sync_path(self.partner),
+                serde_json::json!({"groupSyncInbound": {"isSyncAllowed": allowed}}),
+            )
+            .beta()
+            .retry_not_found()
+            .done()
+            .await
     }
 
     /// Both halves, read back right after a write.

@@ -31,6 +31,7 @@ pub struct AcceptanceState {
     tenant_id: String,
     source_tenant_id: String,
     user_sync_allowed: Option<bool>,
+    group_sync_allowed: Option<bool>,
     auto_redeem: Option<bool>,
     id: Option<String>,
     is_in_multi_tenant_organization: Option<bool>,
@@ -72,6 +73,18 @@ fn schema() -> Schema {
                     .description("Allow the source to synchronize users into this tenant (`userSyncInbound.isSyncAllowed`). Default `true`."),
             )
             .attribute(
+                Attribute::bool("group_sync_allowed")
+                    .optional_computed()
+                    .use_state_for_unknown()
+                    .description(
+                        "Allow the source to provision its security groups into this tenant as groups \
+                         (`groupSyncInbound.isSyncAllowed`, a property Graph has only in its beta version, which this \
+                         attribute reads and writes through `/beta`); the source's `mto_sync_job` needs it for \
+                         `provision_groups`. Unset: left as it is, and shown as Graph has it. Group synchronization \
+                         needs Entra ID Governance licences in Microsoft's service.",
+                    ),
+            )
+            .attribute(
                 Attribute::bool("auto_redeem")
                     .default(true)
                     .description("Redeem the source's invitations automatically (`automaticUserConsentSettings.inboundAllowed`). Cross-tenant synchronization needs it. Default `true`."),
@@ -87,11 +100,13 @@ fn schema() -> Schema {
 }
 
 /// Puts both halves in place and reads them back, recording in `private`
-/// what this call created as soon as it is known.
+/// what this call created as soon as it is known. `groupSyncInbound` is
+/// written only when `group_sync` says so.
 async fn apply(
     api: &TenantApi<'_>,
     planned: &AcceptanceState,
     creating: bool,
+    group_sync: Option<bool>,
     private: &mut tfplugin::Private,
 ) -> Result<(PartnerConfiguration, IdentitySyncPolicy), Diagnostics> {
     let partner = api.partners();
@@ -118,6 +133,11 @@ async fn apply(
     } else if private.get::<bool>(CREATED_SYNC_POLICY).is_none() {
         private.set(CREATED_SYNC_POLICY, false);
     }
+    if let Some(allowed) = group_sync {
+        lock.set_group_sync(allowed)
+            .await
+            .or_diag("Cannot set inbound group synchronization")?;
+    }
     lock.read_back()
         .await
         .or_diag("Cannot read the acceptance back")?
@@ -136,9 +156,13 @@ impl MtoResource for InboundAcceptance {
 
     async fn create(&self, op: Op<'_, Self::State>, resp: &mut CreateResponse) -> Outcome {
         let planned = op.state;
-        match apply(&op.api, &planned, true, &mut resp.private).await {
+        let group_sync = planned.group_sync_allowed;
+        match apply(&op.api, &planned, true, group_sync, &mut resp.private).await {
             Ok((p, s)) => {
-                resp.set_state(&from_graph(planned, &p, &s));
+                let groups = read_group_sync(&op.api, &planned, ReadMode::AfterWrite).await?;
+                let mut state = from_graph(planned, &p, &s);
+                state.group_sync_allowed = groups;
+                resp.set_state(&state);
                 Ok(())
             }
             Err(d) => {
@@ -177,7 +201,12 @@ impl MtoResource for InboundAcceptance {
         .await
         .or_diag("Cannot read the acceptance")?;
         match found {
-            Some((p, s)) => resp.set_state(&from_graph(state, &p, &s)),
+            Some((p, s)) => {
+                let groups = read_group_sync(api, &state, ReadMode::Refresh).await?;
+                let mut next = from_graph(state, &p, &s);
+                next.group_sync_allowed = groups;
+                resp.set_state(&next);
+            }
             None => resp.remove(),
         }
         Ok(())
@@ -185,8 +214,22 @@ impl MtoResource for InboundAcceptance {
 
     async fn update(&self, op: Update<'_, Self::State>, resp: &mut UpdateResponse) -> Outcome {
         let change = op.state;
-        let (p, s) = apply(&op.api, &change.planned, false, &mut resp.private).await?;
-        resp.set_state(&from_graph(change.planned, &p, &s));
+        let group_sync = change
+            .planned
+            .group_sync_allowed
+            .filter(|g| Some(*g) != change.prior.group_sync_allowed);
+        let (p, s) = apply(
+            &op.api,
+            &change.planned,
+            false,
+            group_sync,
+            &mut resp.private,
+        )
+        .await?;
+        let groups = read_group_sync(&op.api, &change.planned, ReadMode::AfterWrite).await?;
+        let mut state = from_graph(change.planned, &p, &s);
+        state.group_sync_allowed = groups;
+        resp.set_state(&state);
         Ok(())
     }
 
@@ -230,6 +273,22 @@ impl MtoResource for InboundAcceptance {
 
 // ---------------------------------------------------------------------------
 // Graph ⇄ model
+
+/// `groupSyncInbound.isSyncAllowed` as Graph's beta version shows it
+/// (false when the policy has none).
+async fn read_group_sync(
+    api: &TenantApi<'_>,
+    state: &AcceptanceState,
+    mode: ReadMode,
+) -> Result<Option<bool>, Diagnostics> {
+    Ok(Some(
+        api.partners()
+            .group_sync_allowed(&state.source_tenant_id, mode)
+            .await
+            .or_diag("Cannot read inbound group synchronization")?
+            .unwrap_or(false),
+    ))
+}
 
 fn from_graph(
     mut state: AcceptanceState,

@@ -16,6 +16,7 @@ pub mod organization;
 pub mod outbound_share;
 pub mod policy_templates;
 pub mod prelude;
+pub mod scoping;
 pub mod sync_job;
 
 use std::time::Duration;

@@ -58,6 +58,7 @@ pub struct ShareState {
     configuration_name: Option<String>,
     user_ids: Option<Vec<String>>,
     group_ids: Option<Vec<String>>,
+    share_all_users: Option<bool>,
     auto_redeem: Option<bool>,
     id: Option<String>,
     service_principal_id: Option<String>,
@@ -67,6 +68,10 @@ pub struct ShareState {
 }
 
 impl ShareState {
+    fn shares_all(&self) -> bool {
+        self.share_all_users == Some(true)
+    }
+
     /// Everyone the share assigns: users and groups.
     fn principals(&self) -> BTreeSet<String> {
         self.user_ids
@@ -111,7 +116,11 @@ fn schema() -> Schema {
                  configuration, checks it against the target, and assigns the shared users and groups to it. \
                  The users arrive in the target once an `mto_sync_job` runs on this configuration.\n\n\
                  The target must accept first (`mto_inbound_acceptance` in the target, with this resource \
-                 depending on it): Graph's credential check fails until it does.",
+                 depending on it): Graph's credential check fails until it does.\n\n\
+                 Who is shared: this resource decides who is assigned (`user_ids`/`group_ids`, or everyone with \
+                 `share_all_users`); the `scoping_filter` blocks of the share's `mto_sync_job` narrow that down \
+                 (Graph keeps filters in the job's schema), and its `provision_groups` provisions the shared \
+                 security groups as groups.",
             )
             .attribute(tenant_id_attribute("that shares its users"))
             .attribute(other_tenant_attribute("target_tenant_id", "The tenant that receives the users."))
@@ -132,6 +141,13 @@ fn schema() -> Schema {
                     .optional()
                     .validator(Each(Guid))
                     .description("Object ids of security groups whose direct members are shared (nested groups are not followed). Checked at plan like `user_ids`: an id that is not a security group of this tenant fails the plan."),
+            )
+            .attribute(
+                Attribute::bool("share_all_users")
+                    .default(false)
+                    .description(
+                        "Share every internal member of this tenant (the configuration's scope \"Sync all users and groups\",                          Graph's `SyncAll` secret) instead of the users and groups assigned through `user_ids`/`group_ids`;                          give exactly one of the two. Default `false`. Guests and B2B users of this tenant are never                          synchronized either way. To share only some of everyone (a department, a country), add                          `scoping_filter` blocks to the `mto_sync_job` of this share: this resource decides who is                          assigned, the job's filters narrow it. Switching back from `true` restarts the configuration's                          job, as Microsoft requires, so users no longer in scope are soft-deleted in the target on its next cycle.",
+                    ),
             )
             .attribute(
                 Attribute::bool("auto_redeem")
@@ -234,7 +250,7 @@ impl MtoResource for OutboundShare {
         sync.validate_credentials(target)
             .await
             .map_err(|e| policy_failure(&e, tenant, target))?;
-        sync.save_secrets(target)
+        sync.save_secrets(target, planned.shares_all())
             .await
             .or_diag("Cannot save the synchronization secrets")?;
         api.apps()
@@ -248,12 +264,13 @@ impl MtoResource for OutboundShare {
         let state = op.state;
         let api = &op.api;
         let sp = state.service_principal_id.clone().unwrap_or_default();
-        let (config, assigned, partner) = tokio::join!(
+        let (config, assigned, partner, sync_all) = tokio::join!(
             read_settled(op.ctx, op.private, |_| api
                 .apps()
                 .configuration(&sp, ReadMode::Refresh)),
             api.apps().assignments(&sp),
             api.partners().for_refresh(&state.target_tenant_id),
+            api.synchronization(&sp).sync_all(),
         );
         let Some(mut config) = config.or_diag("Cannot read the synchronization configuration")?
         else {
@@ -284,6 +301,16 @@ impl MtoResource for OutboundShare {
                 .as_ref()
                 .is_some_and(|(p, _)| p.auto_redeem(Direction::Outbound)),
         );
+        match sync_all {
+            Ok(Some(all)) => next.share_all_users = Some(all),
+            // No value shown (none saved yet, or masked): keep what state says.
+            Ok(None) => next.share_all_users = Some(state.shares_all()),
+            Err(e) if e.is_not_found() => {
+                resp.remove();
+                return Ok(());
+            }
+            Err(e) => return Err(diag::graph("Cannot read the configuration's scope", &e).into()),
+        }
         resp.set_state(&next);
         Ok(())
     }
@@ -314,6 +341,24 @@ impl MtoResource for OutboundShare {
                 .assign_exactly(&config.service_principal_id, &planned.principals())
                 .await
                 .or_diag("Cannot update the shared users and groups")?;
+        }
+        if planned.shares_all() != prior.shares_all() {
+            let sync = api.synchronization(&config.service_principal_id);
+            sync.set_sync_all(planned.shares_all())
+                .await
+                .or_diag("Cannot change the configuration's scope")?;
+            // Reference §6.7: going from "all users" to "assigned users"
+            // needs a restart, so the next cycle re-evaluates everyone.
+            if !planned.shares_all()
+                && let Some(job) = sync
+                    .azure2azure_job()
+                    .await
+                    .or_diag("Cannot look for the configuration's job")?
+            {
+                sync.restart(&job.id)
+                    .await
+                    .or_diag("Cannot restart the job after the scope change")?;
+            }
         }
         resp.state = change.planned_with_prior();
         Ok(())
@@ -363,11 +408,32 @@ impl MtoResource for OutboundShare {
         check_case_duplicates(config, &["user_ids", "group_ids"], diags);
         let count = users.as_slice().map_or(0, <[Value]>::len)
             + groups.as_slice().map_or(0, <[Value]>::len);
+        let all = config.get("share_all_users");
+        if all.is_unknown() {
+            return;
+        }
+        if all.as_bool() == Some(true) {
+            if count > 0 {
+                let at = if users.as_slice().map_or(0, <[Value]>::len) > 0 {
+                    "user_ids"
+                } else {
+                    "group_ids"
+                };
+                diags.error_at(
+                    AttributePath::root().attr(at),
+                    "Assigned users with share_all_users",
+                    "share_all_users = true shares every internal member of the tenant, so user_ids and group_ids would \
+                     have no effect. Give exactly one scope: remove user_ids and group_ids, or set share_all_users = false. \
+                     To narrow everyone down, add scoping_filter blocks to the share's mto_sync_job.",
+                );
+            }
+            return;
+        }
         if count == 0 {
             diags.error_at(
                 AttributePath::root().attr("user_ids"),
                 "Nothing to share",
-                "Give at least one user in user_ids or one group in group_ids: cross-tenant synchronization needs at least one assigned user.",
+                "Give at least one user in user_ids or one group in group_ids, or share_all_users = true: cross-tenant synchronization needs at least one assigned user.",
             );
         }
     }

@@ -23,6 +23,7 @@
 use std::time::{Duration, Instant};
 
 use super::prelude::*;
+use super::scoping::{self, FilterBlock, MappingBlock};
 
 use crate::graph::ErrorKind;
 use crate::graph::apps::OWNERSHIP_TAG;
@@ -47,6 +48,7 @@ pub struct SyncJobState {
     user_type: Option<String>,
     show_in_address_list: Option<bool>,
     delete_out_of_scope: Option<bool>,
+    provision_groups: Option<bool>,
     enabled: Option<bool>,
     deprovision_on_destroy: Option<bool>,
     provision_on_demand: Option<Vec<String>>,
@@ -54,16 +56,41 @@ pub struct SyncJobState {
     job_id: Option<String>,
     schedule_interval: Option<String>,
     status: Option<JobStatus>,
+    #[serde(default)]
+    scoping_filter: Vec<FilterBlock>,
+    #[serde(default)]
+    group_scoping_filter: Vec<FilterBlock>,
+    #[serde(default)]
+    attribute_mapping: Vec<MappingBlock>,
     timeouts: Option<TimeoutsBlock>,
 }
 
 impl SyncJobState {
     fn user_mapping(&self) -> UserMapping {
+        let provision_groups = self.provision_groups == Some(true);
         UserMapping {
             user_type: self.user_type.clone().unwrap_or_else(|| "Member".into()),
             show_in_address_list: self.show_in_address_list != Some(false),
             delete_out_of_scope: self.delete_out_of_scope != Some(false),
+            scope: scoping::to_scope(&self.scoping_filter),
+            provision_groups,
+            group_scope: if provision_groups {
+                scoping::to_scope(&self.group_scoping_filter)
+            } else {
+                Vec::new()
+            },
+            attributes: self
+                .attribute_mapping
+                .iter()
+                .map(MappingBlock::managed)
+                .collect(),
         }
+    }
+
+    /// Whether an `attribute_mapping` sets `target` (then its shorthand is
+    /// not written or read).
+    fn maps(&self, target: &str) -> bool {
+        self.attribute_mapping.iter().any(|m| m.targets(target))
     }
 
     fn job(&self) -> &str {
@@ -80,6 +107,7 @@ pub struct JobStatus {
     last_successful_execution_time: Option<String>,
     steady_state_last_achieved_time: Option<String>,
     quarantine_reason: Option<String>,
+    last_execution_error: Option<String>,
     exported_count: Option<i64>,
 }
 
@@ -97,6 +125,11 @@ impl JobStatus {
                 .and_then(|e| e.time_ended.clone()),
             steady_state_last_achieved_time: s.steady_state_last_achieved_time.clone(),
             quarantine_reason: s.quarantine_reason(),
+            last_execution_error: s
+                .last_execution
+                .as_ref()
+                .and_then(|e| e.error.as_ref())
+                .and_then(|e| e.text()),
             exported_count: s.last_execution.as_ref().and_then(|e| e.count_exported),
         })
     }
@@ -125,6 +158,9 @@ pub fn status_attribute() -> Attribute {
             Attribute::string("quarantine_reason")
                 .computed()
                 .description("Why the job is quarantined, or null."),
+            Attribute::string("last_execution_error")
+                .computed()
+                .description("What went wrong in the last cycle, as Graph reports it (`code: message`), e.g. groups the target does not accept; null when nothing did."),
             Attribute::number("exported_count")
                 .computed()
                 .description("Objects written to the target in the last cycle."),
@@ -169,12 +205,24 @@ fn schema() -> Schema {
                 Attribute::string("user_type")
                     .default("Member")
                     .validator(OneOf(USER_TYPES))
-                    .description("`userType` of the users in the target: `Member` (default; Teams and People Search need it) or `Guest`. Applied always, so a change also converts users the job created before (and B2B guests it matches)."),
+                    .description("`userType` of the users in the target: `Member` (default; Teams and People Search need it) or `Guest`. Applied always, so a change also converts users the job created before (and B2B guests it matches). A shorthand for an `attribute_mapping` of `userType`: give at most one of the two (with such a mapping, this attribute is ignored and keeps its default)."),
             )
             .attribute(
                 Attribute::bool("show_in_address_list")
                     .default(true)
-                    .description("Show the users in the target's address list (`showInAddressList`). Default `true`."),
+                    .description("Show the users in the target's address list (`showInAddressList`). Default `true`. A shorthand like `user_type`: an `attribute_mapping` of `showInAddressList` replaces it, and setting both fails the plan."),
+            )
+            .attribute(
+                Attribute::bool("provision_groups")
+                    .default(false)
+                    .description(
+                        "Provision the share's security groups as groups (the `Provision Microsoft Entra ID Groups` mapping, with \
+                         `members`): each assigned security group (every one, with `share_all_users`) is created in the target \
+                         with its in-scope direct members, kept in step each cycle, and deleted when it leaves the scope. Nested \
+                         groups are not followed; Microsoft 365 groups are not provisioned. The target must allow it: \
+                         `group_sync_allowed = true` on its `mto_inbound_acceptance`; until then the job's status reports the \
+                         refusal and users still synchronize. Default `false`.",
+                    ),
             )
             .attribute(
                 Attribute::bool("delete_out_of_scope")
@@ -204,6 +252,20 @@ fn schema() -> Schema {
             .attribute(Attribute::string("job_id").computed().use_state_for_unknown().description("Graph's job id."))
             .attribute(Attribute::string("schedule_interval").computed().description("How often cycles run (ISO 8601, e.g. `PT40M`)."))
             .attribute(status_attribute())
+            .block(scoping::filter_block(
+                "scoping_filter",
+                "A scoping filter group of the user mapping (Graph: `objectMappings[].scope`). A user is provisioned when it \
+                 is in the share's scope (`user_ids`/`group_ids`, or everyone with `share_all_users`) **and** passes \
+                 the filter: all clauses of one block hold, and any block lets it in. Users who stop passing it are \
+                 soft-deleted in the target on the next cycle (with `delete_out_of_scope`). No block: no filter. The \
+                 share decides who is assigned; these blocks narrow it.",
+            ))
+            .block(scoping::filter_block(
+                "group_scoping_filter",
+                "A scoping filter group of the group mapping, the same shape as `scoping_filter` (on group attributes such \
+                 as `displayName`); needs `provision_groups = true`.",
+            ))
+            .block(scoping::mapping_block())
             .block(DEFINITION.timeouts.block()),
     )
 }
@@ -637,14 +699,7 @@ impl MtoResource for SyncJob {
         let api = &op.api;
         let sync = api.synchronization(&prior.service_principal_id);
         let job = prior.job();
-        let mappings = |m: &SyncJobState| {
-            (
-                m.user_type.clone(),
-                m.show_in_address_list,
-                m.delete_out_of_scope,
-            )
-        };
-        if mappings(planned) != mappings(prior) {
+        if planned.user_mapping() != prior.user_mapping() {
             sync.set_user_mapping(job, &planned.user_mapping())
                 .await
                 .or_diag("Cannot update the attribute mappings")?;
@@ -684,7 +739,14 @@ impl MtoResource for SyncJob {
             resp.state = Value::Null;
             return Err(disappeared(job, "during the update").into());
         };
-        resp.set_state(&applied(planned, &current));
+        let mut next = applied(planned, &current);
+        // A plan that changed only mappings kept the status as it was (see
+        // `plan`); the next refresh shows what the job reports then.
+        if planned.status.is_some() {
+            next.status = planned.status.clone();
+            next.schedule_interval = planned.schedule_interval.clone();
+        }
+        resp.set_state(&next);
         warn_missing(&mut resp.diags, &missing);
         Ok(())
     }
@@ -733,6 +795,23 @@ impl MtoResource for SyncJob {
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         check_case_duplicates(config, &["provision_on_demand"], diags);
+        scoping::check_filters(config, "scoping_filter", diags);
+        scoping::check_filters(config, "group_scoping_filter", diags);
+        scoping::check_mappings(config, diags);
+        let groups = config.get("provision_groups");
+        if !groups.is_unknown()
+            && groups.as_bool() != Some(true)
+            && config
+                .get("group_scoping_filter")
+                .as_slice()
+                .is_some_and(|b| !b.is_empty())
+        {
+            diags.error_at(
+                AttributePath::root().attr("group_scoping_filter"),
+                "Group filter without group provisioning",
+                "group_scoping_filter narrows the groups provisioned as groups; set provision_groups = true, or remove it.",
+            );
+        }
     }
 
     async fn plan(
@@ -741,6 +820,21 @@ impl MtoResource for SyncJob {
         req: &ModifyPlanRequest<'_>,
         resp: &mut ModifyPlanResponse,
     ) {
+        // A change of mappings, filters or groups alone does not start,
+        // pause or provision anything: the status stays as it is, so the
+        // plan shows only the change itself.
+        if !req.prior.is_null()
+            && !resp.planned.is_null()
+            && ["enabled", "provision_on_demand"]
+                .iter()
+                .all(|a| resp.planned.get(a) == req.prior.get(a))
+        {
+            for a in ["status", "schedule_interval"] {
+                if resp.planned.get(a).is_unknown() {
+                    resp.planned.set(a, req.prior.get(a).clone());
+                }
+            }
+        }
         // Users an earlier apply did not get to provision on demand: plan an
         // update that carries on with them.
         let pending: Vec<String> = resp.private.get(ON_DEMAND_PENDING).unwrap_or_default();
@@ -870,9 +964,28 @@ fn applied(planned: &SyncJobState, job: &Job) -> SyncJobState {
 /// mapping leaves the state as it is).
 fn with_mappings(mut state: SyncJobState, schema: &SyncSchema) -> SyncJobState {
     if let Some(found) = schema.user_settings() {
-        state.user_type = found.user_type;
-        state.show_in_address_list = found.show_in_address_list;
+        if !state.maps("userType") {
+            state.user_type = found.user_type;
+        }
+        if !state.maps("showInAddressList") {
+            state.show_in_address_list = found.show_in_address_list;
+        }
         state.delete_out_of_scope = Some(found.delete_out_of_scope);
+        state.scoping_filter = scoping::from_scope(&found.scope, &state.scoping_filter);
+        state.provision_groups = Some(found.provision_groups);
+        state.group_scoping_filter =
+            scoping::from_scope(&found.group_scope, &state.group_scoping_filter);
+        // Only the mappings this resource manages; one deleted out of band
+        // drops out (the plan adds it back).
+        state.attribute_mapping = state
+            .attribute_mapping
+            .iter()
+            .filter_map(|m| {
+                schema
+                    .user_attribute(&m.target_attribute)
+                    .map(|found| MappingBlock::from_managed(&found, &m.target_attribute))
+            })
+            .collect();
     }
     state
 }

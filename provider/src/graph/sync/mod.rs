@@ -21,7 +21,9 @@ use super::client::{ReadMode, TenantApi, seg};
 use super::error::{ErrorKind, GraphError, Result};
 use super::mto::found;
 use super::poll::{Created, create_once};
-pub use schema::{FoundUserMapping, SyncSchema, UserMapping};
+pub use schema::{
+    FoundUserMapping, ManagedAttribute, MappedValue, Scope, ScopeClause, SyncSchema, UserMapping,
+};
 
 /// The job template of cross-tenant synchronization.
 pub const AZURE2AZURE: &str = "Azure2Azure";
@@ -72,6 +74,28 @@ pub struct Execution {
     pub time_began: Option<String>,
     pub time_ended: Option<String>,
     pub count_exported: Option<i64>,
+    /// What went wrong in the cycle (for example groups the target refused).
+    pub error: Option<ExecutionError>,
+}
+
+/// `synchronizationError` of a cycle.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ExecutionError {
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+impl ExecutionError {
+    /// `code: message`, or whichever of the two Graph gave.
+    pub fn text(&self) -> Option<String> {
+        match (self.code.as_deref(), self.message.as_deref()) {
+            (Some(c), Some(m)) if !c.is_empty() && !m.is_empty() => Some(format!("{c}: {m}")),
+            (Some(c), _) if !c.is_empty() => Some(c.to_owned()),
+            (_, Some(m)) if !m.is_empty() => Some(m.to_owned()),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -331,12 +355,13 @@ impl Synchronization<'_> {
     }
 
     /// Saves the secrets that aim the configuration at `target` and scope it
-    /// to the assigned users and groups.
-    pub async fn save_secrets(self, target: &str) -> Result<()> {
+    /// to the assigned users and groups (`sync_all = false`) or to every
+    /// user and group of the tenant (`SyncAll`, "Sync all users and groups").
+    pub async fn save_secrets(self, target: &str, sync_all: bool) -> Result<()> {
         let body = serde_json::json!({"value": [
             {"key": "AuthenticationType", "value": "SyncPolicy"},
             {"key": "CompanyId", "value": target},
-            {"key": "SyncAll", "value": "false"},
+            {"key": "SyncAll", "value": if sync_all { "true" } else { "false" }},
         ]});
         self.api
             .put(format!("{}/secrets", self.base()), body)
@@ -349,6 +374,34 @@ impl Synchronization<'_> {
     /// The target tenant from the saved secrets (`CompanyId`), when Graph
     /// shows it (it may mask secrets as `*`).
     pub async fn target_tenant(self) -> Result<Option<String>> {
+        self.secret("CompanyId").await
+    }
+
+    /// The scope setting from the saved secrets: `Some(true)` for "Sync all
+    /// users and groups", `Some(false)` for assigned ones only, `None` when
+    /// Graph shows no value (none saved, or masked).
+    pub async fn sync_all(self) -> Result<Option<bool>> {
+        Ok(self
+            .secret("SyncAll")
+            .await?
+            .map(|v| v.eq_ignore_ascii_case("true")))
+    }
+
+    /// Sets only the `SyncAll` secret (the other secrets are kept: Graph
+    /// merges the keys of a `PUT`).
+    pub async fn set_sync_all(self, sync_all: bool) -> Result<()> {
+        let body = serde_json::json!({"value": [
+            {"key": "SyncAll", "value": if sync_all { "true" } else { "false" }},
+        ]});
+        self.api
+            .put(format!("{}/secrets", self.base()), body)
+            .retry_if(fresh_configuration_error)
+            .done()
+            .await
+    }
+
+    /// One saved secret's value, unless absent, empty or masked (`*`).
+    async fn secret(self, key: &str) -> Result<Option<String>> {
         let secrets: SecretList = self
             .api
             .get(format!("{}/secrets", self.base()))
@@ -357,7 +410,7 @@ impl Synchronization<'_> {
         Ok(secrets
             .value
             .into_iter()
-            .find(|s| s.key == "CompanyId")
+            .find(|s| s.key.eq_ignore_ascii_case(key))
             .and_then(|s| s.value)
             .filter(|v| !v.is_empty() && v != "*"))
     }

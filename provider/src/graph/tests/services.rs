@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::graph::partners::Direction;
 use crate::graph::sync::UserMapping;
-use crate::graph::{Created, ErrorKind, TenantApi};
+use crate::graph::{Created, ErrorKind, ReadMode, TenantApi};
 
 const PARTNER: &str = "bbbbbbbb-0000-0000-0000-000000000002";
 const SP: &str = "5e000000-0000-0000-0000-0000000000sp";
@@ -420,6 +420,7 @@ async fn the_user_mapping_is_written_only_when_it_changes_and_keeps_the_rest() {
         user_type: "Member".into(),
         show_in_address_list: true,
         delete_out_of_scope: true,
+        ..UserMapping::default()
     };
     sync.set_user_mapping("job", &same).await.unwrap();
     assert!(
@@ -431,7 +432,7 @@ async fn the_user_mapping_is_written_only_when_it_changes_and_keeps_the_rest() {
         "job",
         &UserMapping {
             user_type: "Guest".into(),
-            ..same
+            ..same.clone()
         },
     )
     .await
@@ -633,5 +634,77 @@ async fn a_user_search_sends_its_consistency_level_with_every_page() {
         !seen[0].1.contains("%22b"),
         "quotes are removed from the term: {}",
         seen[0].1
+    );
+}
+
+// ---------------------------------------------------------------------------
+// scope: SyncAll and group synchronization
+
+#[tokio::test]
+async fn group_sync_is_read_and_written_through_beta_and_never_batched() {
+    let fake = Fake::new(|method, path, _| {
+        match (method, path.starts_with("/beta/policies/crossTenantAccessPolicy/partners/")) {
+            ("GET", true) => (
+                200,
+                json!({"tenantId": PARTNER, "userSyncInbound": {"isSyncAllowed": true}, "groupSyncInbound": {"isSyncAllowed": true}}),
+            ),
+            ("PATCH", true) => (204, Value::Null),
+            _ => (500, Value::Null),
+        }
+    })
+    .await;
+    let api = fake.api();
+    assert_eq!(
+        api.partners()
+            .group_sync_allowed(PARTNER, ReadMode::Refresh)
+            .await
+            .unwrap(),
+        Some(true)
+    );
+    let lock = api.partners().lock(PARTNER).await;
+    lock.set_group_sync(false).await.unwrap();
+    drop(lock);
+    let path = format!(
+        "/beta/policies/crossTenantAccessPolicy/partners/{PARTNER}/identitySynchronization"
+    );
+    assert_eq!(
+        fake.lines(),
+        [format!("GET {path}"), format!("PATCH {path}")],
+        "no $batch, no v1.0"
+    );
+    assert_eq!(
+        fake.bodies("PATCH", &path)[0],
+        json!({"groupSyncInbound": {"isSyncAllowed": false}})
+    );
+}
+
+#[tokio::test]
+async fn sync_all_is_saved_and_read_from_the_secrets() {
+    let fake = Fake::new(|method, _, _| match method {
+        "GET" => (
+            200,
+            json!({"value": [{"key": "CompanyId", "value": PARTNER}, {"key": "SyncAll", "value": "True"}]}),
+        ),
+        "PUT" => (204, Value::Null),
+        _ => (500, Value::Null),
+    })
+    .await;
+    let api = fake.api();
+    let sync = api.synchronization(SP);
+    assert_eq!(sync.sync_all().await.unwrap(), Some(true));
+    sync.save_secrets(PARTNER, true).await.unwrap();
+    sync.set_sync_all(false).await.unwrap();
+    let puts = fake.bodies(
+        "PUT",
+        &format!("/servicePrincipals/{SP}/synchronization/secrets"),
+    );
+    assert_eq!(
+        puts[0]["value"][2],
+        json!({"key": "SyncAll", "value": "true"})
+    );
+    assert_eq!(
+        puts[1],
+        json!({"value": [{"key": "SyncAll", "value": "false"}]}),
+        "only the scope changes"
     );
 }
