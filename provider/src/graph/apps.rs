@@ -200,11 +200,13 @@ impl Apps<'_> {
             if c.service_principal_id.eq_ignore_ascii_case(except) {
                 continue;
             }
-            if self
-                .target_of(&c)
-                .await?
-                .is_some_and(|t| t.eq_ignore_ascii_case(target))
-            {
+            // A configuration deleted since the list (another share's destroy
+            // running beside this one) synchronizes to no one.
+            let to = match self.target_of(&c).await {
+                Err(e) if e.is_not_found() => None,
+                other => other?,
+            };
+            if to.is_some_and(|t| t.eq_ignore_ascii_case(target)) {
                 out.push(c);
             }
         }

@@ -354,6 +354,34 @@ async fn configurations_are_found_by_name_and_template() {
 }
 
 #[tokio::test]
+async fn a_configuration_deleted_during_the_search_for_others_is_skipped() {
+    let fake = Fake::new(|_, path, _| {
+        if path.starts_with("/servicePrincipals?$filter=") {
+            return (200, json!({"value": [
+                {"id": "gone", "appId": "a0", "displayName": "MTO_Sync_x", "applicationTemplateId": "518e5f48-1fc8-4c48-9387-9fdf28b0dfe7"},
+                {"id": "other", "appId": "a1", "displayName": "Second", "applicationTemplateId": "518e5f48-1fc8-4c48-9387-9fdf28b0dfe7"},
+                {"id": "mine", "appId": "a2", "displayName": "Mine", "applicationTemplateId": "518e5f48-1fc8-4c48-9387-9fdf28b0dfe7"}
+            ]}));
+        }
+        match path {
+            "/servicePrincipals/gone/synchronization/secrets" => not_found(),
+            "/servicePrincipals/other/synchronization/secrets" => {
+                (200, json!({"value": [{"key": "CompanyId", "value": PARTNER}]}))
+            }
+            _ => (500, Value::Null),
+        }
+    })
+    .await;
+    let api = fake.api();
+    let others = api.apps().others_to(PARTNER, "mine").await.unwrap();
+    let ids: Vec<&str> = others
+        .iter()
+        .map(|c| c.service_principal_id.as_str())
+        .collect();
+    assert_eq!(ids, ["other"]);
+}
+
+#[tokio::test]
 async fn an_instantiated_configuration_carries_both_objects() {
     let fake = Fake::new(|method, _, _| match method {
         "GET" => (200, json!({"value": []})),
