@@ -62,7 +62,7 @@ pub const RESOURCES: &[TypeFacts] = &[
         type_name: "mto_sync_job",
         permission_note: None,
         import_id: Some(
-            "`<sharing tenant id>/<target tenant id>` (the job of the configuration named `MTO_Sync_<target tenant id>`, found as the share's import finds it) or `<tenant id>/<service principal id>/<job id>`",
+            "`<sharing tenant id>/<target tenant id>` (the job of the configuration named `MTO_Sync_<target tenant id>`, found as the share's import finds it) or `<tenant id>/<service principal id>/<job id>`. The import manages, as `attribute_mapping` blocks, every mapping that differs from the job template's default (ordered by target attribute); `userType` and `showInAddressList` are read by `user_type` and `show_in_address_list`",
         ),
     },
 ];

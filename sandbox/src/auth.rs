@@ -332,7 +332,7 @@ pub const PERMISSIONS: &[(Access, &str, &[&str])] = &[
     ),
     (
         Access::SyncRead,
-        "GET servicePrincipals/{id}/synchronization/templates, jobs, jobs/{id}, jobs/{id}/schema, secrets",
+        "GET servicePrincipals/{id}/synchronization/templates (and one, with its schema), jobs, jobs/{id}, jobs/{id}/schema, secrets",
         &[
             "Synchronization.Read.All",
             "Synchronization.ReadWrite.All",

@@ -30,14 +30,13 @@ pub struct Lifecycle<'a> {
 
 /// Attributes that legitimately differ between a created and an imported
 /// state: configuration-only settings and status that moves with time.
-/// (`attribute_mapping` says which of the job's mappings the configuration
-/// manages; an import cannot know, so it manages none until the next apply.)
+/// (`attribute_mapping` is imported: an import manages the mappings that
+/// differ from the job template's.)
 const NOT_IMPORTED: &[&str] = &[
     "timeouts",
     "wait_for_active",
     "provision_on_demand",
     "status.",
-    "attribute_mapping",
 ];
 
 impl Lifecycle<'_> {

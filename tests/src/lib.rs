@@ -375,11 +375,26 @@ pub struct SandboxOptions {
     pub join_delay: Option<&'static str>,
 }
 
+/// The sandbox's log: discarded, unless `MTO_E2E_SANDBOX_LOGS` names a
+/// directory, where each sandbox writes `sandbox-<pid>-<n>.log` (to see what
+/// its engine did in a failing or hanging test).
+fn sandbox_log() -> Stdio {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let Some(dir) = std::env::var_os("MTO_E2E_SANDBOX_LOGS") else {
+        return Stdio::null();
+    };
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = PathBuf::from(dir).join(format!("sandbox-{}-{n}.log", std::process::id()));
+    std::fs::File::create(&path)
+        .map(Stdio::from)
+        .unwrap_or_else(|e| panic!("cannot write the sandbox log {}: {e}", path.display()))
+}
+
 fn spawn_sandbox(args: &[std::ffi::OsString]) -> (Child, String, Option<PathBuf>) {
     let mut child = Command::new(sandbox_bin())
         .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(sandbox_log())
         .spawn()
         .expect("start mto-sandbox");
     let stdout = child.stdout.take().expect("sandbox stdout");

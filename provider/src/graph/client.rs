@@ -636,11 +636,11 @@ impl<'a> Call<'a> {
         self
     }
 
-    /// Sends the call to Graph's beta version (never batched: a `$batch`
-    /// request belongs to one version).
+    /// Sends the call to Graph's beta version (a batched read shares a
+    /// beta `$batch`: a batch belongs to one version, and the batcher keeps
+    /// a queue per version).
     pub(super) fn beta(mut self) -> Call<'a> {
         self.version = BETA;
-        self.batched = false;
         self
     }
 
@@ -676,7 +676,7 @@ impl<'a> Call<'a> {
 
     /// Lets a GET share a `$batch` round trip with concurrent reads.
     pub(super) fn batched(mut self) -> Call<'a> {
-        self.batched = self.method == Method::GET && self.headers.is_empty() && self.version == V1;
+        self.batched = self.method == Method::GET && self.headers.is_empty();
         self
     }
 

@@ -210,7 +210,9 @@ pub fn mapping_block() -> tfplugin::NestedBlock {
             .description(
                 "An attribute mapping of the user mapping (`Provision Microsoft Entra ID Users`) that this resource manages. \
                  Microsoft's default mappings and mappings not named here are left as they are; a managed mapping changed \
-                 out of band shows as drift.",
+                 out of band shows as drift. An import manages every mapping that differs from the job template's default \
+                 (apart from `userType` and `showInAddressList`, which `user_type` and `show_in_address_list` read), \
+                 ordered by target attribute.",
             )
             .attribute(
                 Attribute::string("target_attribute")

@@ -469,9 +469,13 @@ async fn deprovision(api: &TenantApi<'_>, sp: &str, job: &Job) -> Outcome {
     .into())
 }
 
-/// The last cycle of a job, to tell a new one from it.
+/// The last cycle of a job, to tell a new one from it: by the run's
+/// identifier where Graph gives one, because two cycles can begin in the
+/// same second (a job created and destroyed in one apply restarts within
+/// it), else by when it began.
 #[derive(Clone, Debug, PartialEq)]
 struct Cycle {
+    run: Option<String>,
     began: Option<String>,
     ended: bool,
 }
@@ -479,6 +483,7 @@ struct Cycle {
 fn last_cycle(job: &Job) -> Option<Cycle> {
     let e = job.status.as_ref()?.last_execution.as_ref()?;
     Some(Cycle {
+        run: e.activity_identifier.clone().filter(|r| !r.is_empty()),
         began: e.time_began.clone(),
         ended: e.time_ended.is_some(),
     })
@@ -885,12 +890,12 @@ impl MtoResource for SyncJob {
             "<sharing tenant id>/<target tenant id> or <tenant id>/<service principal id>/<job id>";
         let parts = parse_import_id(id, shape, &[2, 3], &[0, 1])?;
         let tenant = parts[0].as_str();
+        let api = ctx
+            .client
+            .tenant_api(ctx.cancel, tenant, DEFINITION.timeouts.read)?;
         let (sp, job) = match parts.as_slice() {
             [_, sp, job] => (sp.clone(), job.clone()),
             [_, target] => {
-                let api = ctx
-                    .client
-                    .tenant_api(ctx.cancel, tenant, DEFINITION.timeouts.read)?;
                 let name = super::outbound_share::default_name(target);
                 let found = api
                     .apps()
@@ -924,16 +929,59 @@ impl MtoResource for SyncJob {
             }
             _ => unreachable!("parse_import_id checked the number of parts"),
         };
+        let attribute_mapping = imported_mappings(&api, &sp, &job).await?;
         resp.set_state(&SyncJobState {
             tenant_id: tenant.to_owned(),
             service_principal_id: sp,
             job_id: Some(job),
             // Configuration only: the default, as a new resource would have.
             deprovision_on_destroy: Some(true),
+            attribute_mapping,
             ..Default::default()
         });
         Ok(())
     }
+}
+
+/// The attribute mappings an import manages: those of the job's user
+/// mapping that differ from its template's schema (Microsoft's defaults),
+/// apart from the targets of the `user_type` and `show_in_address_list`
+/// shorthands. A job that is gone, or a template Graph does not show,
+/// imports none (the read that follows reports a job that is gone).
+async fn imported_mappings(
+    api: &TenantApi<'_>,
+    sp: &str,
+    job: &str,
+) -> Result<Vec<MappingBlock>, Diagnostics> {
+    let sync = api.synchronization(sp);
+    let Some(found) = sync
+        .job(job, ReadMode::Refresh)
+        .await
+        .or_diag("Cannot read the synchronization job")?
+    else {
+        return Ok(Vec::new());
+    };
+    let template = found
+        .template_id
+        .clone()
+        .unwrap_or_else(|| crate::graph::sync::AZURE2AZURE.to_owned());
+    let (schema, defaults) = futures::join!(
+        sync.schema(job, ReadMode::Refresh),
+        sync.template_schema(&template)
+    );
+    let Some(schema) = schema.or_diag("Cannot read the job's schema")? else {
+        return Ok(Vec::new());
+    };
+    let Some(defaults) = defaults.or_diag("Cannot read the job template's schema")? else {
+        return Ok(Vec::new());
+    };
+    let mut blocks: Vec<MappingBlock> = schema
+        .user_attributes_changed_from(&defaults)
+        .iter()
+        .map(|m| MappingBlock::from_managed(m, &m.target))
+        .collect();
+    blocks.sort_by(|a, b| a.target_attribute.cmp(&b.target_attribute));
+    Ok(blocks)
 }
 
 // ---------------------------------------------------------------------------
@@ -988,4 +1036,32 @@ fn with_mappings(mut state: SyncJobState, schema: &SyncSchema) -> SyncJobState {
             .collect();
     }
     state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job_with_last_cycle(run: &str, began: &str) -> Job {
+        serde_json::from_value(serde_json::json!({
+            "id": "Azure2Azure.x",
+            "status": {"lastExecution": {
+                "activityIdentifier": run, "timeBegan": began, "timeEnded": began,
+            }},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn two_cycles_that_began_in_the_same_second_are_told_apart_by_their_run() {
+        let before = last_cycle(&job_with_last_cycle("run-1", "2026-12-02T19:20:29Z"));
+        let same = last_cycle(&job_with_last_cycle("run-1", "2026-12-02T19:20:29Z"));
+        let next = last_cycle(&job_with_last_cycle("run-2", "2026-12-02T19:20:29Z"));
+        assert_eq!(before, same);
+        assert_ne!(before, next);
+        // Without run identifiers, when the cycle began is the sign.
+        let early = last_cycle(&job_with_last_cycle("", "2026-12-02T19:20:29Z"));
+        let later = last_cycle(&job_with_last_cycle("", "2026-12-02T19:20:30Z"));
+        assert_ne!(early, later);
+    }
 }

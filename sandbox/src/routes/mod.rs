@@ -258,6 +258,11 @@ fn graph_routes() -> Router<AppState> {
             get(apps::get_assignment).delete(apps::delete_assignment),
         )
         .route(&format!("{SYNC}/templates"), get(synchronization::list_templates))
+        .route(&format!("{SYNC}/templates/{{templateId}}"), get(synchronization::get_template))
+        .route(
+            &format!("{SYNC}/templates/{{templateId}}/schema"),
+            get(synchronization::get_template_schema),
+        )
         .route(&format!("{SYNC}/jobs"), get(synchronization::list_jobs).post(synchronization::create_job))
         .route(
             &format!("{SYNC}/jobs/validateCredentials"),

@@ -138,6 +138,57 @@ pub async fn list_templates(
     Ok(json_response(StatusCode::OK, &body))
 }
 
+/// `GET .../synchronization/templates/{templateId}` — the one template; any other id is 404.
+pub async fn get_template(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    GraphPath((id, template)): GraphPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::SyncRead)?;
+    let sp = load_sp(&st, &ctx, &id).await?;
+    let body = known_template(&sp, &template)?;
+    let Value::Object(m) = body else {
+        return Err(ApiError::resource_not_found(&template));
+    };
+    let out = with_context(
+        ctx.context(&format!("{}/templates/$entity", sp_path(&sp.key))),
+        m,
+    );
+    Ok(json_response(StatusCode::OK, &out))
+}
+
+/// `GET .../synchronization/templates/{templateId}/schema` — the schema a new job of the
+/// template starts with (Microsoft's default mappings).
+pub async fn get_template_schema(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    GraphPath((id, template)): GraphPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    ctx.caller.require(Access::SyncRead)?;
+    let sp = load_sp(&st, &ctx, &id).await?;
+    let mut body = known_template(&sp, &template)?;
+    let Value::Object(m) = body["schema"].take() else {
+        return Err(ApiError::resource_not_found(&template));
+    };
+    let out = with_context(
+        ctx.context(&format!(
+            "{}/templates('{template}')/schema/$entity",
+            sp_path(&sp.key)
+        )),
+        m,
+    );
+    Ok(json_response(StatusCode::OK, &out))
+}
+
+/// The template `id` names (its id is case-insensitive, as Graph's keys are).
+fn known_template(sp: &Doc, id: &str) -> Result<Value, ApiError> {
+    if !id.eq_ignore_ascii_case(schema::TEMPLATE_ID) {
+        return Err(ApiError::resource_not_found(id));
+    }
+    let app_id = sp.body.get("appId").and_then(Value::as_str).unwrap_or("");
+    Ok(schema::template(app_id))
+}
+
 /// `GET .../synchronization/jobs`.
 pub async fn list_jobs(
     State(st): State<AppState>,

@@ -768,6 +768,12 @@ pub const SYNC_ALL_IN_EFFECT: &str = "_syncAllInEffect";
 /// while the fingerprint is the same; otherwise (and after `restart`) it is a full cycle.
 pub const WATERMARK: &str = "_watermark";
 
+/// The private job property holding when the job was last started or restarted (ms). A cycle
+/// that began before it was overtaken by the (re)start: its results stay, but it must not push
+/// the next cycle back by an interval, nor bring back the watermark or the `SyncAll` scope the
+/// restart dropped — the next cycle runs at once, from scratch.
+pub const STARTED_AT: &str = "_startedAtMs";
+
 /// What an incremental cycle must match to trust its watermark.
 fn scope_fingerprint(rule: &UserRule, target: &str, target_domain: &str, sync_all: bool) -> String {
     let h = fnv(0xcbf2_9ce4_8422_2325, format!("{rule:?}").as_bytes());

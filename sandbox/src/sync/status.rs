@@ -94,6 +94,7 @@ fn has_completed(body: &Value) -> bool {
 /// `start` (and `restart`): schedule `Active`, quarantine lifted, status `NotRun` until a cycle
 /// completes (`Active` if one already did). Returns the due time of the next cycle: now.
 pub fn start(body: &mut Value, now: i64) -> i64 {
+    body[crate::sync::engine::STARTED_AT] = json!(now);
     body["schedule"]["state"] = json!("Active");
     let code = if has_completed(body) {
         "Active"
@@ -171,6 +172,7 @@ pub fn complete(
     let Some(job) = ss::get_job(tx, &key.tenant_id, &key.service_principal_id, &key.job_id)? else {
         return Ok(None);
     };
+    let overtaken = started_after(&job.body, e.began);
     let mut body = job.body;
     let counts = ss::entry_counts(tx, &key.tenant_id, &key.job_id)?;
     let group_counts = ss::group_entry_counts(tx, &key.tenant_id, &key.job_id)?;
@@ -209,17 +211,21 @@ pub fn complete(
         json!([{"key": "User", "value": synced}])
     };
     st["quarantine"] = Value::Null;
-    if e.sync_all {
+    if e.sync_all && !overtaken {
         body[crate::sync::engine::SYNC_ALL_IN_EFFECT] = json!(true);
     }
-    if let Some(w) = &e.watermark {
+    if let Some(w) = e.watermark.as_ref().filter(|_| !overtaken) {
         body[crate::sync::engine::WATERMARK] = w.clone();
     }
     let active = schedule_active(&body);
     if active {
         body["status"]["code"] = json!("Active");
     }
-    let due = active.then(|| e.ended + interval.as_millis() as i64);
+    let due = if overtaken {
+        job.due_ms
+    } else {
+        active.then(|| e.ended + interval.as_millis() as i64)
+    };
     ss::update_job(
         tx,
         &key.tenant_id,
@@ -229,6 +235,13 @@ pub fn complete(
         due,
     )?;
     Ok(Some(body))
+}
+
+/// Whether the job was started or restarted after a cycle that began at `began`.
+fn started_after(body: &Value, began: i64) -> bool {
+    body.get(crate::sync::engine::STARTED_AT)
+        .and_then(Value::as_i64)
+        .is_some_and(|at| at > began)
 }
 
 /// The delay before a quarantined job's next attempt: the interval, doubled with every
@@ -254,6 +267,7 @@ pub fn quarantine(
     let Some(job) = ss::get_job(tx, &key.tenant_id, &key.service_principal_id, &key.job_id)? else {
         return Ok(None);
     };
+    let overtaken = started_after(&job.body, now);
     let mut body = job.body;
     let failures = body
         .pointer("/status/countSuccessiveCompleteFailures")
@@ -303,7 +317,11 @@ pub fn quarantine(
     });
     st["lastExecution"] = exec;
     st["countSuccessiveCompleteFailures"] = json!(failures);
-    let due = schedule_active(&body).then_some(next);
+    let due = if overtaken {
+        job.due_ms
+    } else {
+        schedule_active(&body).then_some(next)
+    };
     ss::update_job(
         tx,
         &key.tenant_id,
@@ -334,6 +352,68 @@ mod tests {
         assert_eq!(quarantine_delay(i, 1), i);
         assert_eq!(quarantine_delay(i, 2), i * 2);
         assert_eq!(quarantine_delay(i, 30), MAX_QUARANTINE_DELAY);
+    }
+
+    /// A job started at `started` whose cycle began at `began` ends at 5,000 ms, with a
+    /// watermark: returns the job and its next due time.
+    fn complete_cycle(started: i64, began: i64) -> (Value, Option<i64>) {
+        let store = crate::store::Store::open(None).unwrap();
+        let key = JobKey::new("t", "sp", "job");
+        let interval = Duration::from_secs(3600);
+        let mut body = new_job("job", "Azure2Azure", interval);
+        let due = start(&mut body, started);
+        store
+            .write_blocking(|tx| -> Result<(), StoreError> {
+                let row = ss::JobRow {
+                    tenant_id: "t".into(),
+                    sp_id: "sp".into(),
+                    job_id: "job".into(),
+                    body,
+                    schema: json!({}),
+                    due_ms: Some(due),
+                };
+                ss::insert_job(tx, &row, 0)
+            })
+            .unwrap();
+        let e = Execution {
+            began,
+            ended: 5_000,
+            entitled: 1,
+            exported: 1,
+            groups: false,
+            error: None,
+            sync_all: true,
+            imported_deltas: 1,
+            watermark: Some(json!({"mark": 7})),
+        };
+        let body = store
+            .write_blocking(|tx| complete(tx, &key, e, interval))
+            .unwrap()
+            .unwrap();
+        let row = store
+            .read_blocking(|c| ss::get_job(c, "t", "sp", "job"))
+            .unwrap()
+            .unwrap();
+        (body, row.due_ms)
+    }
+
+    #[test]
+    fn a_cycle_ends_with_the_next_one_due_an_interval_later_and_its_watermark_kept() {
+        let (body, due) = complete_cycle(1_000, 2_000);
+        assert_eq!(due, Some(5_000 + 3_600_000));
+        assert_eq!(body[crate::sync::engine::WATERMARK], json!({"mark": 7}));
+        assert_eq!(body[crate::sync::engine::SYNC_ALL_IN_EFFECT], true);
+    }
+
+    #[test]
+    fn a_restart_during_a_cycle_keeps_the_next_cycle_due_at_once_and_from_scratch() {
+        // Started at 3,000 while the cycle that began at 2,000 ran.
+        let (body, due) = complete_cycle(3_000, 2_000);
+        assert_eq!(due, Some(3_000), "the restart's cycle is still due");
+        assert!(body.get(crate::sync::engine::WATERMARK).is_none(), "{body}");
+        assert!(body.get(crate::sync::engine::SYNC_ALL_IN_EFFECT).is_none());
+        // The overtaken cycle's results are still recorded.
+        assert_eq!(body["status"]["lastExecution"]["countExported"], 1);
     }
 
     #[test]

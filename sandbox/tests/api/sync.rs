@@ -105,6 +105,48 @@ async fn job_is_created_paused_with_a_disabled_40_minute_schedule() {
 }
 
 #[tokio::test]
+async fn the_template_and_its_schema_are_readable_by_id_and_a_new_jobs_schema_starts_from_it() {
+    let sb = Sandbox::new();
+    let s = configure(&sb, &A, &B).await;
+    let ta = sb.token(&A).await;
+    let t = sb
+        .get(&format!("{}/templates/Azure2Azure", s.sync_path()), &ta)
+        .await;
+    t.expect(200);
+    assert_eq!(t.json["id"], "Azure2Azure");
+    let schema = sb
+        .get(
+            &format!("{}/templates/azure2azure/schema", s.sync_path()),
+            &ta,
+        )
+        .await;
+    schema.expect(200);
+    let template_users = &schema.json["synchronizationRules"][0]["objectMappings"][0];
+    assert_eq!(template_users["sourceObjectName"], "User");
+    let job = sb
+        .call(
+            "POST",
+            &format!("{}/jobs", s.sync_path()),
+            Some(&ta),
+            Some(json!({"templateId": "Azure2Azure"})),
+        )
+        .await;
+    job.expect(201);
+    let id = job.json["id"].as_str().unwrap();
+    let job_schema = sb
+        .get(&format!("{}/jobs/{id}/schema", s.sync_path()), &ta)
+        .await;
+    assert_eq!(
+        job_schema.json["synchronizationRules"][0]["objectMappings"][0]["attributeMappings"],
+        template_users["attributeMappings"],
+        "a new job's mappings are the template's"
+    );
+    sb.get(&format!("{}/templates/scim/schema", s.sync_path()), &ta)
+        .await
+        .expect(404);
+}
+
+#[tokio::test]
 async fn job_with_unknown_template_is_400_and_unknown_job_is_404() {
     let sb = Sandbox::new();
     let s = configure(&sb, &A, &B).await;

@@ -70,6 +70,9 @@ pub struct SyncStatus {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Execution {
+    /// The run's identifier: what tells two cycles apart when they began
+    /// in the same second (Graph's times may have whole seconds only).
+    pub activity_identifier: Option<String>,
     pub state: Option<String>,
     pub time_began: Option<String>,
     pub time_ended: Option<String>,
@@ -201,6 +204,17 @@ impl Synchronization<'_> {
             .await?
             .into_iter()
             .find(|j| j.template_id.as_deref() == Some(AZURE2AZURE)))
+    }
+
+    /// The schema a new job of `template` starts with: Microsoft's default
+    /// mappings (`None` when the service principal has no such template).
+    pub async fn template_schema(self, template: &str) -> Result<Option<SyncSchema>> {
+        self.api
+            .find(
+                format!("{}/templates/{}/schema", self.base(), seg(template)),
+                ReadMode::Refresh,
+            )
+            .await
     }
 
     /// One job, or `None`.
@@ -402,9 +416,11 @@ impl Synchronization<'_> {
 
     /// One saved secret's value, unless absent, empty or masked (`*`).
     async fn secret(self, key: &str) -> Result<Option<String>> {
+        // Concurrent refreshes share `$batch` round trips.
         let secrets: SecretList = self
             .api
             .get(format!("{}/secrets", self.base()))
+            .batched()
             .json()
             .await?;
         Ok(secrets

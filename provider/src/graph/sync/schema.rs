@@ -520,6 +520,33 @@ impl SyncSchema {
         ManagedAttribute::of(self.user_mapping()?.attribute(target)?)
     }
 
+    /// The user mapping's attribute mappings that are not as `defaults` (the
+    /// job template's schema) has them: what an import manages. The targets
+    /// of the `user_type` and `show_in_address_list` shorthands are left out
+    /// (those attributes read them), and so is a mapping without a source.
+    pub fn user_attributes_changed_from(&self, defaults: &SyncSchema) -> Vec<ManagedAttribute> {
+        let Some(m) = self.user_mapping() else {
+            return Vec::new();
+        };
+        let default = defaults.user_mapping();
+        m.attribute_mappings
+            .iter()
+            .filter(|a| {
+                !["userType", "showInAddressList"]
+                    .iter()
+                    .any(|t| a.target_attribute_name.eq_ignore_ascii_case(t))
+            })
+            .filter_map(ManagedAttribute::of)
+            .filter(|a| {
+                default
+                    .and_then(|d| d.attribute(&a.target))
+                    .and_then(ManagedAttribute::of)
+                    .as_ref()
+                    != Some(a)
+            })
+            .collect()
+    }
+
     /// The managed settings of the user mapping; `None` when the schema has
     /// no user mapping.
     pub fn user_settings(&self) -> Option<FoundUserMapping> {
@@ -910,6 +937,44 @@ mod tests {
         assert_eq!(
             targets,
             ["displayName", "description", "mailNickname", "members"]
+        );
+    }
+
+    #[test]
+    fn an_import_manages_the_mappings_changed_from_the_template_and_not_the_shorthands() {
+        let template = parse(schema_doc());
+        let mut job = parse(schema_doc());
+        assert!(job.user_attributes_changed_from(&template).is_empty());
+        let title = ManagedAttribute {
+            target: "jobTitle".into(),
+            value: MappedValue::Attribute("department".into()),
+            flow_type: "ObjectAddOnly".into(),
+            matching_priority: 0,
+        };
+        let name = ManagedAttribute {
+            target: "displayName".into(),
+            value: MappedValue::Expression("Join(\" \", [givenName], [surname])".into()),
+            flow_type: "Always".into(),
+            matching_priority: 0,
+        };
+        let guest = ManagedAttribute {
+            target: "userType".into(),
+            value: MappedValue::Constant("Guest".into()),
+            flow_type: "Always".into(),
+            matching_priority: 0,
+        };
+        assert!(job.apply_user_settings(&UserMapping {
+            attributes: vec![title.clone(), name.clone(), guest],
+            ..member_settings()
+        }));
+        let mut changed = job.user_attributes_changed_from(&template);
+        changed.sort_by(|a, b| a.target.cmp(&b.target));
+        assert_eq!(changed, [name, title]);
+        // Without the template's schema every mapping counts as changed.
+        assert_eq!(
+            job.user_attributes_changed_from(&SyncSchema::default())
+                .len(),
+            2
         );
     }
 

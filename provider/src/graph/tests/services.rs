@@ -22,6 +22,10 @@ struct Call {
     body: Value,
 }
 
+/// A `$batch` request as the service got it: its endpoint and the paths
+/// inside it.
+type Batch = (String, Vec<String>);
+
 type Handler = dyn Fn(&str, &str, &Value) -> (u16, Value) + Send + Sync;
 
 /// A scripted Graph: `handler(method, path, body)` answers every request,
@@ -29,6 +33,7 @@ type Handler = dyn Fn(&str, &str, &Value) -> (u16, Value) + Send + Sync;
 struct Fake {
     mock: Mock,
     calls: Arc<Mutex<Vec<Call>>>,
+    batches: Arc<Mutex<Vec<Batch>>>,
     client: GraphClient,
     /// One operation of 30 seconds for everything the test sends.
     scope: Scope,
@@ -41,6 +46,8 @@ impl Fake {
         let handler: Arc<Handler> = Arc::new(handler);
         let calls = Arc::new(Mutex::new(Vec::new()));
         let recorded = calls.clone();
+        let batches = Arc::new(Mutex::new(Vec::new()));
+        let recorded_batches = batches.clone();
         let answer = move |method: &str, path: &str, body: &Value| {
             recorded.lock().unwrap().push(Call {
                 method: method.to_owned(),
@@ -50,16 +57,29 @@ impl Fake {
             handler(method, path, body)
         };
         let mock = mock(Arc::new(move |method, path, body| {
-            let path = path.trim_start_matches("/v1.0");
+            // Beta paths keep their prefix; v1.0 paths are relative to it.
+            let (version, path) = match path.strip_prefix("/beta") {
+                Some(p) => ("/beta", p),
+                None => ("", path.trim_start_matches("/v1.0")),
+            };
             if method == Method::POST && path == "/$batch" {
-                let responses: Vec<Value> = body["requests"]
-                    .as_array()
-                    .unwrap()
+                let requests = body["requests"].as_array().unwrap();
+                recorded_batches.lock().unwrap().push((
+                    format!(
+                        "{}/$batch",
+                        if version.is_empty() { "/v1.0" } else { version }
+                    ),
+                    requests
+                        .iter()
+                        .map(|r| r["url"].as_str().unwrap().to_owned())
+                        .collect(),
+                ));
+                let responses: Vec<Value> = requests
                     .iter()
                     .map(|r| {
                         let (status, out) = answer(
                             r["method"].as_str().unwrap(),
-                            r["url"].as_str().unwrap(),
+                            &format!("{version}{}", r["url"].as_str().unwrap()),
                             &r["body"],
                         );
                         json!({"id": r["id"], "status": status, "headers": {}, "body": out})
@@ -67,7 +87,7 @@ impl Fake {
                     .collect();
                 return (200, vec![], json!({"responses": responses}));
             }
-            let (status, out) = answer(method.as_str(), path, body);
+            let (status, out) = answer(method.as_str(), &format!("{version}{path}"), body);
             (status, vec![], out)
         }))
         .await;
@@ -75,6 +95,7 @@ impl Fake {
         Fake {
             mock,
             calls,
+            batches,
             client,
             scope: scope(30),
         }
@@ -90,6 +111,10 @@ impl Fake {
         let api = self.api();
         let lock = api.partners().lock(PARTNER).await;
         lock.ensure_auto_redeem(d, true).await.unwrap()
+    }
+
+    fn batches(&self) -> Vec<Batch> {
+        self.batches.lock().unwrap().clone()
     }
 
     fn calls(&self) -> Vec<Call> {
@@ -669,7 +694,7 @@ async fn a_user_search_sends_its_consistency_level_with_every_page() {
 // scope: SyncAll and group synchronization
 
 #[tokio::test]
-async fn group_sync_is_read_and_written_through_beta_and_never_batched() {
+async fn group_sync_is_read_and_written_through_beta_only() {
     let fake = Fake::new(|method, path, _| {
         match (method, path.starts_with("/beta/policies/crossTenantAccessPolicy/partners/")) {
             ("GET", true) => (
@@ -698,11 +723,67 @@ async fn group_sync_is_read_and_written_through_beta_and_never_batched() {
     assert_eq!(
         fake.lines(),
         [format!("GET {path}"), format!("PATCH {path}")],
-        "no $batch, no v1.0"
+        "no v1.0"
     );
     assert_eq!(
         fake.bodies("PATCH", &path)[0],
         json!({"groupSyncInbound": {"isSyncAllowed": false}})
+    );
+    // A write is never batched; a lone read may be, in a beta batch only.
+    for (endpoint, inner) in fake.batches() {
+        assert_eq!(endpoint, "/beta/$batch", "{inner:?}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_beta_reads_share_a_beta_batch_never_a_v1_one() {
+    const OTHER: &str = "0ther000-0000-0000-0000-000000000000";
+    let fake = Fake::new(
+        |method, path, _| match (method, path.starts_with("/beta/")) {
+            ("GET", true) => (200, json!({"groupSyncInbound": {"isSyncAllowed": true}})),
+            ("GET", false) => (
+                200,
+                json!({"value": [{"key": "CompanyId", "value": PARTNER}]}),
+            ),
+            _ => (500, Value::Null),
+        },
+    )
+    .await;
+    let api = fake.api();
+    let partners = api.partners();
+    let (a, b, company) = tokio::join!(
+        partners.group_sync_allowed(PARTNER, ReadMode::Refresh),
+        partners.group_sync_allowed(OTHER, ReadMode::Refresh),
+        api.synchronization(SP).target_tenant(),
+    );
+    assert_eq!((a.unwrap(), b.unwrap()), (Some(true), Some(true)));
+    assert_eq!(company.unwrap().as_deref(), Some(PARTNER));
+    let batches = fake.batches();
+    let beta: Vec<&Vec<String>> = batches
+        .iter()
+        .filter(|(e, _)| e == "/beta/$batch")
+        .map(|(_, inner)| inner)
+        .collect();
+    assert_eq!(beta.len(), 1, "one beta batch: {batches:?}");
+    assert_eq!(beta[0].len(), 2, "{batches:?}");
+    assert!(
+        beta[0].iter().all(|p| p.starts_with("/policies/")),
+        "{batches:?}"
+    );
+    for (endpoint, inner) in &batches {
+        if endpoint == "/v1.0/$batch" {
+            assert!(
+                inner.iter().all(|p| p.contains("/synchronization/")),
+                "a beta read in a v1.0 batch: {batches:?}"
+            );
+        }
+    }
+    assert!(
+        fake.lines()
+            .iter()
+            .any(|l| l.contains("/synchronization/secrets")),
+        "{:?}",
+        fake.lines()
     );
 }
 
