@@ -121,6 +121,15 @@ class Scale(Bench):
         writes += sum(v for k, v in s.get("batchInner", {}).items() if not k.startswith("GET"))
         return s.get("total", 0), tokens, writes
 
+    def print_routes(self, what):
+        """What the requests just counted were, most frequent first (inside $batch too)."""
+        with urllib.request.urlopen(f"{self.url}/_sandbox/stats") as r:
+            s = json.loads(r.read())
+        print(f"  requests of the {what}, by route:", flush=True)
+        for kind in ("routes", "batchInner"):
+            for k, v in sorted(s.get(kind, {}).items(), key=lambda kv: -kv[1])[:12]:
+                print(f"    {v:6d}  {'(in $batch) ' if kind == 'batchInner' else ''}{k}", flush=True)
+
     def terraform_data_state(self, name, count):
         d = self.workdir(name, f'resource "terraform_data" "r" {{\n  count = {count}\n  input = count.index\n}}\n')
         self.tf(d, "apply", "-auto-approve", f"-parallelism={PARALLELISM}")
@@ -186,6 +195,7 @@ class Scale(Bench):
         self.reset_stats()
         self.tf(d, "plan", f"-parallelism={PARALLELISM}")
         total, tokens, _ = self.stats()
+        self.print_routes("mesh's plan")
         self.row(
             f"Graph requests per refreshed resource, {TENANTS}-tenant mesh",
             f"{total / count:.3f}",
@@ -266,6 +276,7 @@ class Scale(Bench):
         self.reset_stats()
         concurrent_plans(dirs)
         total, tokens, _ = self.stats()
+        self.print_routes("per-tenant plans")
         self.row(
             f"Graph requests per refreshed resource, {TENANTS} per-tenant states",
             f"{total / sum(counts):.3f}",

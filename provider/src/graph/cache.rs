@@ -98,6 +98,12 @@ impl<T> ReadCache<T> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.remove(key);
     }
+
+    /// Drops every snapshot.
+    pub fn clear(&self) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.clear();
+    }
 }
 
 /// A client-side rate limit: at most `limit` requests per `per` for each

@@ -79,6 +79,14 @@ pub(crate) struct TenantSession {
     batcher: batch::Batcher,
     /// The tenant's partner configurations, for refreshes.
     pub(super) partner_snapshot: ReadCache<PartnerConfiguration>,
+    /// Per partner, `groupSyncInbound.isSyncAllowed` from one beta list of
+    /// the tenant's partners (`None`: the list did not expand the policy).
+    pub(super) group_sync_snapshot: ReadCache<Option<bool>>,
+    /// The tenant's synchronization configurations, for refreshes (see
+    /// [`super::refresh`]); any write through this process drops it.
+    pub(super) configuration_snapshot: ReadCache<Arc<super::refresh::ConfigurationView>>,
+    /// Refreshes of configurations and jobs asked of this tenant so far.
+    pub(super) refreshes: std::sync::atomic::AtomicUsize,
     /// Graph's limit on provisionOnDemand, per job.
     pub(super) on_demand: RateWindow,
 }
@@ -207,6 +215,9 @@ impl GraphClient {
                 tokens,
                 batcher,
                 partner_snapshot: ReadCache::default(),
+                group_sync_snapshot: ReadCache::default(),
+                configuration_snapshot: ReadCache::default(),
+                refreshes: Default::default(),
                 on_demand: RateWindow::new(5, Duration::from_secs(10)),
             });
             client.tenants.insert(id.clone(), session);
@@ -544,6 +555,16 @@ impl<'a> TenantApi<'a> {
         decode_items(items, path)
     }
 
+    /// Every item of a collection of Graph's beta version, decoded (for
+    /// the few properties only beta carries).
+    pub(super) async fn list_beta<T: DeserializeOwned>(
+        &'a self,
+        path: &str,
+    ) -> Result<Vec<T>, GraphError> {
+        let items = self.get_all_in(BETA, path, &[]).await?;
+        decode_items(items, path)
+    }
+
     /// As [`TenantApi::get_all`], sending `headers` with every page (Graph
     /// does not carry `ConsistencyLevel` over to the next page by itself).
     pub(super) async fn get_all_with(
@@ -551,12 +572,24 @@ impl<'a> TenantApi<'a> {
         path: &str,
         headers: &[(&'static str, &str)],
     ) -> Result<Vec<serde_json::Value>, GraphError> {
+        self.get_all_in(V1, path, headers).await
+    }
+
+    async fn get_all_in(
+        &'a self,
+        version: &'static str,
+        path: &str,
+        headers: &[(&'static str, &str)],
+    ) -> Result<Vec<serde_json::Value>, GraphError> {
         let mut items = Vec::new();
         let mut next = Some(path.to_owned());
-        let prefix = format!("{}{V1}", self.client.graph_base);
+        let prefix = format!("{}{version}", self.client.graph_base);
         let mut first = true;
         while let Some(p) = next.take() {
             let mut call = self.get(p);
+            if version == BETA {
+                call = call.beta();
+            }
             for (k, v) in headers {
                 call = call.header(k, *v);
             }
@@ -683,6 +716,10 @@ impl<'a> Call<'a> {
     /// Sends with retries. `Ok(None)` for an empty (204) answer.
     pub(super) async fn send(self) -> Result<Option<serde_json::Value>, GraphError> {
         let api = self.api;
+        if self.method != Method::GET {
+            // What a write changes must not be answered from a snapshot.
+            api.session().configuration_snapshot.clear();
+        }
         let client = api.client;
         let scope = &api.scope;
         let deadline = self

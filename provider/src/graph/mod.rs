@@ -36,6 +36,7 @@ pub mod apps;
 pub mod directory;
 pub mod mto;
 pub mod partners;
+pub mod refresh;
 pub mod sync;
 pub mod templates;
 

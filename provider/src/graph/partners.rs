@@ -269,13 +269,56 @@ impl<'a> Partners<'a> {
         Ok(Some((doc.clone(), sync)))
     }
 
+    /// For refresh: `groupSyncInbound.isSyncAllowed` for `partner`, from one
+    /// beta list of the tenant's partners with their policies, shared by
+    /// every refresh in this provider process (the property is beta-only,
+    /// so the v1.0 snapshot of [`Partners::for_refresh`] cannot carry it).
+    /// A partner the list does not show with its policy is read directly.
+    pub async fn group_sync_for_refresh(self, partner: &str) -> Result<Option<bool>> {
+        let snapshot = self
+            .api
+            .session()
+            .group_sync_snapshot
+            .get_or_fetch(SNAPSHOT_KEY, SNAPSHOT_TTL, || async {
+                let items: Vec<PartnerConfiguration> = self
+                    .api
+                    .list_beta(&format!(
+                        "{PARTNERS}?$select=tenantId&$expand=identitySynchronization"
+                    ))
+                    .await?;
+                Ok(items
+                    .into_iter()
+                    .map(|p| {
+                        let allowed = match p.identity_synchronization {
+                            Some(Some(s)) => Some(
+                                s.group_sync_inbound
+                                    .and_then(|g| g.is_sync_allowed)
+                                    .unwrap_or(false),
+                            ),
+                            _ => None,
+                        };
+                        (p.tenant_id.to_ascii_lowercase(), allowed)
+                    })
+                    .collect::<HashMap<_, _>>())
+            })
+            .await?;
+        match snapshot.get(&partner.to_ascii_lowercase()) {
+            Some(Some(allowed)) => Ok(Some(*allowed)),
+            _ => self.group_sync_allowed(partner, ReadMode::Refresh).await,
+        }
+    }
+
     /// Takes the lock for read-modify-write updates of `partner`'s
-    /// configuration (and forgets the refresh snapshot, which the writes
+    /// configuration (and forgets the refresh snapshots, which the writes
     /// make stale).
     pub async fn lock(self, partner: &'a str) -> PartnerLock<'a> {
         let key = format!("{}/partners/{partner}", self.api.tenant_id());
         let guard = self.api.locks().lock(&key).await;
         self.api.session().partner_snapshot.invalidate(SNAPSHOT_KEY);
+        self.api
+            .session()
+            .group_sync_snapshot
+            .invalidate(SNAPSHOT_KEY);
         PartnerLock {
             api: self.api,
             partner,

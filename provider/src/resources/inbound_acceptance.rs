@@ -202,7 +202,13 @@ impl MtoResource for InboundAcceptance {
         .or_diag("Cannot read the acceptance")?;
         match found {
             Some((p, s)) => {
-                let groups = read_group_sync(api, &state, ReadMode::Refresh).await?;
+                let groups = Some(
+                    api.partners()
+                        .group_sync_for_refresh(source)
+                        .await
+                        .or_diag("Cannot read inbound group synchronization")?
+                        .unwrap_or(false),
+                );
                 let mut next = from_graph(state, &p, &s);
                 next.group_sync_allowed = groups;
                 resp.set_state(&next);

@@ -264,14 +264,27 @@ impl MtoResource for OutboundShare {
         let state = op.state;
         let api = &op.api;
         let sp = state.service_principal_id.clone().unwrap_or_default();
-        let (config, assigned, partner, sync_all) = tokio::join!(
-            read_settled(op.ctx, op.private, |_| api
-                .apps()
-                .configuration(&sp, ReadMode::Refresh)),
-            api.apps().assignments(&sp),
+        // Many shares of one tenant in a plan: from the tenant's snapshot.
+        let (view, partner) = tokio::join!(
+            api.refresh().configuration(&sp),
             api.partners().for_refresh(&state.target_tenant_id),
-            api.synchronization(&sp).sync_all(),
         );
+        let (config, assigned, sync_all) = match view {
+            Some(v) => (
+                Ok(Some(v.configuration.clone())),
+                Ok(v.assignments.clone()),
+                Ok(v.sync_all()),
+            ),
+            None => {
+                tokio::join!(
+                    read_settled(op.ctx, op.private, |_| api
+                        .apps()
+                        .configuration(&sp, ReadMode::Refresh)),
+                    api.apps().assignments(&sp),
+                    api.synchronization(&sp).sync_all(),
+                )
+            }
+        };
         let Some(mut config) = config.or_diag("Cannot read the synchronization configuration")?
         else {
             resp.remove();

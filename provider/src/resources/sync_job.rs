@@ -665,10 +665,20 @@ impl MtoResource for SyncJob {
         let api = &op.api;
         let sync = api.synchronization(&state.service_principal_id);
         let job_id = state.job().to_owned();
-        let (job, schema) = tokio::join!(
-            read_settled(op.ctx, op.private, |_| sync.job(&job_id, ReadMode::Refresh)),
-            sync.schema(&job_id, ReadMode::Refresh)
-        );
+        // Many jobs of one tenant in a plan: from the tenant's snapshot.
+        let view = api
+            .refresh()
+            .configuration(&state.service_principal_id)
+            .await;
+        let (job, schema) = match view.as_ref().and_then(|v| v.job(&job_id)) {
+            Some((job, schema)) => (Ok(Some(job.clone())), Ok(Some(schema.clone()))),
+            None => {
+                tokio::join!(
+                    read_settled(op.ctx, op.private, |_| sync.job(&job_id, ReadMode::Refresh)),
+                    sync.schema(&job_id, ReadMode::Refresh)
+                )
+            }
+        };
         let Some(job) = job.or_diag("Cannot read the synchronization job")? else {
             resp.remove();
             return Ok(());

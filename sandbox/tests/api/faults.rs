@@ -78,6 +78,42 @@ async fn faults_latency_delays_graph_requests() {
 }
 
 #[tokio::test]
+async fn faults_latency_delays_a_batch_once_not_once_per_request_inside_it() {
+    let latency = Duration::from_millis(150);
+    let sb = Sandbox::with_faults(FaultSpec {
+        latency,
+        ..Default::default()
+    });
+    let ta = sb.token(&A).await;
+    let requests: Vec<_> = (1..=8)
+        .map(|i| json!({"id": i.to_string(), "method": "GET", "url": "/users?$top=1"}))
+        .collect();
+    let start = Instant::now();
+    let r = sb
+        .call(
+            "POST",
+            "/v1.0/$batch",
+            Some(&ta),
+            Some(json!({"requests": requests})),
+        )
+        .await;
+    let took = start.elapsed();
+    r.expect(200);
+    let statuses: Vec<_> = r.json["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["status"].as_u64())
+        .collect();
+    assert_eq!(statuses, vec![Some(200); 8]);
+    assert!(took >= latency, "{took:?}");
+    assert!(
+        took < latency * 3,
+        "eight requests in one batch took {took:?}"
+    );
+}
+
+#[tokio::test]
 async fn faults_lag_hides_new_objects_from_reads_but_writes_still_work() {
     let sb = Sandbox::with_faults(FaultSpec {
         lag: Duration::from_millis(400),

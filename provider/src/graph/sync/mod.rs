@@ -144,17 +144,35 @@ impl SyncStatus {
     }
 }
 
-#[derive(Deserialize, Default)]
+/// `GET .../synchronization/secrets`.
+#[derive(Clone, Debug, Deserialize, Default)]
 #[serde(default)]
-struct SecretList {
+pub(crate) struct SecretList {
     value: Vec<Secret>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Clone, Debug, Deserialize, Default)]
 #[serde(default)]
 struct Secret {
     key: String,
     value: Option<String>,
+}
+
+impl SecretList {
+    /// The value saved under `key` (`None` when there is none, or Graph
+    /// masks it).
+    fn get(&self, key: &str) -> Option<String> {
+        self.value
+            .iter()
+            .find(|s| s.key.eq_ignore_ascii_case(key))
+            .and_then(|s| s.value.clone())
+            .filter(|v| !v.is_empty() && v != "*")
+    }
+
+    /// The `SyncAll` setting (see [`Synchronization::sync_all`]).
+    pub fn sync_all(&self) -> Option<bool> {
+        self.get("SyncAll").map(|v| v.eq_ignore_ascii_case("true"))
+    }
 }
 
 /// The synchronization of one service principal.
@@ -395,10 +413,7 @@ impl Synchronization<'_> {
     /// users and groups", `Some(false)` for assigned ones only, `None` when
     /// Graph shows no value (none saved, or masked).
     pub async fn sync_all(self) -> Result<Option<bool>> {
-        Ok(self
-            .secret("SyncAll")
-            .await?
-            .map(|v| v.eq_ignore_ascii_case("true")))
+        Ok(self.secrets().await?.sync_all())
     }
 
     /// Sets only the `SyncAll` secret (the other secrets are kept: Graph
@@ -416,19 +431,17 @@ impl Synchronization<'_> {
 
     /// One saved secret's value, unless absent, empty or masked (`*`).
     async fn secret(self, key: &str) -> Result<Option<String>> {
+        Ok(self.secrets().await?.get(key))
+    }
+
+    /// The saved secrets (masked where Graph masks them).
+    pub(crate) async fn secrets(self) -> Result<SecretList> {
         // Concurrent refreshes share `$batch` round trips.
-        let secrets: SecretList = self
-            .api
+        self.api
             .get(format!("{}/secrets", self.base()))
             .batched()
             .json()
-            .await?;
-        Ok(secrets
-            .value
-            .into_iter()
-            .find(|s| s.key.eq_ignore_ascii_case(key))
-            .and_then(|s| s.value)
-            .filter(|v| !v.is_empty() && v != "*"))
+            .await
     }
 
     /// Deletes a job; `false` when it was already gone.

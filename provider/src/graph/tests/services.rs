@@ -788,6 +788,115 @@ async fn concurrent_beta_reads_share_a_beta_batch_never_a_v1_one() {
 }
 
 #[tokio::test]
+async fn group_sync_of_many_acceptances_is_refreshed_from_one_beta_list() {
+    const OTHER: &str = "0ther000-0000-0000-0000-000000000000";
+    let fake = Fake::new(|method, path, _| match (method, path) {
+        ("GET", p) if p.starts_with("/beta/policies/crossTenantAccessPolicy/partners?") => (
+            200,
+            json!({"value": [
+                {"tenantId": PARTNER, "identitySynchronization": {"groupSyncInbound": {"isSyncAllowed": true}}},
+                {"tenantId": OTHER, "identitySynchronization": {"groupSyncInbound": null}},
+                {"tenantId": "no-policy", "identitySynchronization": null},
+            ]}),
+        ),
+        ("GET", p) if p.ends_with("/identitySynchronization") => (200, json!({"groupSyncInbound": null})),
+        _ => (500, Value::Null),
+    })
+    .await;
+    let api = fake.api();
+    let partners = api.partners();
+    let upper = PARTNER.to_uppercase();
+    let (a, b) = tokio::join!(
+        partners.group_sync_for_refresh(&upper),
+        partners.group_sync_for_refresh(OTHER),
+    );
+    assert_eq!((a.unwrap(), b.unwrap()), (Some(true), Some(false)));
+    let lists = |f: &Fake| {
+        f.lines()
+            .iter()
+            .filter(|l| l.starts_with("GET /beta/policies/crossTenantAccessPolicy/partners?"))
+            .count()
+    };
+    assert_eq!(lists(&fake), 1, "{:?}", fake.lines());
+    assert!(
+        fake.lines()
+            .iter()
+            .all(|l| !l.ends_with("/identitySynchronization")),
+        "{:?}",
+        fake.lines()
+    );
+    // A partner the list shows without its policy is read directly.
+    assert_eq!(
+        partners.group_sync_for_refresh("no-policy").await.unwrap(),
+        Some(false)
+    );
+    assert_eq!(lists(&fake), 1);
+    // A write through this process makes the list stale.
+    drop(api.partners().lock(PARTNER).await);
+    partners.group_sync_for_refresh(PARTNER).await.unwrap();
+    assert_eq!(lists(&fake), 2, "{:?}", fake.lines());
+}
+
+#[tokio::test]
+async fn refreshes_of_many_configurations_are_answered_from_one_snapshot_until_a_write() {
+    const JOB: &str = "Azure2Azure.job";
+    let fake = Fake::new(|method, path, _| match (method, path) {
+        ("GET", p) if p.starts_with("/servicePrincipals?$filter=applicationTemplateId") => (
+            200,
+            json!({"value": [{"id": SP, "appId": "app", "displayName": "MTO_Sync_x", "tags": []}]}),
+        ),
+        ("GET", p) if p.ends_with("/appRoleAssignedTo") => (
+            200,
+            json!({"value": [{"id": "a1", "principalId": "u1", "principalType": "User"}]}),
+        ),
+        ("GET", p) if p.ends_with("/synchronization/secrets") => {
+            (200, json!({"value": [{"key": "SyncAll", "value": "true"}]}))
+        }
+        ("GET", p) if p.ends_with("/synchronization/jobs") => (
+            200,
+            json!({"value": [{"id": JOB, "templateId": "Azure2Azure"}]}),
+        ),
+        ("GET", p) if p.ends_with("/schema") => (200, json!({"synchronizationRules": []})),
+        ("PUT", _) => (204, Value::Null),
+        _ => (
+            404,
+            json!({"error": {"code": "Request_ResourceNotFound", "message": "none"}}),
+        ),
+    })
+    .await;
+    let api = fake.api();
+    let lists = |f: &Fake| {
+        f.lines()
+            .iter()
+            .filter(|l| l.contains("applicationTemplateId"))
+            .count()
+    };
+    // The first refreshes of a tenant read directly: no snapshot yet.
+    for _ in 0..crate::graph::refresh::PREFETCH_AFTER {
+        assert!(api.refresh().configuration(SP).await.is_none());
+    }
+    assert!(fake.lines().is_empty(), "{:?}", fake.lines());
+    let upper = SP.to_uppercase();
+    let (a, b) = tokio::join!(
+        api.refresh().configuration(SP),
+        api.refresh().configuration(&upper)
+    );
+    let view = a.expect("from the snapshot");
+    assert!(b.is_some());
+    assert_eq!(view.assignments[0].principal_id, "u1");
+    assert_eq!(view.sync_all(), Some(true));
+    assert!(view.job(JOB).is_some() && view.job("other").is_none());
+    assert_eq!(lists(&fake), 1, "{:?}", fake.lines());
+    let reads = fake.lines().len();
+    assert!(api.refresh().configuration("unknown").await.is_none());
+    assert_eq!(fake.lines().len(), reads, "served from the snapshot");
+    // A write drops it.
+    api.synchronization(SP).set_sync_all(false).await.unwrap();
+    assert!(api.refresh().configuration(SP).await.is_some());
+    assert_eq!(lists(&fake), 2, "{:?}", fake.lines());
+}
+
+#[tokio::test]
 async fn sync_all_is_saved_and_read_from_the_secrets() {
     let fake = Fake::new(|method, _, _| match method {
         "GET" => (
