@@ -390,7 +390,7 @@ async fn provision_and_read_back(
 /// none of the shared users is left there.
 async fn deprovision(api: &TenantApi<'_>, sp: &str, job: &Job) -> Outcome {
     let sync = api.synchronization(sp);
-    let before = last_cycle(job);
+    let before = job.last_cycle();
     // Who is in the target because of this job, looked up while the
     // configuration still says (`None`: the target or the scope cannot be
     // read, and the completed cycle is the only sign).
@@ -414,7 +414,9 @@ async fn deprovision(api: &TenantApi<'_>, sp: &str, job: &Job) -> Outcome {
             let Some(now) = sync.job(&job.id, ReadMode::Refresh).await? else {
                 return Ok(Some(()));
             };
-            let cycled = last_cycle(&now).is_some_and(|c| Some(c.clone()) != before && c.ended);
+            let cycled = now
+                .last_cycle()
+                .is_some_and(|c| Some(c.clone()) != before && c.ended);
             *last.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
             if !cycled {
                 return Ok(None);
@@ -467,26 +469,6 @@ async fn deprovision(api: &TenantApi<'_>, sp: &str, job: &Job) -> Outcome {
     )
     .at(AttributePath::root().attr("deprovision_on_destroy"))
     .into())
-}
-
-/// The last cycle of a job, to tell a new one from it: by the run's
-/// identifier where Graph gives one, because two cycles can begin in the
-/// same second (a job created and destroyed in one apply restarts within
-/// it), else by when it began.
-#[derive(Clone, Debug, PartialEq)]
-struct Cycle {
-    run: Option<String>,
-    began: Option<String>,
-    ended: bool,
-}
-
-fn last_cycle(job: &Job) -> Option<Cycle> {
-    let e = job.status.as_ref()?.last_execution.as_ref()?;
-    Some(Cycle {
-        run: e.activity_identifier.clone().filter(|r| !r.is_empty()),
-        began: e.time_began.clone(),
-        ended: e.time_ended.is_some(),
-    })
 }
 
 /// The Graph API of the target and how the UPNs of this job's users start
@@ -1046,32 +1028,4 @@ fn with_mappings(mut state: SyncJobState, schema: &SyncSchema) -> SyncJobState {
             .collect();
     }
     state
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn job_with_last_cycle(run: &str, began: &str) -> Job {
-        serde_json::from_value(serde_json::json!({
-            "id": "Azure2Azure.x",
-            "status": {"lastExecution": {
-                "activityIdentifier": run, "timeBegan": began, "timeEnded": began,
-            }},
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn two_cycles_that_began_in_the_same_second_are_told_apart_by_their_run() {
-        let before = last_cycle(&job_with_last_cycle("run-1", "2026-12-02T19:20:29Z"));
-        let same = last_cycle(&job_with_last_cycle("run-1", "2026-12-02T19:20:29Z"));
-        let next = last_cycle(&job_with_last_cycle("run-2", "2026-12-02T19:20:29Z"));
-        assert_eq!(before, same);
-        assert_ne!(before, next);
-        // Without run identifiers, when the cycle began is the sign.
-        let early = last_cycle(&job_with_last_cycle("", "2026-12-02T19:20:29Z"));
-        let later = last_cycle(&job_with_last_cycle("", "2026-12-02T19:20:30Z"));
-        assert_ne!(early, later);
-    }
 }

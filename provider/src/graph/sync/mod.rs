@@ -114,7 +114,29 @@ pub struct QuarantineError {
     pub message: Option<String>,
 }
 
+/// A job's last cycle, to tell a new one from it: by the run's identifier
+/// where Graph gives one, because two cycles can begin in the same second
+/// (a job created and destroyed in one apply restarts within it), else by
+/// when it began.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CycleMark {
+    run: Option<String>,
+    began: Option<String>,
+    /// Whether the cycle has ended.
+    pub ended: bool,
+}
+
 impl SyncJob {
+    /// The job's last cycle, if it has run.
+    pub fn last_cycle(&self) -> Option<CycleMark> {
+        let e = self.status.as_ref()?.last_execution.as_ref()?;
+        Some(CycleMark {
+            run: e.activity_identifier.clone().filter(|r| !r.is_empty()),
+            began: e.time_began.clone(),
+            ended: e.time_ended.is_some(),
+        })
+    }
+
     /// Whether its schedule runs (`start`ed, not paused).
     pub fn is_enabled(&self) -> bool {
         self.schedule.as_ref().and_then(|s| s.state.as_deref()) == Some("Active")
@@ -453,6 +475,29 @@ impl Synchronization<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn job_with_last_cycle(run: &str, began: &str) -> SyncJob {
+        serde_json::from_value(serde_json::json!({
+            "id": "Azure2Azure.x",
+            "status": {"lastExecution": {
+                "activityIdentifier": run, "timeBegan": began, "timeEnded": began,
+            }},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn two_cycles_that_began_in_the_same_second_are_told_apart_by_their_run() {
+        let before = job_with_last_cycle("run-1", "2026-12-02T19:20:29Z").last_cycle();
+        let same = job_with_last_cycle("run-1", "2026-12-02T19:20:29Z").last_cycle();
+        let next = job_with_last_cycle("run-2", "2026-12-02T19:20:29Z").last_cycle();
+        assert_eq!(before, same);
+        assert_ne!(before, next);
+        // Without run identifiers, when the cycle began is the sign.
+        let early = job_with_last_cycle("", "2026-12-02T19:20:29Z").last_cycle();
+        let later = job_with_last_cycle("", "2026-12-02T19:20:30Z").last_cycle();
+        assert_ne!(early, later);
+    }
 
     #[test]
     fn quarantine_reason_combines_reason_and_message() {
