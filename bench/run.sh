@@ -19,6 +19,7 @@ for tool in hyperfine python3 terraform cargo; do
 done
 [ -x /usr/bin/time ] || { echo "bench: GNU time is missing (apt-get install time)" >&2; exit 1; }
 cargo build --release -q -p terraform-provider-mto -p mto-sandbox
+cargo build --release -q -p terraform-provider-mto --example plugin_floor
 for a in "$@"; do
   if [ "$a" = --scale ]; then
     exec python3 bench/scale.py "$@"

@@ -40,6 +40,14 @@ fn parse_level(v: &str) -> Option<Option<Level>> {
     }
 }
 
+/// hclog's own timestamp layout, microseconds and all: go-plugin parses a
+/// line's `@timestamp` with exactly this layout and, when it does not match
+/// (nanoseconds, say), relogs the whole JSON line as a debug message, so
+/// the provider's warnings and errors would vanish below `TF_LOG=debug`.
+const HCLOG_TIMESTAMP: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+);
+
 struct HclogLayer {
     module: &'static str,
     max: Level,
@@ -82,13 +90,50 @@ impl Visit for Fields {
     }
 }
 
+/// Crates under the gRPC server and the HTTP client. At debug they log
+/// every HTTP/2 frame and pooled connection (thousands of lines per plan,
+/// drowning the provider's own lines), so they speak at info and above
+/// unless the user asked for trace.
+const TRANSPORT_CRATES: &[&str] = &[
+    "h2",
+    "hyper",
+    "hyper_util",
+    "tonic",
+    "tower",
+    "rustls",
+    "tokio_rustls",
+    "reqwest",
+    "want",
+    "mio",
+];
+
+impl HclogLayer {
+    fn allows(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        *metadata.level() <= self.max_for(metadata.target())
+    }
+
+    /// The most verbose level logged for events of `target`.
+    fn max_for(&self, target: &str) -> Level {
+        if self.max < Level::TRACE && is_transport(target) {
+            self.max.min(Level::INFO)
+        } else {
+            self.max
+        }
+    }
+}
+
+fn is_transport(target: &str) -> bool {
+    let krate = target.split("::").next().unwrap_or(target);
+    TRANSPORT_CRATES.contains(&krate)
+}
+
 impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for HclogLayer {
     fn enabled(&self, metadata: &tracing::Metadata<'_>, _ctx: Context<'_, S>) -> bool {
-        *metadata.level() <= self.max
+        self.allows(metadata)
     }
 
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        if *event.metadata().level() > self.max {
+        if !self.allows(event.metadata()) {
             return;
         }
         let mut fields = Fields::default();
@@ -104,9 +149,7 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for HclogLayer {
         line.insert("@level".into(), level.into());
         line.insert("@message".into(), fields.message.into());
         line.insert("@module".into(), self.module.into());
-        if let Ok(now) =
-            time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)
-        {
+        if let Ok(now) = time::OffsetDateTime::now_utc().format(HCLOG_TIMESTAMP) {
             line.insert("@timestamp".into(), now.into());
         }
         let mut out = serde_json::to_vec(&line).unwrap_or_default();
@@ -124,5 +167,38 @@ mod tests {
         assert_eq!(parse_level("DEBUG"), Some(Some(Level::DEBUG)));
         assert_eq!(parse_level("off"), Some(None));
         assert_eq!(parse_level("bogus"), None);
+    }
+
+    #[test]
+    fn timestamps_have_the_microseconds_go_plugin_parses() {
+        let t = time::macros::datetime!(2026-12-02 22:20:39.728123456 UTC);
+        assert_eq!(
+            t.format(HCLOG_TIMESTAMP).unwrap(),
+            "2026-12-02T22:20:39.728123Z"
+        );
+    }
+
+    #[test]
+    fn transport_crates_are_quiet_at_debug_and_heard_at_trace() {
+        assert!(is_transport("h2::codec::framed_read"));
+        assert!(is_transport("hyper_util::client::legacy::pool"));
+        assert!(!is_transport("mto_provider::graph::client"));
+        assert!(!is_transport("h2o"));
+        let debug = HclogLayer {
+            module: "t",
+            max: Level::DEBUG,
+        };
+        let trace = HclogLayer {
+            module: "t",
+            max: Level::TRACE,
+        };
+        let warn = HclogLayer {
+            module: "t",
+            max: Level::WARN,
+        };
+        assert_eq!(debug.max_for("h2::proto"), Level::INFO);
+        assert_eq!(debug.max_for("mto_provider::graph"), Level::DEBUG);
+        assert_eq!(trace.max_for("h2::proto"), Level::TRACE);
+        assert_eq!(warn.max_for("hyper::client"), Level::WARN);
     }
 }

@@ -275,8 +275,26 @@ impl<'a> Partners<'a> {
     /// so the v1.0 snapshot of [`Partners::for_refresh`] cannot carry it).
     /// A partner the list does not show with its policy is read directly.
     pub async fn group_sync_for_refresh(self, partner: &str) -> Result<Option<bool>> {
-        let snapshot = self
-            .api
+        let snapshot = self.group_sync_snapshot().await?;
+        match snapshot.get(&partner.to_ascii_lowercase()) {
+            Some(Some(allowed)) => Ok(Some(*allowed)),
+            _ => self.group_sync_allowed(partner, ReadMode::Refresh).await,
+        }
+    }
+
+    /// Reads the beta snapshot of [`Partners::group_sync_for_refresh`] in
+    /// the background of another read, so that a plan's first refreshes
+    /// wait for one round trip instead of two in a row. A failure is left
+    /// to the read that needs the snapshot, which fetches it again and
+    /// reports it.
+    pub async fn warm_group_sync_snapshot(self) {
+        let _ = self.group_sync_snapshot().await;
+    }
+
+    /// Partner id (lower case) → `groupSyncInbound.isSyncAllowed`, `None`
+    /// for a partner listed without its policy.
+    async fn group_sync_snapshot(self) -> Result<super::cache::Snapshot<Option<bool>>> {
+        self.api
             .session()
             .group_sync_snapshot
             .get_or_fetch(SNAPSHOT_KEY, SNAPSHOT_TTL, || async {
@@ -301,11 +319,7 @@ impl<'a> Partners<'a> {
                     })
                     .collect::<HashMap<_, _>>())
             })
-            .await?;
-        match snapshot.get(&partner.to_ascii_lowercase()) {
-            Some(Some(allowed)) => Ok(Some(*allowed)),
-            _ => self.group_sync_allowed(partner, ReadMode::Refresh).await,
-        }
+            .await
     }
 
     /// Takes the lock for read-modify-write updates of `partner`'s

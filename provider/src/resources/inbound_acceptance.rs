@@ -99,6 +99,16 @@ fn schema() -> Schema {
     )
 }
 
+/// What [`apply`] read back.
+struct Applied {
+    partner: PartnerConfiguration,
+    sync: IdentitySyncPolicy,
+    /// `groupSyncInbound.isSyncAllowed` when this call knows it without
+    /// reading the beta version: it wrote it, or it created the policy
+    /// (Graph leaves the property null, which reads as not allowed).
+    group_sync_known: Option<bool>,
+}
+
 /// Puts both halves in place and reads them back, recording in `private`
 /// what this call created as soon as it is known. `groupSyncInbound` is
 /// written only when `group_sync` says so.
@@ -108,7 +118,7 @@ async fn apply(
     creating: bool,
     group_sync: Option<bool>,
     private: &mut tfplugin::Private,
-) -> Result<(PartnerConfiguration, IdentitySyncPolicy), Diagnostics> {
+) -> Result<Applied, Diagnostics> {
     let partner = api.partners();
     let lock = partner.lock(&planned.source_tenant_id).await;
     let created = lock
@@ -128,7 +138,8 @@ async fn apply(
         } else {
             "Cannot update inbound synchronization"
         })?;
-    if created.is_new() {
+    let created_policy = created.is_new();
+    if created_policy {
         private.set(CREATED_SYNC_POLICY, true);
     } else if private.get::<bool>(CREATED_SYNC_POLICY).is_none() {
         private.set(CREATED_SYNC_POLICY, false);
@@ -138,7 +149,8 @@ async fn apply(
             .await
             .or_diag("Cannot set inbound group synchronization")?;
     }
-    lock.read_back()
+    let (partner, sync) = lock
+        .read_back()
         .await
         .or_diag("Cannot read the acceptance back")?
         .ok_or_else(|| {
@@ -146,8 +158,34 @@ async fn apply(
                 "The acceptance disappeared",
                 "The partner configuration or its sync policy was deleted while it was being applied.",
             )
-            .into()
-        })
+        })?;
+    Ok(Applied {
+        partner,
+        sync,
+        group_sync_known: group_sync_known(group_sync, created_policy),
+    })
+}
+
+/// `groupSyncInbound.isSyncAllowed` after a write, when the write tells:
+/// the value it wrote, or not allowed on a policy it created (created
+/// without the property, which Graph leaves null).
+fn group_sync_known(written: Option<bool>, created_policy: bool) -> Option<bool> {
+    written.or(created_policy.then_some(false))
+}
+
+/// The acceptance's `group_sync_allowed` after a write: known from the
+/// write when [`apply`] can tell, otherwise read from Graph's beta version
+/// (a policy that existed before, for example from an organization join,
+/// keeps whatever it had).
+async fn group_sync_after(
+    api: &TenantApi<'_>,
+    planned: &AcceptanceState,
+    applied: &Applied,
+) -> Result<Option<bool>, Diagnostics> {
+    match applied.group_sync_known {
+        Some(known) => Ok(Some(known)),
+        None => read_group_sync(api, planned, ReadMode::AfterWrite).await,
+    }
 }
 
 #[tfplugin::async_trait]
@@ -158,9 +196,9 @@ impl MtoResource for InboundAcceptance {
         let planned = op.state;
         let group_sync = planned.group_sync_allowed;
         match apply(&op.api, &planned, true, group_sync, &mut resp.private).await {
-            Ok((p, s)) => {
-                let groups = read_group_sync(&op.api, &planned, ReadMode::AfterWrite).await?;
-                let mut state = from_graph(planned, &p, &s);
+            Ok(applied) => {
+                let groups = group_sync_after(&op.api, &planned, &applied).await?;
+                let mut state = from_graph(planned, &applied.partner, &applied.sync);
                 state.group_sync_allowed = groups;
                 resp.set_state(&state);
                 Ok(())
@@ -185,7 +223,7 @@ impl MtoResource for InboundAcceptance {
         let state = op.state;
         let api = &op.api;
         let (api, source) = (&api, state.source_tenant_id.as_str());
-        let found = read_settled(op.ctx, op.private, |direct| async move {
+        let settled = read_settled(op.ctx, op.private, |direct| async move {
             if direct {
                 return api
                     .partners()
@@ -197,9 +235,9 @@ impl MtoResource for InboundAcceptance {
                 Some((p, Some(s))) => Some((p, s)),
                 _ => None,
             })
-        })
-        .await
-        .or_diag("Cannot read the acceptance")?;
+        });
+        let (found, ()) = tokio::join!(settled, api.partners().warm_group_sync_snapshot());
+        let found = found.or_diag("Cannot read the acceptance")?;
         match found {
             Some((p, s)) => {
                 let groups = Some(
@@ -224,7 +262,7 @@ impl MtoResource for InboundAcceptance {
             .planned
             .group_sync_allowed
             .filter(|g| Some(*g) != change.prior.group_sync_allowed);
-        let (p, s) = apply(
+        let applied = apply(
             &op.api,
             &change.planned,
             false,
@@ -232,8 +270,8 @@ impl MtoResource for InboundAcceptance {
             &mut resp.private,
         )
         .await?;
-        let groups = read_group_sync(&op.api, &change.planned, ReadMode::AfterWrite).await?;
-        let mut state = from_graph(change.planned, &p, &s);
+        let groups = group_sync_after(&op.api, &change.planned, &applied).await?;
+        let mut state = from_graph(change.planned, &applied.partner, &applied.sync);
         state.group_sync_allowed = groups;
         resp.set_state(&state);
         Ok(())
@@ -306,4 +344,19 @@ fn from_graph(
     state.user_sync_allowed = Some(sync.user_sync_allowed());
     state.is_in_multi_tenant_organization = Some(partner.in_multi_tenant_organization());
     state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_sync_known;
+
+    #[test]
+    fn group_sync_is_read_back_only_from_a_policy_this_write_did_not_create_or_set() {
+        assert_eq!(group_sync_known(Some(true), false), Some(true));
+        assert_eq!(group_sync_known(Some(false), true), Some(false));
+        assert_eq!(group_sync_known(None, true), Some(false));
+        // A policy that was there before (an organization join, an admin)
+        // keeps what it had: only Graph can say.
+        assert_eq!(group_sync_known(None, false), None);
+    }
 }

@@ -646,11 +646,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::apply_resource_change::Request>,
     ) -> Rpc<pb::apply_resource_change::Response> {
         let req = req.into_inner();
+        let started = std::time::Instant::now();
         let mut diags = Diagnostics::new();
         let mut out = pb::apply_resource_change::Response {
             new_state: req.prior_state.clone(),
             ..Default::default()
         };
+        let mut action = "apply";
         let run = async {
             let e = self.resource(&req.type_name)?;
             let prior = decode(req.prior_state.as_ref(), &e.ty, "prior state")?;
@@ -663,6 +665,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 cancel: &self.stop,
             };
             if planned.is_null() {
+                action = "delete";
                 let mut resp = DeleteResponse::new(private.clone());
                 let del = DeleteRequest {
                     prior: &prior,
@@ -684,6 +687,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 return Ok(());
             }
             let (mut state, new_private, result_diags) = if prior.is_null() {
+                action = "create";
                 let mut resp = CreateResponse::new(private.clone(), e.ty.clone());
                 let create = CreateRequest {
                     planned: &planned,
@@ -693,6 +697,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 e.imp.create(&ctx, create, &mut resp).await;
                 (resp.state, resp.private, resp.diags)
             } else {
+                action = "update";
                 let mut resp = UpdateResponse::new(prior.clone(), private.clone(), e.ty.clone());
                 let update = UpdateRequest {
                     prior: &prior,
@@ -730,6 +735,15 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         if let Err(d) = run.await {
             diags.push(d);
         }
+        // One line per change, so that TF_LOG_PROVIDER=debug shows where an
+        // apply's time went (bench/scale.py sums them by resource type).
+        tracing::debug!(
+            resource = %req.type_name,
+            action,
+            ms = started.elapsed().as_millis() as u64,
+            failed = diags.has_errors(),
+            "applied"
+        );
         out.diagnostics = convert::diagnostics(diags);
         Ok(Response::new(out))
     }
