@@ -86,9 +86,9 @@ class Bench:
         (d / "main.tf").write_text(REQUIRED + body)
         return d
 
-    def tf(self, d, *args, check=True):
+    def tf(self, d, *args, check=True, env=None):
         r = subprocess.run(
-            ["terraform", *args, "-no-color"], cwd=d, env=self.env, capture_output=True, text=True
+            ["terraform", *args, "-no-color"], cwd=d, env=dict(self.env, **(env or {})), capture_output=True, text=True
         )
         if check and r.returncode != 0:
             raise SystemExit(f"terraform {' '.join(args)} failed in {d}:\n{r.stdout}\n{r.stderr}")

@@ -121,6 +121,43 @@ class Scale(Bench):
         writes += sum(v for k, v in s.get("batchInner", {}).items() if not k.startswith("GET"))
         return s.get("total", 0), tokens, writes
 
+    def apply_breakdown(self, log, apply_s, round_trips):
+        """Where an apply's time went, from the provider's one debug line per
+        applied change: Terraform runs at most PARALLELISM changes at once, so
+        the slot-seconds each resource type holds, divided by PARALLELISM, is
+        the wall time it accounts for."""
+        held = {}
+        def field(line, name):
+            m = re.search(rf"\b{name}=\"?([\w.-]+)", line)
+            return m.group(1) if m else None
+
+        for line in log.read_text(errors="replace").splitlines():
+            if "provider.terraform-provider-mto: applied:" not in line:
+                continue
+            action, ms, resource = field(line, "action"), field(line, "ms"), field(line, "resource")
+            if action and ms and resource:
+                held.setdefault((resource, action), []).append(int(ms) / 1000)
+        if not held:
+            print("  (no 'applied' lines in the provider's log: breakdown skipped)", flush=True)
+            return
+        busy = sum(sum(v) for v in held.values())
+        print(f"  where the apply's {apply_s:.1f} s went ({PARALLELISM} slots, {busy / (apply_s * PARALLELISM):.0%} of them busy):", flush=True)
+        for (resource, action), times in sorted(held.items(), key=lambda kv: -sum(kv[1])):
+            share = sum(times) / PARALLELISM
+            print(
+                f"    {resource} {action}: {len(times)} x median {statistics.median(times):.2f} s, max {max(times):.1f} s"
+                f" = {share:.1f} s of wall ({share / apply_s:.0%})",
+                flush=True,
+            )
+        rt_floor = round_trips * LATENCY_S / PARALLELISM
+        self.row(
+            f"apply, {TENANTS}-tenant mesh, against every round trip it made",
+            f"{apply_s:.1f} s",
+            f"{rt_floor:.1f} s = {round_trips} Graph round trips (writes and reads, a $batch as one) x 0.1 s / {PARALLELISM}",
+            "-",
+            f"ratio {apply_s / rt_floor:.2f}x; Terraform's slots busy {busy / (apply_s * PARALLELISM):.0%}",
+        )
+
     def print_routes(self, what):
         """What the requests just counted were, most frequent first (inside $batch too)."""
         with urllib.request.urlopen(f"{self.url}/_sandbox/stats") as r:
@@ -177,8 +214,9 @@ class Scale(Bench):
             )
         )
         self.reset_stats()
+        log = self.tmp / "mesh-apply.log"
         started = time.perf_counter()
-        self.tf(d, "apply", "-auto-approve", f"-parallelism={PARALLELISM}")
+        self.tf(d, "apply", "-auto-approve", f"-parallelism={PARALLELISM}", env={"TF_LOG_PROVIDER": "debug", "TF_LOG_PATH": str(log)})
         apply_s = time.perf_counter() - started
         total, tokens, writes = self.stats()
         count = len(self.tf(d, "state", "list").stdout.split())
@@ -190,6 +228,7 @@ class Scale(Bench):
             "<= 2x",
             f"ratio {apply_s / floor:.2f}x; {total} requests ({tokens} token), {total / count:.1f} per resource",
         )
+        self.apply_breakdown(log, apply_s, total - tokens)
         base = self.terraform_data_state("mesh-base", count)
         t_ours, t_base = self.hyperfine(
             [(d, f"terraform plan -no-color -parallelism={PARALLELISM}"), (base, f"terraform plan -no-color -parallelism={PARALLELISM}")], RUNS
