@@ -42,11 +42,13 @@ fn file(ws: &Workspace, name: &str, body: &[u8]) -> String {
 }
 
 /// How long the provider's configure took to sign in, from its log line.
+/// The `ms` of each "signed in" line, as Terraform relogs the provider's
+/// JSON line: `provider.terraform-provider-mto: signed in: ... ms=12 ...`.
 fn sign_in_ms(log: &str) -> Vec<u64> {
     log.lines()
-        .filter(|l| l.contains("signed in"))
+        .filter(|l| l.contains("provider.terraform-provider-mto: signed in:"))
         .filter_map(|l| {
-            let at = l.find("\"ms\":")? + 5;
+            let at = l.find(" ms=")? + 4;
             l[at..]
                 .chars()
                 .take_while(char::is_ascii_digit)
